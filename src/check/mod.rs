@@ -1,0 +1,399 @@
+//! STAGE 2: AST × Model → [`hir::Policy`] and every diagnostic.
+//!
+//! The checker resolves every name (language.md §3 "Names"), infers types, computes each
+//! rule's subject (§4) and reports every problem in the file at once. It never evaluates.
+//!
+//! - [`expr`]: expressions — names, fields, operators, functions and their types.
+//! - [`bind`]: which kinds each single-valued aggregate ranges over, once the subject of
+//!   the rule is known.
+
+mod bind;
+mod expr;
+
+use crate::ast::{self, AnnotationValue, ExprKind as AK, Literal};
+use crate::diagnostic::{did_you_mean, Code, Diagnostic};
+use crate::finding::Severity;
+use crate::hir::{self, MessagePart};
+use crate::model::{KindId, KindSet, Model, Type};
+use crate::parse::{self, Parsed};
+use crate::source::{SourceFile, Span};
+use crate::value::Value;
+use expr::{Free, Scope};
+
+/// A checked policy and every diagnostic (a policy with any diagnostic is not evaluated).
+pub type Checked<T> = Parsed<T>;
+
+const RULE_ANNOTATIONS: &[&str] = &["severity", "code", "message", "remediation", "title", "tags"];
+const POLICY_ANNOTATIONS: &[&str] = &["title", "tags"];
+
+/// Checks one parsed policy against the model.
+pub fn policy(p: &ast::Policy, model: &Model) -> Checked<hir::Policy> {
+    let mut cx = expr::Cx::new(model, &p.file);
+    let file = &p.file;
+
+    // Policy annotations.
+    let mut title = None;
+    let mut tags = Vec::new();
+    for a in &p.annotations {
+        match a.name.node.as_str() {
+            "title" => title = string_annotation(&mut cx, a),
+            "tags" => tags = tags_annotation(&mut cx, a),
+            other => unknown_annotation(&mut cx, a, other, POLICY_ANNOTATIONS, "a policy"),
+        }
+    }
+
+    // Parameters.
+    for param in &p.params {
+        if cx.params.iter().any(|q| q.name == param.name.node) {
+            let d = Diagnostic::new(
+                Code::Duplicate,
+                file,
+                param.name.span,
+                format!("parameter `{}` is defined twice", param.name.node),
+            )
+            .label("second definition");
+            cx.diags.push(d);
+            continue;
+        }
+        match literal_value(&param.value) {
+            Some((value, ty)) => cx.params.push(hir::Param { name: param.name.node.clone(), ty, value, span: param.name.span }),
+            None => cx.diags.push(
+                Diagnostic::new(Code::Structure, file, param.value.span, format!("parameter `{}` must be a literal", param.name.node))
+                    .label("not a literal")
+                    .help("parameters are literals (`3`, `\"x\"`, `12h`, `2026-01-01`, `[\"a\", \"b\"]`); use `let` for computed values"),
+            ),
+        }
+    }
+
+    // Derived fields: declared first, checked on first use (so they may use each other).
+    for l in &p.lets {
+        let Some(kind) = model.kind_id(&l.kind.node) else {
+            let kinds: Vec<&str> = model.kinds.iter().map(|k| k.name.as_str()).collect();
+            let help = did_you_mean(&l.kind.node, kinds.iter().copied()).map(|s| format!("did you mean `{s}`?"));
+            cx.diags.push(
+                Diagnostic::new(Code::Let, file, l.kind.span, format!("unknown kind `{}`", l.kind.node))
+                    .label("not a kind of the model")
+                    .help_opt(help),
+            );
+            continue;
+        };
+        if model.field_id(kind, &l.field.node).is_some() || model.is_prefix(kind, &l.field.node) {
+            cx.diags.push(
+                Diagnostic::new(
+                    Code::Let,
+                    file,
+                    l.field.span,
+                    format!("`let {}.{}` shadows a field of the model", l.kind.node, l.field.node),
+                )
+                .label("already a field")
+                .help("choose another name for the derived field"),
+            );
+            continue;
+        }
+        if cx.lets.iter().any(|d| d.kind == kind && d.name == l.field.node) {
+            cx.diags.push(
+                Diagnostic::new(
+                    Code::Duplicate,
+                    file,
+                    l.field.span,
+                    format!("`{}.{}` is defined twice", l.kind.node, l.field.node),
+                )
+                .label("second definition"),
+            );
+            continue;
+        }
+        cx.lets.push(expr::LetDecl {
+            kind,
+            name: l.field.node.clone(),
+            ast: l.expr.clone(),
+            state: expr::LetState::Pending,
+            span: l.field.span,
+        });
+    }
+    for i in 0..cx.lets.len() {
+        cx.check_let(i);
+    }
+
+    // Rules.
+    let mut rules = Vec::new();
+    let mut names: Vec<(String, Span)> = Vec::new();
+    for r in &p.rules {
+        if let Some((_, first)) = names.iter().find(|(n, _)| *n == r.name.node) {
+            cx.diags.push(
+                Diagnostic::new(Code::Duplicate, file, r.name.span, format!("rule `{}` is defined twice", r.name.node))
+                    .label("second definition")
+                    .related(*first, "first definition")
+                    .help("rule names are unique within a policy"),
+            );
+            continue;
+        }
+        names.push((r.name.node.clone(), r.name.span));
+        if let Some(rule) = check_rule(&mut cx, r) {
+            rules.push(rule);
+        }
+    }
+
+    let lets = cx.finished_lets();
+    let diagnostics = std::mem::take(&mut cx.diags);
+    let value = hir::Policy {
+        name: p.name.node.clone(),
+        file: file.clone(),
+        title,
+        tags,
+        params: std::mem::take(&mut cx.params),
+        lets,
+        rules,
+    };
+    Parsed { value: Some(value), diagnostics }
+}
+
+/// Parses and checks one policy file.
+pub fn file(file: &SourceFile, model: &Model) -> Checked<hir::Policy> {
+    let parsed = parse::policy(file);
+    let mut diagnostics = parsed.diagnostics;
+    let Some(ast) = parsed.value else { return Parsed { value: None, diagnostics } };
+    let checked = policy(&ast, model);
+    diagnostics.extend(checked.diagnostics);
+    diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
+    Parsed { value: checked.value, diagnostics }
+}
+
+fn check_rule(cx: &mut expr::Cx<'_>, r: &ast::Rule) -> Option<hir::Rule> {
+    let model = cx.model;
+    let file = cx.file;
+    cx.n_locals = 0;
+    let errors_before = cx.diags.len();
+
+    let mut severity = Severity::Error;
+    let mut code = None;
+    let mut remediation = None;
+    let mut tags = Vec::new();
+    for a in &r.annotations {
+        match a.name.node.as_str() {
+            "severity" => match &a.value.node {
+                AnnotationValue::Word(w) if Severity::parse(w).is_some() => {
+                    severity = Severity::parse(w).unwrap_or(Severity::Error)
+                }
+                _ => cx.diags.push(
+                    Diagnostic::new(
+                        Code::Annotation,
+                        file,
+                        a.value.span,
+                        "`@severity` takes `error`, `warning` or `info`",
+                    )
+                    .label("not a severity")
+                    .help("write `@severity(warning)`"),
+                ),
+            },
+            "code" => code = string_annotation(cx, a),
+            "remediation" => remediation = string_annotation(cx, a),
+            "title" => {
+                string_annotation(cx, a);
+            }
+            "tags" => tags = tags_annotation(cx, a),
+            other => unknown_annotation(cx, a, other, RULE_ANNOTATIONS, "a rule"),
+        }
+    }
+
+    let guard = r.guard.as_ref().map(|g| {
+        let (e, free) = cx.check(g, &mut Scope::default());
+        cx.expect_bool(&e, "a `when` guard");
+        (e, free)
+    });
+    let (assert, assert_free) = cx.check(&r.assert, &mut Scope::default());
+    cx.expect_bool(&assert, "a rule's assertion");
+
+    // The subject: the kinds free in guard and assertion (language.md §4).
+    let mut free = assert_free;
+    if let Some((_, gf)) = &guard {
+        free = gf.clone().union(free);
+    }
+    let subject = subject_of(cx, &free, r.assert.span)?;
+    let bound = model.lineage(subject);
+
+    let mut guard = guard.map(|(e, _)| e);
+    let mut assert = assert;
+    if let Some(g) = guard.as_mut() {
+        bind::aggregates(cx, g, bound);
+    }
+    bind::aggregates(cx, &mut assert, bound);
+
+    // Messages interpolate expressions valid in the rule's scope.
+    let mut message = Vec::new();
+    match &r.message {
+        Some(t) => {
+            let (parts, diags) = parse::parse_template(file, &t.node);
+            cx.diags.extend(diags);
+            for part in parts {
+                match part {
+                    parse::TemplatePartPub::Text(s) => message.push(MessagePart::Text(s)),
+                    parse::TemplatePartPub::Expr(e) => {
+                        let (mut he, free) = cx.check(&e, &mut Scope::default());
+                        let outside = free.set.minus(bound);
+                        if let Some(k) = outside.iter().next() {
+                            let span = free.span_of(k).unwrap_or(e.span);
+                            cx.diags.push(
+                                Diagnostic::new(
+                                    Code::Message,
+                                    file,
+                                    span,
+                                    format!(
+                                        "the message refers to `{}`, which this rule is not evaluated for",
+                                        model.kind_name(k)
+                                    ),
+                                )
+                                .label("not bound in this rule")
+                                .help("aggregate it (`count(…)`, `sum(…)`) or mention it in the rule"),
+                            );
+                            continue;
+                        }
+                        bind::aggregates(cx, &mut he, bound);
+                        message.push(MessagePart::Expr(he));
+                    }
+                }
+            }
+        }
+        None => message.push(MessagePart::Text(r.assert_text.clone())),
+    }
+
+    if cx.diags.len() > errors_before {
+        return None;
+    }
+    Some(hir::Rule {
+        name: r.name.node.clone(),
+        span: r.name.span,
+        severity,
+        code: code.unwrap_or_else(|| r.name.node.clone()),
+        message,
+        remediation,
+        tags,
+        guard,
+        assert,
+        subject,
+        n_locals: cx.n_locals,
+    })
+}
+
+/// The deepest free kind, when the free kinds form one ancestor chain.
+fn subject_of(cx: &mut expr::Cx<'_>, free: &Free, span: Span) -> Option<KindId> {
+    let model = cx.model;
+    let mut deepest = Model::ROOT;
+    for k in free.set.iter() {
+        if model.kind(k).depth > model.kind(deepest).depth {
+            deepest = k;
+        }
+    }
+    for k in free.set.iter() {
+        if !model.is_ancestor_or_self(k, deepest) {
+            let (a, b) = (model.kind_name(k), model.kind_name(deepest));
+            let kspan = free.span_of(k).unwrap_or(span);
+            let dspan = free.span_of(deepest).unwrap_or(span);
+            cx.diags.push(
+                Diagnostic::new(Code::UnrelatedKinds, cx.file, kspan, format!("the rule relates `{a}` and `{b}`, which are unrelated kinds"))
+                    .label(format!("`{a}` here"))
+                    .related(dspan, format!("`{b}` here"))
+                    .help(format!(
+                        "relate them with an aggregate or a quantifier, e.g. `count({b}s where {b}.… == {a}.id)` or `any({a}.…: …)`, so the rule has one subject"
+                    )),
+            );
+            return None;
+        }
+    }
+    Some(deepest)
+}
+
+fn unknown_annotation(cx: &mut expr::Cx<'_>, a: &ast::Annotation, name: &str, valid: &[&str], what: &str) {
+    let help = match did_you_mean(name, valid.iter().copied()) {
+        Some(s) => format!(
+            "did you mean `@{s}`? annotations of {what}: {}",
+            valid.iter().map(|v| format!("@{v}")).collect::<Vec<_>>().join(", ")
+        ),
+        None => {
+            format!("annotations of {what}: {}", valid.iter().map(|v| format!("@{v}")).collect::<Vec<_>>().join(", "))
+        }
+    };
+    cx.diags.push(
+        Diagnostic::new(Code::Annotation, cx.file, a.name.span, format!("unknown annotation `@{name}` on {what}"))
+            .label("unknown")
+            .help(help),
+    );
+}
+
+fn string_annotation(cx: &mut expr::Cx<'_>, a: &ast::Annotation) -> Option<String> {
+    if let AnnotationValue::Expr(ast::Expr { kind: AK::Lit(Literal::Str(s)), .. }) = &a.value.node {
+        return Some(s.clone());
+    }
+    cx.diags.push(
+        Diagnostic::new(Code::Annotation, cx.file, a.value.span, format!("`@{}` takes a string", a.name.node))
+            .label("not a string")
+            .help(format!("write `@{}(\"…\")`", a.name.node)),
+    );
+    None
+}
+
+fn tags_annotation(cx: &mut expr::Cx<'_>, a: &ast::Annotation) -> Vec<String> {
+    if let AnnotationValue::Expr(e) = &a.value.node {
+        if let Some((Value::List(items), _)) = literal_value(e) {
+            let tags: Option<Vec<String>> =
+                items.iter().map(|v| if let Value::Str(s) = v { Some(s.to_string()) } else { None }).collect();
+            if let Some(t) = tags {
+                return t;
+            }
+        }
+    }
+    cx.diags.push(
+        Diagnostic::new(Code::Annotation, cx.file, a.value.span, "`@tags` takes a list of strings")
+            .label("not a list of strings")
+            .help("write `@tags([\"auth\", \"sessions\"])`"),
+    );
+    Vec::new()
+}
+
+/// The value and type of a literal expression (parameters, annotations).
+pub fn literal_value(e: &ast::Expr) -> Option<(Value, Type)> {
+    Some(match &e.kind {
+        AK::Lit(l) => lit(l),
+        AK::Paren(inner) => literal_value(inner)?,
+        AK::Unary(ast::UnOp::Neg, inner) => match literal_value(inner)? {
+            (Value::Int(i), t) => (Value::Int(i.checked_neg()?), t),
+            (Value::Dec(d), t) => (Value::Dec(-d), t),
+            (Value::Duration(d), t) => (Value::Duration(d.checked_neg()?), t),
+            _ => return None,
+        },
+        AK::List(items) => {
+            let mut vals = Vec::new();
+            let mut ty = Type::Any;
+            for i in items {
+                let (v, t) = literal_value(i)?;
+                ty = if vals.is_empty() { t } else { expr::unify(&ty, &t).unwrap_or(Type::Any) };
+                vals.push(v);
+            }
+            (Value::List(vals.into()), Type::List(Box::new(ty)))
+        }
+        _ => return None,
+    })
+}
+
+pub fn lit(l: &Literal) -> (Value, Type) {
+    match l {
+        Literal::Int(i) => (Value::Int(*i), Type::Int),
+        Literal::Dec(d) => (Value::Dec(*d), Type::Decimal),
+        Literal::Str(s) => (Value::str(s), Type::String),
+        Literal::Bool(b) => (Value::Bool(*b), Type::Bool),
+        Literal::Null => (Value::Null, Type::Null),
+        Literal::Duration(d) => (Value::Duration(*d), Type::Duration),
+        Literal::Date(d) => (Value::Date(*d), Type::Date),
+    }
+}
+
+#[allow(dead_code)]
+fn _k(_: KindSet) {}
+
+/// Whether a literal of type `lit` may stand for a parameter of type `ty` (for `--set`).
+pub fn literal_fits(lit: &Type, ty: &Type) -> bool {
+    match (lit, ty) {
+        (Type::List(a), Type::List(b)) => **a == Type::Any || literal_fits(a, b),
+        (Type::Int, Type::Decimal) => true,
+        (a, b) => a == b || (a.is_stringy() && b.is_stringy()),
+    }
+}

@@ -1,0 +1,123 @@
+//! `tenet check`: the whole pipeline.
+//!
+//! policies → check → lower → program; inputs → documents (streamed) → windows of tenants
+//! decoded and evaluated in parallel → reports written in input order.
+
+use super::{load_model, load_policies, print_diagnostics, CheckArgs, EXIT_USAGE};
+use crate::engine::{CompileError, Engine};
+use crate::finding::{Status, Summary, TenantReport};
+use crate::lower::{overrides, RuleFilter};
+use crate::report::{self, Format, PolicyLine, RunInfo};
+use crate::snapshot::{self, Document};
+use crate::value::{format_datetime, parse_date};
+use rayon::prelude::*;
+use std::io::{IsTerminal, Write};
+
+/// Tenants in flight at once, per worker thread: bounds memory in bulk runs.
+const WINDOW_PER_THREAD: usize = 8;
+/// Bytes of raw documents in flight at once.
+const WINDOW_BYTES: usize = 64 * 1024 * 1024;
+
+pub fn run(args: &CheckArgs) -> u8 {
+    match run_inner(args) {
+        Ok(code) => code,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            EXIT_USAGE
+        }
+    }
+}
+
+fn run_inner(args: &CheckArgs) -> Result<u8, String> {
+    let model = load_model(args.model.as_deref())?;
+    let loaded = load_policies(&args.policies, &model)?;
+    if !loaded.diagnostics.is_empty() {
+        print_diagnostics(&loaded.diagnostics);
+        return Ok(EXIT_USAGE);
+    }
+    let sets = args.set.iter().map(|s| overrides::parse_set(s)).collect::<Result<Vec<_>, _>>()?;
+    let engine = match Engine::from_checked(model, loaded.policies, &sets, &RuleFilter(args.rules.clone())) {
+        Ok(e) => e,
+        Err(CompileError::Usage(msg)) => return Err(msg),
+        Err(CompileError::Diagnostics(d)) => {
+            print_diagnostics(&d);
+            return Ok(EXIT_USAGE);
+        }
+    };
+    let now = match &args.now {
+        Some(s) => parse_date(s.trim())
+            .ok_or_else(|| format!("`--now {s}`: expected an RFC 3339 date-time like 2026-11-22T00:00:00Z"))?,
+        None => now_nanos(),
+    };
+    let threads = args.jobs.unwrap_or(0);
+    if args.jobs == Some(0) {
+        return Err("`--jobs` must be at least 1".into());
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .stack_size(16 * 1024 * 1024)
+        .build()
+        .map_err(|e| format!("cannot start worker threads: {e}"))?;
+
+    let program = &engine.program;
+    let info = RunInfo {
+        now: format_datetime(now),
+        policies: program
+            .policies
+            .iter()
+            .map(|p| PolicyLine { name: p.name.clone(), file: p.file.clone(), rules: p.n_rules })
+            .collect(),
+    };
+    let stdout = std::io::stdout();
+    let format = args.format.unwrap_or(if stdout.is_terminal() { Format::Human } else { Format::Json });
+    let color = format == Format::Human && stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let mut reporter = report::reporter(format, info, color);
+    let mut out = std::io::BufWriter::new(stdout.lock());
+
+    let mut summary = Summary::new();
+    let mut input_errors = false;
+    let mut failing = false;
+    let threshold = args.fail_on.threshold();
+    let window = pool.current_num_threads().max(1) * WINDOW_PER_THREAD;
+    let mut docs = snapshot::documents(&args.tenants).peekable();
+    let mut batch: Vec<Document> = Vec::new();
+    loop {
+        batch.clear();
+        let mut bytes = 0;
+        while batch.len() < window && bytes < WINDOW_BYTES {
+            let Some(d) = docs.next() else { break };
+            bytes += d.size();
+            batch.push(d);
+        }
+        if batch.is_empty() {
+            break;
+        }
+        let reports: Vec<TenantReport> =
+            pool.install(|| batch.par_iter().map(|d| engine.run_document(d, now)).collect());
+        for r in &reports {
+            summary.add(&r.summary);
+            input_errors |= r.input_error;
+            failing |=
+                r.findings.iter().any(|f| f.status == Status::Error || threshold.is_some_and(|t| f.severity >= t));
+            reporter.tenant(&mut out, r).map_err(write_error)?;
+        }
+    }
+    reporter.finish(&mut out, &summary).map_err(write_error)?;
+    out.flush().map_err(write_error)?;
+    Ok(if input_errors {
+        EXIT_USAGE
+    } else if failing {
+        1
+    } else {
+        0
+    })
+}
+
+fn write_error(e: std::io::Error) -> String {
+    format!("cannot write the report: {e}")
+}
+
+fn now_nanos() -> i64 {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,28 @@
+//! `tenet lint -p POLICY...`
+
+use super::{load_model, load_policies, print_diagnostics, LintArgs, EXIT_USAGE};
+
+pub fn run(args: &LintArgs) -> u8 {
+    let model = match load_model(args.model.as_deref()) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    match load_policies(&args.policies, &model) {
+        Ok(loaded) if loaded.diagnostics.is_empty() => {
+            let rules: usize = loaded.policies.iter().map(|p| p.rules.len()).sum();
+            eprintln!("{} policies, {rules} rules: no problems found", loaded.policies.len());
+            0
+        }
+        Ok(loaded) => {
+            print_diagnostics(&loaded.diagnostics);
+            EXIT_USAGE
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_USAGE
+        }
+    }
+}

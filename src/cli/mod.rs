@@ -1,0 +1,144 @@
+//! The command line (shared/spec/cli.md): clap definitions and one file per command.
+
+mod check;
+mod lint;
+mod load;
+mod model;
+
+use crate::finding::Severity;
+use crate::report::Format;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::process::ExitCode;
+
+pub use load::{load_model, load_policies, policy_files, LoadedPolicies};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tenet",
+    version,
+    about = "Policy-as-code for ERP/SaaS tenant configurations",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Evaluate policies over tenant snapshots.
+    Check(CheckArgs),
+    /// Check policies without data: all diagnostics, exit 2 on any error.
+    Lint(LintArgs),
+    /// Inspect the data model.
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Print the model in use (YAML).
+    Show {
+        /// A custom model file (default: the built-in `erp` model).
+        #[arg(long)]
+        model: Option<String>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// A policy file or directory (repeatable).
+    #[arg(short = 'p', long = "policy", required = true)]
+    pub policies: Vec<String>,
+    /// Tenant snapshots: .json, .yaml/.yml, .jsonl/.ndjson, directories, or `-` for JSONL on stdin.
+    pub tenants: Vec<String>,
+    /// Report format (default: human on a terminal, json otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// The lowest severity of a `fail` that makes the exit code 1.
+    #[arg(long, value_enum, default_value = "error")]
+    pub fail_on: FailOn,
+    /// Override a parameter: NAME=VALUE or POLICY.NAME=VALUE (repeatable).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+    /// The evaluation instant, RFC 3339 (default: the current time).
+    #[arg(long)]
+    pub now: Option<String>,
+    /// A custom model file (YAML).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Worker threads (default: number of cores).
+    #[arg(short = 'j', long = "jobs")]
+    pub jobs: Option<usize>,
+    /// Evaluate only these rules: NAME or POLICY.RULE (repeatable).
+    #[arg(long = "rule")]
+    pub rules: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LintArgs {
+    /// A policy file or directory (repeatable).
+    #[arg(short = 'p', long = "policy", required = true)]
+    pub policies: Vec<String>,
+    /// A custom model file (YAML).
+    #[arg(long)]
+    pub model: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+    Never,
+}
+
+impl FailOn {
+    pub fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Error => Some(Severity::Error),
+            FailOn::Warning => Some(Severity::Warning),
+            FailOn::Info => Some(Severity::Info),
+            FailOn::Never => None,
+        }
+    }
+}
+
+/// Exit code 2: the run itself is broken.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Parses arguments and runs a command.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 });
+        }
+    };
+    let code = match cli.command {
+        Command::Check(args) => check::run(&args),
+        Command::Lint(args) => lint::run(&args),
+        Command::Model { command: ModelCommand::Show { model } } => model::show(model.as_deref()),
+    };
+    ExitCode::from(code)
+}
+
+/// Whether standard error should get colors.
+pub fn stderr_color() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+}
+
+/// Prints diagnostics to standard error.
+pub fn print_diagnostics(diags: &[crate::diagnostic::Diagnostic]) {
+    let color = stderr_color();
+    for d in diags {
+        eprint!("{}", crate::diagnostic::render(d, color));
+    }
+    if !diags.is_empty() {
+        eprintln!("{} problem{} found", diags.len(), if diags.len() == 1 { "" } else { "s" });
+    }
+}

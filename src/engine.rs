@@ -1,0 +1,187 @@
+//! The pipeline in one place, for the CLI, the test harness and library users.
+//!
+//! ```
+//! use tenet::{engine::Engine, model::Model, source::SourceFile, snapshot::Content};
+//! let policy = SourceFile::new("p.tenet", r#"
+//!     policy "demo"
+//!     max_sessions = 3
+//!     rule session_cap: count(user.sessions) <= max_sessions
+//! "#);
+//! let engine = Engine::builder(Model::erp()).policy(policy).build().unwrap();
+//! let tenant = br#"{"id": "t1", "users": [{"id": "u1", "sessions": [{}, {}, {}, {}]}]}"#;
+//! let t = engine.decode("t1.json", Content::Json(tenant.to_vec())).unwrap();
+//! let report = engine.evaluate(&t, 0);
+//! assert_eq!(report.findings.len(), 1);
+//! assert_eq!(report.findings[0].subject.id.as_deref(), Some("u1"));
+//! ```
+
+use crate::check;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::eval::{self, machine::Env};
+use crate::finding::{Status, TenantReport};
+use crate::hir;
+use crate::ir::Program;
+use crate::lower::{self, overrides::Override, RuleFilter};
+use crate::model::Model;
+use crate::snapshot::{self, Content, DecodePlan, Document, InputError, Tenant};
+use crate::source::SourceFile;
+use std::sync::Arc;
+
+/// Compiled policies, ready to evaluate tenants.
+pub struct Engine {
+    pub model: Model,
+    pub program: Program,
+    plan: DecodePlan,
+}
+
+/// Why policies could not be compiled.
+#[derive(Debug)]
+pub enum CompileError {
+    /// Problems in policy files: report them all.
+    Diagnostics(Vec<Diagnostic>),
+    /// A bad `--set` or `--rule`.
+    Usage(String),
+}
+
+pub struct Builder {
+    model: Model,
+    files: Vec<SourceFile>,
+    sets: Vec<Override>,
+    filter: RuleFilter,
+}
+
+impl Builder {
+    pub fn policy(mut self, file: SourceFile) -> Self {
+        self.files.push(file);
+        self
+    }
+
+    pub fn policies(mut self, files: impl IntoIterator<Item = SourceFile>) -> Self {
+        self.files.extend(files);
+        self
+    }
+
+    pub fn set(mut self, o: Override) -> Self {
+        self.sets.push(o);
+        self
+    }
+
+    pub fn sets(mut self, o: impl IntoIterator<Item = Override>) -> Self {
+        self.sets.extend(o);
+        self
+    }
+
+    pub fn filter(mut self, filter: RuleFilter) -> Self {
+        self.filter = filter;
+        self
+    }
+
+    pub fn build(self) -> Result<Engine, CompileError> {
+        let checked = check_all(&self.files, &self.model);
+        if !checked.1.is_empty() {
+            return Err(CompileError::Diagnostics(checked.1));
+        }
+        Engine::from_checked(self.model, checked.0, &self.sets, &self.filter)
+    }
+}
+
+/// Parses and checks policy files; reports duplicate policy names across files.
+pub fn check_all(files: &[SourceFile], model: &Model) -> (Vec<hir::Policy>, Vec<Diagnostic>) {
+    let mut policies: Vec<hir::Policy> = Vec::new();
+    let mut diagnostics = Vec::new();
+    for file in files {
+        let checked = check::file(file, model);
+        diagnostics.extend(checked.diagnostics);
+        if let Some(p) = checked.value {
+            if let Some(first) = policies.iter().find(|q| q.name == p.name) {
+                let span = name_span(file, &p.name);
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::Duplicate,
+                        file,
+                        span,
+                        format!("policy `{}` is also defined in `{}`", p.name, first.file.name),
+                    )
+                    .label("duplicate policy name")
+                    .help("policy names are unique within a run; rename one of them"),
+                );
+                continue;
+            }
+            policies.push(p);
+        }
+    }
+    (policies, diagnostics)
+}
+
+fn name_span(file: &SourceFile, name: &str) -> crate::source::Span {
+    let quoted = format!("\"{name}\"");
+    match file.text.find(&quoted) {
+        Some(i) => crate::source::Span::new(i, i + quoted.len()),
+        None => match file.text.find(name) {
+            Some(i) => crate::source::Span::new(i, i + name.len()),
+            None => crate::source::Span::new(0, 0),
+        },
+    }
+}
+
+impl Engine {
+    pub fn builder(model: Model) -> Builder {
+        Builder { model, files: Vec::new(), sets: Vec::new(), filter: RuleFilter::default() }
+    }
+
+    /// Lowers checked policies after applying overrides and validating the rule filter.
+    pub fn from_checked(
+        model: Model,
+        mut policies: Vec<hir::Policy>,
+        sets: &[Override],
+        filter: &RuleFilter,
+    ) -> Result<Engine, CompileError> {
+        lower::overrides::apply(&mut policies, sets).map_err(CompileError::Usage)?;
+        for r in &filter.0 {
+            let one = RuleFilter(vec![r.clone()]);
+            if !policies.iter().any(|p| p.rules.iter().any(|rule| one.keeps(&p.name, &rule.name))) {
+                return Err(CompileError::Usage(format!("`--rule {r}`: no such rule in the policies given")));
+            }
+        }
+        let program = lower::program(&policies, &model, filter);
+        let plan = DecodePlan::new(&model, &program.projection);
+        Ok(Engine { model, program, plan })
+    }
+
+    /// Decodes one tenant document (only the fields the program reads are kept).
+    pub fn decode(&self, label: &str, content: Content) -> Result<Tenant, InputError> {
+        snapshot::decode(label, Arc::from(label), &content, &self.plan)
+    }
+
+    /// Evaluates every rule over one tenant.
+    pub fn evaluate(&self, tenant: &Tenant, now: i64) -> TenantReport {
+        eval::tenant(&self.program, &self.model, tenant, now)
+    }
+
+    /// Decodes and evaluates one document; an unreadable one gives an `input` finding.
+    pub fn run_document(&self, doc: &Document, now: i64) -> TenantReport {
+        match &doc.content {
+            Ok(content) => match snapshot::decode(&doc.label, doc.source.clone(), content, &self.plan) {
+                Ok(t) => self.evaluate(&t, now),
+                Err(e) => eval::input_error(&doc.label, &doc.source, &e),
+            },
+            Err(e) => eval::input_error(&doc.label, &doc.source, e),
+        }
+    }
+
+    /// Every (rule, subject) status, including `pass` and `skip` (for tests and coverage):
+    /// `(rule index, subject path, status, reason)`.
+    pub fn statuses(&self, tenant: &Tenant, now: i64) -> Vec<(usize, String, Status, Option<String>)> {
+        let mut out = Vec::new();
+        let mut env = Env::new(&self.program, &self.model, tenant, now);
+        for (i, rule) in self.program.rules.iter().enumerate() {
+            for row in 0..tenant.table(rule.subject).len() as u32 {
+                env.enter_rule(rule.policy, rule.n_locals);
+                env.bind(rule.subject, row);
+                let (status, reason) = eval::evaluate(&mut env, rule);
+                out.push((i, tenant.path(&self.model, rule.subject, row), status, reason));
+            }
+        }
+        out
+    }
+}

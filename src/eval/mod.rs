@@ -1,0 +1,191 @@
+//! STAGE 4: program × tenant → findings. No IO, and no panics on data: every problem
+//! with the data becomes an `error` finding with a reason.
+//!
+//! [`tenant`] evaluates every rule over its subjects in snapshot order. Large tenants are
+//! split into chunks of subjects evaluated in parallel (rayon); chunks are concatenated in
+//! order, so output never depends on the thread count (language.md §6).
+
+pub mod machine;
+pub mod ops;
+
+use crate::finding::{Finding, Severity, Status, Subject, Summary, TenantReport};
+use crate::hir::MessagePart;
+use crate::ir::{Program, Rule};
+use crate::model::{KindId, Model};
+use crate::snapshot::{InputError, Tenant};
+use crate::value::Value;
+use machine::{Env, EvalError};
+use rayon::prelude::*;
+use std::sync::Arc;
+
+/// Subjects per parallel chunk inside one tenant.
+const CHUNK: usize = 8192;
+
+/// Evaluates every rule of the program over one tenant.
+pub fn tenant(program: &Program, model: &Model, t: &Tenant, now: i64) -> TenantReport {
+    let tenant_name: Arc<str> = t.id(model).unwrap_or_else(|| Arc::from(t.label.as_str()));
+    let mut findings = Vec::new();
+    let mut summary = Summary::new();
+    summary.tenants = 1;
+    for rule in &program.rules {
+        let n = t.table(rule.subject).len();
+        let ctx = RuleCtx { program, model, t, rule, now, tenant_name: &tenant_name };
+        if n > CHUNK {
+            let parts: Vec<(Vec<Finding>, Summary)> =
+                (0..n.div_ceil(CHUNK)).into_par_iter().map(|c| ctx.rows(c * CHUNK, ((c + 1) * CHUNK).min(n))).collect();
+            for (f, s) in parts {
+                findings.extend(f);
+                summary.add(&s);
+            }
+        } else {
+            let (f, s) = ctx.rows(0, n);
+            findings.extend(f);
+            summary.add(&s);
+        }
+    }
+    TenantReport { findings, summary, input_error: false }
+}
+
+/// The report of a tenant that could not be read: one `input` finding.
+pub fn input_error(label: &str, source: &Arc<str>, err: &InputError) -> TenantReport {
+    let mut summary = Summary::new();
+    summary.tenants = 1;
+    summary.error = 1;
+    let finding = Finding {
+        tenant: Arc::from(label),
+        source: source.clone(),
+        policy: None,
+        rule: Arc::from("input"),
+        code: Arc::from("input"),
+        severity: Severity::Error,
+        status: Status::Error,
+        subject: Subject { kind: Arc::from("tenant"), id: None, path: String::new() },
+        message: err.message.clone(),
+        remediation: None,
+        reason: Some(err.message.clone()),
+    };
+    TenantReport { findings: vec![finding], summary, input_error: true }
+}
+
+struct RuleCtx<'a> {
+    program: &'a Program,
+    model: &'a Model,
+    t: &'a Tenant,
+    rule: &'a Rule,
+    now: i64,
+    tenant_name: &'a Arc<str>,
+}
+
+impl RuleCtx<'_> {
+    fn rows(&self, from: usize, to: usize) -> (Vec<Finding>, Summary) {
+        let mut env = Env::new(self.program, self.model, self.t, self.now);
+        let mut findings = Vec::new();
+        let mut summary = Summary::new();
+        let rule = self.rule;
+        for row in from as u32..to as u32 {
+            env.enter_rule(rule.policy, rule.n_locals);
+            env.bind(rule.subject, row);
+            let (status, reason) = evaluate(&mut env, rule);
+            summary.count(status, rule.severity);
+            if matches!(status, Status::Fail | Status::Error) {
+                findings.push(self.finding(&mut env, row, status, reason));
+            }
+        }
+        (findings, summary)
+    }
+
+    fn finding(&self, env: &mut Env<'_>, row: u32, status: Status, reason: Option<String>) -> Finding {
+        let rule = self.rule;
+        let subject = self.subject(rule.subject, row);
+        Finding {
+            tenant: self.tenant_name.clone(),
+            source: self.t.source.clone(),
+            policy: self.program.policies.get(rule.policy).map(|p| p.name.clone()),
+            rule: rule.name.clone(),
+            code: rule.code.clone(),
+            severity: rule.severity,
+            status,
+            subject,
+            message: render_message(env, &rule.message),
+            remediation: rule.remediation.clone(),
+            reason,
+        }
+    }
+
+    fn subject(&self, kind: KindId, row: u32) -> Subject {
+        let m = self.model;
+        if kind == Model::ROOT {
+            return Subject { kind: Arc::from(m.kind_name(kind)), id: self.t.id(m), path: String::new() };
+        }
+        Subject { kind: Arc::from(m.kind_name(kind)), id: self.t.key(m, kind, row), path: self.t.path(m, kind, row) }
+    }
+}
+
+/// Guard, then assertion: the status and, for `error`, the reason.
+pub fn evaluate(env: &mut Env<'_>, rule: &Rule) -> (Status, Option<String>) {
+    if let Some(g) = &rule.guard {
+        match env.eval_bool(g) {
+            Ok(true) => {}
+            Ok(false) => return (Status::Skip, None),
+            Err(e) => return (Status::Error, Some(reason(e, "when"))),
+        }
+    }
+    match env.eval_bool(&rule.assert) {
+        Ok(true) => (Status::Pass, None),
+        Ok(false) => (Status::Fail, None),
+        Err(e) => (Status::Error, Some(reason(e, ""))),
+    }
+}
+
+fn reason(e: EvalError, place: &str) -> String {
+    if place.is_empty() {
+        e.reason
+    } else {
+        format!("{} (in the `{place}` guard)", e.reason)
+    }
+}
+
+/// Renders a message; an expression that cannot be evaluated renders as `{?}`.
+pub fn render_message(env: &mut Env<'_>, parts: &[MessagePart]) -> String {
+    let mut out = String::new();
+    for p in parts {
+        match p {
+            MessagePart::Text(s) => out.push_str(s),
+            MessagePart::Expr(e) => match env.eval(e) {
+                Ok(v) => out.push_str(&render(env, &v)),
+                Err(_) => out.push_str("{?}"),
+            },
+        }
+    }
+    out
+}
+
+/// Renders a value for people (language.md §9.13): a referenced entity as its key.
+pub fn render(env: &Env<'_>, v: &Value) -> String {
+    match v {
+        Value::Entity(k, r) => {
+            env.tenant.key(env.model, *k, *r).map_or_else(|| env.tenant.path(env.model, *k, *r), |s| s.to_string())
+        }
+        Value::Entities(k, s, n) => {
+            let keys: Vec<serde_json::Value> = (*s..s + n)
+                .map(|r| {
+                    env.tenant
+                        .key(env.model, *k, r)
+                        .map_or(serde_json::Value::Null, |s| serde_json::Value::String(s.to_string()))
+                })
+                .collect();
+            serde_json::Value::Array(keys).to_string()
+        }
+        Value::List(items) if items.iter().any(|i| matches!(i, Value::Entity(..))) => {
+            let parts: Vec<serde_json::Value> = items
+                .iter()
+                .map(|i| match i {
+                    Value::Entity(..) => serde_json::Value::String(render(env, i)),
+                    other => ops::to_json(other),
+                })
+                .collect();
+            serde_json::Value::Array(parts).to_string()
+        }
+        other => ops::render_plain(other),
+    }
+}

@@ -1,0 +1,133 @@
+//! STAGE 3: checked policies → [`ir::Program`]. Infallible on checked input.
+//!
+//! - parameters are replaced by their values, after `--set` overrides ([`overrides`]);
+//! - constant sub-expressions are folded with the evaluator's own operators, so folding
+//!   can never disagree with evaluation;
+//! - every snapshot field read is recorded in the [`Projection`], and `x["key"]` reads get
+//!   a slot after the model's fields.
+
+pub mod overrides;
+
+use crate::eval::ops;
+use crate::hir::{self, ExprKind, MessagePart};
+use crate::ir::{PolicyInfo, Program, Rule};
+use crate::model::Model;
+use crate::snapshot::{KindProjection, Projection};
+use crate::value::Value;
+use std::sync::Arc;
+
+/// Which rules to keep (`--rule NAME` or `--rule POLICY.RULE`); empty keeps all.
+#[derive(Debug, Clone, Default)]
+pub struct RuleFilter(pub Vec<String>);
+
+impl RuleFilter {
+    pub fn keeps(&self, policy: &str, rule: &str) -> bool {
+        self.0.is_empty() || self.0.iter().any(|f| f == rule || *f == format!("{policy}.{rule}"))
+    }
+}
+
+/// Lowers checked policies (with overrides already applied) into one program.
+pub fn program(policies: &[hir::Policy], model: &Model, filter: &RuleFilter) -> Program {
+    let mut order: Vec<&hir::Policy> = policies.iter().collect();
+    order.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut proj = Projection {
+        kinds: model
+            .kinds
+            .iter()
+            .map(|k| KindProjection { fields: vec![false; k.fields.len()], raw_keys: Vec::new() })
+            .collect(),
+    };
+    let mut infos = Vec::new();
+    let mut rules = Vec::new();
+    for (pi, p) in order.iter().enumerate() {
+        let params: Vec<Value> = p.params.iter().map(|q| q.value.clone()).collect();
+        let mut lets = p.lets.clone();
+        for l in &mut lets {
+            lower_expr(&mut l.expr, &params, &mut proj);
+        }
+        let mut n_rules = 0;
+        for r in &p.rules {
+            if !filter.keeps(&p.name, &r.name) {
+                continue;
+            }
+            n_rules += 1;
+            let mut guard = r.guard.clone();
+            let mut assert = r.assert.clone();
+            let mut message = r.message.clone();
+            if let Some(g) = guard.as_mut() {
+                lower_expr(g, &params, &mut proj);
+            }
+            lower_expr(&mut assert, &params, &mut proj);
+            for part in &mut message {
+                if let MessagePart::Expr(e) = part {
+                    lower_expr(e, &params, &mut proj);
+                }
+            }
+            rules.push(Rule {
+                policy: pi,
+                name: Arc::from(r.name.as_str()),
+                code: Arc::from(r.code.as_str()),
+                severity: r.severity,
+                message,
+                remediation: r.remediation.as_deref().map(Arc::from),
+                guard,
+                assert,
+                subject: r.subject,
+                n_locals: r.n_locals,
+            });
+        }
+        infos.push(PolicyInfo { name: Arc::from(p.name.as_str()), file: p.file.name.clone(), n_rules, lets });
+    }
+    Program { policies: infos, rules, projection: proj }
+}
+
+fn lower_expr(e: &mut hir::Expr, params: &[Value], proj: &mut Projection) {
+    e.children_mut(&mut |c| lower_expr(c, params, proj));
+    match &mut e.kind {
+        ExprKind::Param(i) => {
+            e.kind = ExprKind::Lit(params.get(*i as usize).cloned().unwrap_or(Value::Null));
+        }
+        ExprKind::Field { kind, field, .. } => {
+            if let Some(f) = proj.kinds.get_mut(*kind as usize).and_then(|k| k.fields.get_mut(*field as usize)) {
+                *f = true;
+            }
+        }
+        ExprKind::RawKey { kind, path, slot, .. } => {
+            if let Some(kp) = proj.kinds.get_mut(*kind as usize) {
+                let i = match kp.raw_keys.iter().position(|p| p == path) {
+                    Some(i) => i,
+                    None => {
+                        kp.raw_keys.push(path.clone());
+                        kp.raw_keys.len() - 1
+                    }
+                };
+                *slot = (kp.fields.len() + i) as u32;
+            }
+        }
+        _ => {}
+    }
+    if let Some(v) = fold(e) {
+        e.kind = ExprKind::Lit(v);
+    }
+}
+
+/// The value of a node whose operands are all literals, when evaluating it cannot fail.
+fn fold(e: &hir::Expr) -> Option<Value> {
+    let lit = |x: &hir::Expr| match &x.kind {
+        ExprKind::Lit(v) => Some(v.clone()),
+        _ => None,
+    };
+    match &e.kind {
+        ExprKind::Not(a) => match lit(a)? {
+            Value::Bool(b) => Some(Value::Bool(!b)),
+            _ => None,
+        },
+        ExprKind::Neg(a) => ops::neg(&lit(a)?).ok(),
+        ExprKind::Binary(op, a, b) => ops::binary_pure(*op, &lit(a)?, &lit(b)?).ok().flatten(),
+        ExprKind::List(items) => {
+            let vals: Option<Vec<Value>> = items.iter().map(lit).collect();
+            Some(Value::List(vals?.into()))
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,5 @@
+//! The `tenet` binary: parse arguments, run the command, exit with its code.
+
+fn main() -> std::process::ExitCode {
+    tenet::cli::run()
+}

@@ -1,0 +1,289 @@
+//! The YAML form of a policy (language.md §7) → the same [`ast::Policy`] as `.tenet`.
+//!
+//! Expression strings are parsed with the DSL grammar; an offset map from the string's
+//! value back to the YAML file makes every span point at the expression inside the YAML.
+
+use super::{OffsetMap, Parsed};
+use crate::ast::{self, Annotation, AnnotationValue, Expr, ExprKind, Literal, Spanned, Template};
+use crate::diagnostic::{did_you_mean, Code, Diagnostic};
+use crate::source::{SourceFile, Span};
+use crate::value::{parse_date, parse_duration_literal};
+use crate::yaml::{self, YKey, YNode, YValue};
+
+const TOP_KEYS: &[&str] = &["policy", "title", "tags", "params", "let", "rules"];
+const RULE_KEYS: &[&str] = &["id", "severity", "code", "message", "remediation", "when", "assert", "title", "tags"];
+
+pub fn policy(file: &SourceFile) -> Parsed<ast::Policy> {
+    let root = match yaml::parse(file) {
+        Ok(r) => r,
+        Err(d) => return Parsed { value: None, diagnostics: vec![d] },
+    };
+    let mut b = YamlBuilder { file, diags: Vec::new() };
+    let value = b.policy(&root);
+    Parsed { value, diagnostics: b.diags }
+}
+
+struct YamlBuilder<'a> {
+    file: &'a SourceFile,
+    diags: Vec<Diagnostic>,
+}
+
+impl YamlBuilder<'_> {
+    fn unknown_keys(&mut self, entries: &[(YKey, YNode)], valid: &[&str], what: &str) {
+        for (k, _) in entries {
+            if !valid.contains(&k.name.as_str()) {
+                let help = match did_you_mean(&k.name, valid.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`? valid keys: {}", valid.join(", ")),
+                    None => format!("valid keys: {}", valid.join(", ")),
+                };
+                self.diags.push(
+                    Diagnostic::new(Code::Yaml, self.file, k.span, format!("unknown key `{}` in {what}", k.name))
+                        .label("unknown key")
+                        .help(help),
+                );
+            }
+        }
+    }
+
+    fn wrong_type(&mut self, node: &YNode, key: &str, expected: &str) {
+        self.diags.push(
+            Diagnostic::new(
+                Code::Yaml,
+                self.file,
+                node.span,
+                format!("`{key}` must be {expected}, found {}", node.type_name()),
+            )
+            .label(format!("expected {expected}")),
+        );
+    }
+
+    fn string<'n>(&mut self, node: &'n YNode, key: &str) -> Option<&'n str> {
+        match node.as_str() {
+            Some(s) => Some(s),
+            None => {
+                self.wrong_type(node, key, "a string");
+                None
+            }
+        }
+    }
+
+    fn policy(&mut self, root: &YNode) -> Option<ast::Policy> {
+        let Some(entries) = root.as_map() else {
+            self.diags.push(
+                Diagnostic::new(Code::Yaml, self.file, root.span, "a YAML policy is a mapping")
+                    .help("start with `policy: NAME` and `rules:`"),
+            );
+            return None;
+        };
+        self.unknown_keys(entries, TOP_KEYS, "a policy");
+        let name = match root.get("policy") {
+            Some(n) => self.string(n, "policy").map(|s| Spanned::new(s.to_string(), n.span)),
+            None => {
+                self.diags.push(
+                    Diagnostic::new(Code::Yaml, self.file, Span::new(0, 0), "missing `policy: NAME`")
+                        .help("name the policy: `policy: erpnext-sessions`"),
+                );
+                None
+            }
+        };
+        let mut annotations = Vec::new();
+        for key in ["title", "tags"] {
+            if let Some(n) = root.get(key) {
+                if let Some(a) = self.annotation(key, n) {
+                    annotations.push(a);
+                }
+            }
+        }
+        let mut params = Vec::new();
+        if let Some(p) = root.get("params") {
+            match p.as_map() {
+                Some(entries) => {
+                    for (k, v) in entries {
+                        match literal_expr(v) {
+                            Some(value) => {
+                                params.push(ast::Param { name: Spanned::new(k.name.clone(), k.span), value })
+                            }
+                            None => self.diags.push(
+                                Diagnostic::new(
+                                    Code::Yaml,
+                                    self.file,
+                                    v.span,
+                                    format!("parameter `{}` must be a number, boolean, string or list", k.name),
+                                )
+                                .label("not a literal"),
+                            ),
+                        }
+                    }
+                }
+                None => self.wrong_type(p, "params", "a mapping of NAME: VALUE"),
+            }
+        }
+        let mut lets = Vec::new();
+        if let Some(l) = root.get("let") {
+            match l.as_map() {
+                Some(entries) => {
+                    for (k, v) in entries {
+                        let Some((kind, field)) = k.name.split_once('.') else {
+                            self.diags.push(
+                                Diagnostic::new(
+                                    Code::Let,
+                                    self.file,
+                                    k.span,
+                                    format!("`{}` must be KIND.NAME", k.name),
+                                )
+                                .label("missing kind")
+                                .help("write `user.web_sessions: count(...)`"),
+                            );
+                            continue;
+                        };
+                        let kspan = Span::new(k.span.start as usize, k.span.start as usize + kind.len());
+                        let fspan = Span::new(kspan.end as usize + 1, k.span.start as usize + k.name.len());
+                        if let Some(expr) = self.expr(v, "let") {
+                            lets.push(ast::Let {
+                                kind: Spanned::new(kind.into(), kspan),
+                                field: Spanned::new(field.into(), fspan),
+                                expr,
+                            });
+                        }
+                    }
+                }
+                None => self.wrong_type(l, "let", "a mapping of KIND.NAME: EXPRESSION"),
+            }
+        }
+        let mut rules = Vec::new();
+        match root.get("rules") {
+            Some(r) => match &r.value {
+                YValue::Seq(items) => {
+                    for item in items {
+                        if let Some(rule) = self.rule(item) {
+                            rules.push(rule);
+                        }
+                    }
+                }
+                _ => self.wrong_type(r, "rules", "a list"),
+            },
+            None => self.diags.push(
+                Diagnostic::new(Code::Yaml, self.file, root.span, "missing `rules:`")
+                    .help("add `rules:` with a list of `- id: … assert: …`"),
+            ),
+        }
+        Some(ast::Policy { file: self.file.clone(), name: name?, annotations, params, lets, rules })
+    }
+
+    fn annotation(&mut self, key: &str, node: &YNode) -> Option<Annotation> {
+        let value = match (key, &node.value) {
+            ("severity", YValue::Str(s)) => AnnotationValue::Word(s.clone()),
+            (_, YValue::Str(s)) => {
+                AnnotationValue::Expr(Expr { kind: ExprKind::Lit(Literal::Str(s.clone())), span: node.span })
+            }
+            ("tags", YValue::Seq(_)) => AnnotationValue::Expr(literal_expr(node)?),
+            _ => {
+                self.wrong_type(node, key, if key == "tags" { "a list of strings" } else { "a string" });
+                return None;
+            }
+        };
+        Some(Annotation { name: Spanned::new(key.to_string(), node.span), value: Spanned::new(value, node.span) })
+    }
+
+    fn expr(&mut self, node: &YNode, key: &str) -> Option<Expr> {
+        let text = match &node.value {
+            YValue::Str(s) => s.clone(),
+            YValue::Bool(b) => b.to_string(),
+            _ => {
+                self.wrong_type(node, key, "an expression string");
+                return None;
+            }
+        };
+        let offsets = yaml::scalar_offsets(&self.file.text, node.span, &text);
+        match super::expression(self.file, &text, &OffsetMap::Table(offsets)) {
+            Ok(e) => Some(e),
+            Err(d) => {
+                self.diags.extend(d);
+                None
+            }
+        }
+    }
+
+    fn rule(&mut self, node: &YNode) -> Option<ast::Rule> {
+        let Some(entries) = node.as_map() else {
+            self.wrong_type(node, "a rule", "a mapping with `id` and `assert`");
+            return None;
+        };
+        self.unknown_keys(entries, RULE_KEYS, "a rule");
+        let id = match node.get("id") {
+            Some(n) => self.string(n, "id").map(|s| Spanned::new(s.to_string(), n.span)),
+            None => {
+                self.diags.push(
+                    Diagnostic::new(Code::Yaml, self.file, node.span, "a rule needs an `id`")
+                        .label("no `id`")
+                        .help("add `id: my_rule`"),
+                );
+                None
+            }
+        };
+        let mut annotations = Vec::new();
+        for key in ["severity", "code", "remediation", "title", "tags"] {
+            if let Some(n) = node.get(key) {
+                if let Some(a) = self.annotation(key, n) {
+                    annotations.push(a);
+                }
+            }
+        }
+        let message = match node.get("message") {
+            Some(n) => match &n.value {
+                YValue::Str(s) => {
+                    let offsets = yaml::scalar_offsets(&self.file.text, n.span, s);
+                    Some(Spanned::new(Template { text: s.clone(), offsets }, n.span))
+                }
+                _ => {
+                    self.wrong_type(n, "message", "a string");
+                    None
+                }
+            },
+            None => None,
+        };
+        let guard = node.get("when").and_then(|n| self.expr(n, "when"));
+        let assert_node = node.get("assert");
+        let Some(assert_node) = assert_node else {
+            self.diags.push(
+                Diagnostic::new(Code::Yaml, self.file, node.span, "a rule needs an `assert`")
+                    .label("no `assert`")
+                    .help("add `assert: EXPRESSION`"),
+            );
+            return None;
+        };
+        let assert_text =
+            assert_node.as_str().map(|s| s.split_whitespace().collect::<Vec<_>>().join(" ")).unwrap_or_default();
+        let assert = self.expr(assert_node, "assert")?;
+        if node.get("when").is_some() && guard.is_none() {
+            return None;
+        }
+        Some(ast::Rule { name: id?, annotations, guard, assert, assert_text, message })
+    }
+}
+
+/// A YAML parameter value as a literal expression (language.md §9.9): numbers, booleans,
+/// lists, strings — and strings that parse as durations or dates are those.
+fn literal_expr(node: &YNode) -> Option<Expr> {
+    let lit = |l: Literal| Some(Expr { kind: ExprKind::Lit(l), span: node.span });
+    match &node.value {
+        YValue::Int(i) => lit(Literal::Int(*i)),
+        YValue::Float(f) => lit(Literal::Dec(*f)),
+        YValue::Bool(b) => lit(Literal::Bool(*b)),
+        YValue::Null => lit(Literal::Null),
+        YValue::Str(s) => {
+            if let Some(d) = parse_duration_literal(s.trim()) {
+                lit(Literal::Duration(d))
+            } else if let Some(d) = parse_date(s.trim()) {
+                lit(Literal::Date(d))
+            } else {
+                lit(Literal::Str(s.clone()))
+            }
+        }
+        YValue::Seq(items) => {
+            let items: Option<Vec<Expr>> = items.iter().map(literal_expr).collect();
+            Some(Expr { kind: ExprKind::List(items?), span: node.span })
+        }
+        YValue::Map(_) => None,
+    }
+}

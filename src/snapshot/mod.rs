@@ -1,0 +1,203 @@
+//! Tenant snapshots: input files → [`Document`]s → decoded [`Tenant`]s.
+//!
+//! Reading is split in two so that bulk inputs decode in parallel:
+//! - [`documents`] walks the inputs in order (files as given, directories sorted by path,
+//!   JSONL lines, YAML documents, stdin as JSONL) and yields one [`Document`] per tenant,
+//!   streaming: a JSONL file is never held in memory whole.
+//! - [`decode()`] turns one document into a [`Tenant`] guided by a [`DecodePlan`], built
+//!   once from the model and the program's [`Projection`]: only the fields the policies
+//!   read are kept, straight into per-kind tables of slots; everything else is skipped
+//!   without allocating.
+//!
+//! Any problem with a document (unreadable, bad syntax, non-object root, invalid UTF-8,
+//! too deep, too large) is an [`InputError`] that says where and why; it becomes an `input`
+//! finding and never stops the other tenants.
+
+mod decode;
+mod read;
+#[cfg(test)]
+mod tests;
+
+use crate::model::{KindId, Model};
+use crate::value::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+pub use decode::{decode, DecodePlan};
+pub use read::{documents, Documents};
+
+/// Tenant documents nested deeper than this are input errors (language.md §9.6).
+pub const MAX_DOC_DEPTH: usize = 128;
+/// YAML documents larger than this are input errors (language.md §9.6).
+pub const MAX_YAML_BYTES: usize = 256 * 1024 * 1024;
+
+/// Which snapshot paths the program reads, per kind (from `lower::projection`).
+#[derive(Debug, Clone, Default)]
+pub struct Projection {
+    /// Indexed by [`KindId`].
+    pub kinds: Vec<KindProjection>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct KindProjection {
+    /// `fields[f]`: decode model field `f` of this kind. The key field and collection
+    /// fields are always decoded, whatever this says.
+    pub fields: Vec<bool>,
+    /// Keys the model does not declare, read with `x["key"]`: each is a path of object
+    /// keys from the entity; extra slot `fields.len() + i` holds the value, decoded as `any`.
+    pub raw_keys: Vec<Vec<String>>,
+}
+
+impl KindProjection {
+    /// Number of slots per entity: model fields, then raw keys.
+    pub fn stride(&self) -> usize {
+        self.fields.len() + self.raw_keys.len()
+    }
+}
+
+/// One tenant's raw input, not yet decoded.
+#[derive(Debug)]
+pub struct Document {
+    /// Identifies the tenant in output when it has no `id`: the source as given, plus
+    /// `#N` for the 1-based JSONL line or YAML document (`exports/day1.jsonl#3`).
+    pub label: String,
+    /// The input file as given (`-` for stdin).
+    pub source: Arc<str>,
+    pub content: Result<Content, InputError>,
+}
+
+#[derive(Debug)]
+pub enum Content {
+    Json(Vec<u8>),
+    Yaml(String),
+}
+
+/// Why a tenant could not be read: the message says where and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputError {
+    pub message: String,
+}
+
+impl InputError {
+    pub fn new(message: impl Into<String>) -> Self {
+        InputError { message: message.into() }
+    }
+}
+
+/// One decoded tenant: a table of entities per kind.
+#[derive(Debug)]
+pub struct Tenant {
+    /// The document's label (see [`Document::label`]).
+    pub label: String,
+    pub source: Arc<str>,
+    /// Indexed by [`KindId`]; the root table has exactly one row.
+    pub tables: Vec<Table>,
+    /// Key → row, per kind, built on first use (only for kinds that references reach).
+    ref_index: Vec<OnceLock<HashMap<Arc<str>, u32>>>,
+}
+
+/// The entities of one kind, in document order (depth first: all sessions of `users[0]`,
+/// then those of `users[1]`).
+#[derive(Debug, Default)]
+pub struct Table {
+    /// Slots per row ([`KindProjection::stride`]).
+    pub stride: usize,
+    /// `cells[row * stride + slot]`: `Value::Null` when absent, `Value::Bad` when the data
+    /// does not fit the model's type, `Value::Entities` for a collection.
+    pub cells: Vec<Value>,
+    /// Row of the parent entity in the parent kind's table (0 for children of the root).
+    pub parent: Vec<u32>,
+    /// Position in the parent's collection (`3` in `users[3]`).
+    pub index: Vec<u32>,
+    /// The element was not an object (language.md §9.7): every field read is an error.
+    pub malformed: Vec<bool>,
+}
+
+impl Table {
+    pub fn len(&self) -> usize {
+        self.parent.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.parent.is_empty()
+    }
+
+    pub fn cell(&self, row: u32, slot: usize) -> &Value {
+        static NULL: Value = Value::Null;
+        self.cells.get(row as usize * self.stride + slot).unwrap_or(&NULL)
+    }
+}
+
+impl Tenant {
+    pub fn new(label: String, source: Arc<str>, tables: Vec<Table>) -> Tenant {
+        let ref_index = (0..tables.len()).map(|_| OnceLock::new()).collect();
+        Tenant { label, source, tables, ref_index }
+    }
+
+    pub fn table(&self, kind: KindId) -> &Table {
+        static EMPTY: Table =
+            Table { stride: 0, cells: Vec::new(), parent: Vec::new(), index: Vec::new(), malformed: Vec::new() };
+        self.tables.get(kind as usize).unwrap_or(&EMPTY)
+    }
+
+    /// The tenant's `id`, if the root has a string key.
+    pub fn id(&self, model: &Model) -> Option<Arc<str>> {
+        let key = model.kind(Model::ROOT).key?;
+        match self.table(Model::ROOT).cell(0, key as usize) {
+            Value::Str(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
+
+    /// The key of an entity, as shown in output (`null` when it has none).
+    pub fn key(&self, model: &Model, kind: KindId, row: u32) -> Option<Arc<str>> {
+        let key = model.kind(kind).key?;
+        match self.table(kind).cell(row, key as usize) {
+            Value::Str(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
+
+    /// The full path of an entity: `users[3].sessions[1]`; `""` for the root.
+    pub fn path(&self, model: &Model, kind: KindId, row: u32) -> String {
+        let mut parts = Vec::new();
+        let (mut k, mut r) = (kind, row);
+        while let Some(parent) = model.kind(k).parent {
+            let t = self.table(k);
+            let idx = t.index.get(r as usize).copied().unwrap_or(0);
+            parts.push(format!("{}[{idx}]", model.kind(k).collection.as_deref().unwrap_or("?")));
+            r = t.parent.get(r as usize).copied().unwrap_or(0);
+            k = parent;
+        }
+        parts.reverse();
+        parts.join(".")
+    }
+
+    /// The row of the entity of `kind` whose key is `key` (first one wins on duplicates).
+    pub fn lookup(&self, model: &Model, kind: KindId, key: &str) -> Option<u32> {
+        let index = self.ref_index.get(kind as usize)?.get_or_init(|| {
+            let mut map = HashMap::new();
+            if let Some(kf) = model.kind(kind).key {
+                let t = self.table(kind);
+                for row in 0..t.len() as u32 {
+                    if let Value::Str(s) = t.cell(row, kf as usize) {
+                        map.entry(s.clone()).or_insert(row);
+                    }
+                }
+            }
+            map
+        });
+        index.get(key).copied()
+    }
+}
+
+impl Document {
+    /// Bytes of raw content held (for bounding the tenants in flight).
+    pub fn size(&self) -> usize {
+        match &self.content {
+            Ok(Content::Json(b)) => b.len(),
+            Ok(Content::Yaml(s)) => s.len(),
+            Err(_) => 0,
+        }
+    }
+}

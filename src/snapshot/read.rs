@@ -1,0 +1,417 @@
+//! Inputs as given → [`Document`]s, one per tenant, lazily.
+//!
+//! Files are read when the iterator reaches them; a JSONL file (or stdin) is read line by
+//! line, so memory stays bounded by the largest line. A YAML stream is split into its
+//! documents with the YAML parser first, so that a syntax error in one document is an
+//! error for that document only.
+
+use super::{Content, Document, InputError, MAX_DOC_DEPTH, MAX_YAML_BYTES};
+use serde_saphyr::granit_parser::{ErrorKind, Event, Parser, ScalarStyle};
+use std::collections::{HashSet, VecDeque};
+use std::fs;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The documents of `inputs`, in order: files as given, directories sorted by path, JSONL
+/// lines, YAML documents, `-` as JSONL from standard input.
+pub fn documents(inputs: &[String]) -> Documents {
+    Documents {
+        inputs: inputs.iter().cloned().collect(),
+        pending: VecDeque::new(),
+        ready: VecDeque::new(),
+        lines: None,
+    }
+}
+
+/// Iterator over the tenant documents of a list of inputs (see [`documents`]).
+pub struct Documents {
+    inputs: VecDeque<String>,
+    /// Files of the directory being read, in order.
+    pending: VecDeque<Item>,
+    /// Documents of the file being read (YAML streams, single documents).
+    ready: VecDeque<Document>,
+    /// The JSONL file being read.
+    lines: Option<Lines>,
+}
+
+enum Item {
+    /// A file found in a directory; `shown` is its path as reported.
+    File { path: PathBuf, shown: String },
+    /// A directory entry that could not be read.
+    Error { shown: String, message: String },
+}
+
+impl Iterator for Documents {
+    type Item = Document;
+
+    fn next(&mut self) -> Option<Document> {
+        loop {
+            if let Some(d) = self.ready.pop_front() {
+                return Some(d);
+            }
+            if let Some(lines) = &mut self.lines {
+                match lines.next() {
+                    Some(d) => return Some(d),
+                    None => self.lines = None,
+                }
+            }
+            if let Some(item) = self.pending.pop_front() {
+                match item {
+                    Item::File { path, shown } => self.open_file(&path, shown),
+                    Item::Error { shown, message } => return Some(error_doc(shown, message)),
+                }
+                continue;
+            }
+            let input = self.inputs.pop_front()?;
+            self.open_input(input);
+        }
+    }
+}
+
+fn error_doc(shown: String, message: String) -> Document {
+    Document { source: Arc::from(shown.as_str()), label: shown, content: Err(InputError::new(message)) }
+}
+
+fn cannot_read(shown: &str, e: &io::Error) -> String {
+    format!("cannot read `{shown}`: {e}")
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Format {
+    Json,
+    Yaml,
+    Lines,
+}
+
+fn format_of(path: &Path) -> Option<Format> {
+    let ext = path.extension()?.to_str()?;
+    match ext.to_ascii_lowercase().as_str() {
+        "json" => Some(Format::Json),
+        "yaml" | "yml" => Some(Format::Yaml),
+        "jsonl" | "ndjson" => Some(Format::Lines),
+        _ => None,
+    }
+}
+
+/// Policy test files live next to snapshots; directories skip them.
+fn is_test_file(path: &Path) -> bool {
+    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".test.yaml") || n.ends_with(".test.yml"))
+}
+
+impl Documents {
+    fn open_input(&mut self, input: String) {
+        if input == "-" {
+            self.lines = Some(Lines::new(Box::new(BufReader::new(io::stdin())), input));
+            return;
+        }
+        let path = PathBuf::from(&input);
+        match fs::metadata(&path) {
+            Err(e) => self.ready.push_back(error_doc(input.clone(), cannot_read(&input, &e))),
+            Ok(m) if m.is_dir() => {
+                let items = walk(&path, &input);
+                // Directory contents go before anything else still pending.
+                for item in items.into_iter().rev() {
+                    self.pending.push_front(item);
+                }
+            }
+            Ok(_) => self.open_file(&path, input),
+        }
+    }
+
+    /// Reads one file, by extension; a file of another extension (only reachable when
+    /// named explicitly: directories skip them) is sniffed: `{` first → JSON, else YAML.
+    fn open_file(&mut self, path: &Path, shown: String) {
+        match format_of(path) {
+            Some(Format::Lines) => match fs::File::open(path) {
+                Ok(f) => self.lines = Some(Lines::new(Box::new(BufReader::with_capacity(1 << 16, f)), shown)),
+                Err(e) => self.ready.push_back(error_doc(shown.clone(), cannot_read(&shown, &e))),
+            },
+            Some(Format::Json) => {
+                let doc = match fs::read(path) {
+                    Ok(bytes) => {
+                        Document { source: Arc::from(shown.as_str()), label: shown, content: Ok(Content::Json(bytes)) }
+                    }
+                    Err(e) => error_doc(shown.clone(), cannot_read(&shown, &e)),
+                };
+                self.ready.push_back(doc);
+            }
+            Some(Format::Yaml) => match read_limited(path, &shown) {
+                Ok(bytes) => self.ready.extend(yaml_documents(bytes, &shown)),
+                Err(m) => self.ready.push_back(error_doc(shown, m)),
+            },
+            None => match read_limited(path, &shown) {
+                Ok(bytes) => {
+                    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+                    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+                        self.ready.push_back(Document {
+                            source: Arc::from(shown.as_str()),
+                            label: shown,
+                            content: Ok(Content::Json(bytes)),
+                        });
+                    } else {
+                        self.ready.extend(yaml_documents(bytes, &shown));
+                    }
+                }
+                Err(m) => self.ready.push_back(error_doc(shown, m)),
+            },
+        }
+    }
+}
+
+/// Reads a file of at most [`MAX_YAML_BYTES`].
+fn read_limited(path: &Path, shown: &str) -> Result<Vec<u8>, String> {
+    let too_large = || format!("`{shown}` is larger than {} MiB", MAX_YAML_BYTES >> 20);
+    let f = fs::File::open(path).map_err(|e| cannot_read(shown, &e))?;
+    if f.metadata().map(|m| m.len()).unwrap_or(0) > MAX_YAML_BYTES as u64 {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    f.take(MAX_YAML_BYTES as u64 + 1).read_to_end(&mut bytes).map_err(|e| cannot_read(shown, &e))?;
+    if bytes.len() > MAX_YAML_BYTES {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+/// The snapshot files under a directory, sorted by path (unreadable entries included as
+/// errors at their place). Symbolic links to directories are followed once.
+fn walk(root: &Path, shown_root: &str) -> Vec<Item> {
+    let mut found: Vec<(PathBuf, Item)> = Vec::new();
+    let mut stack: Vec<PathBuf> = vec![PathBuf::new()];
+    let mut seen: HashSet<PathBuf> = HashSet::new();
+    if let Ok(c) = fs::canonicalize(root) {
+        seen.insert(c);
+    }
+    let shown_of = |rel: &Path| Path::new(shown_root).join(rel).to_string_lossy().into_owned();
+    while let Some(rel) = stack.pop() {
+        let dir = root.join(&rel);
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) => {
+                let shown = shown_of(&rel);
+                found.push((rel, Item::Error { message: cannot_read(&shown, &e), shown }));
+                continue;
+            }
+        };
+        for entry in entries {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    let shown = shown_of(&rel);
+                    found.push((rel.clone(), Item::Error { message: cannot_read(&shown, &e), shown }));
+                    continue;
+                }
+            };
+            let rel_path = rel.join(entry.file_name());
+            let path = root.join(&rel_path);
+            let is_dir = match entry.file_type() {
+                Ok(t) if t.is_symlink() => fs::metadata(&path).map(|m| m.is_dir()).unwrap_or(false),
+                Ok(t) => t.is_dir(),
+                Err(_) => false,
+            };
+            if is_dir {
+                let fresh = fs::canonicalize(&path).map_or(true, |c| seen.insert(c));
+                if fresh {
+                    stack.push(rel_path);
+                }
+                continue;
+            }
+            if format_of(&rel_path).is_none() || is_test_file(&rel_path) {
+                continue;
+            }
+            let shown = shown_of(&rel_path);
+            found.push((rel_path, Item::File { path, shown }));
+        }
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found.into_iter().map(|(_, item)| item).collect()
+}
+
+// ------------------------------------------------------------------------------- JSONL
+
+/// The lines of a JSONL input, one document per non-blank line.
+struct Lines {
+    reader: Box<dyn BufRead + Send>,
+    shown: String,
+    source: Arc<str>,
+    line: usize,
+    done: bool,
+}
+
+impl Lines {
+    fn new(reader: Box<dyn BufRead + Send>, shown: String) -> Lines {
+        Lines { reader, source: Arc::from(shown.as_str()), shown, line: 0, done: false }
+    }
+}
+
+impl Iterator for Lines {
+    type Item = Document;
+
+    fn next(&mut self) -> Option<Document> {
+        while !self.done {
+            let mut buf = Vec::new();
+            match self.reader.read_until(b'\n', &mut buf) {
+                Ok(0) => self.done = true,
+                Ok(_) => {
+                    self.line += 1;
+                    if buf.last() == Some(&b'\n') {
+                        buf.pop();
+                        if buf.last() == Some(&b'\r') {
+                            buf.pop();
+                        }
+                    }
+                    if buf.iter().all(u8::is_ascii_whitespace) {
+                        continue;
+                    }
+                    return Some(Document {
+                        label: format!("{}#{}", self.shown, self.line),
+                        source: self.source.clone(),
+                        content: Ok(Content::Json(buf)),
+                    });
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.done = true;
+                    self.line += 1;
+                    return Some(Document {
+                        label: format!("{}#{}", self.shown, self.line),
+                        source: self.source.clone(),
+                        content: Err(InputError::new(cannot_read(&self.shown, &e))),
+                    });
+                }
+            }
+        }
+        None
+    }
+}
+
+// ------------------------------------------------------------------------------- YAML
+
+enum Piece {
+    /// A document's byte range; `empty`: a null document (skipped).
+    Doc { start: usize, end: usize, empty: bool },
+    /// A document with a syntax error.
+    Broken(String),
+}
+
+/// Splits a YAML stream into one document per tenant (empty documents skipped). Labels get
+/// `#N` (1-based position in the stream) when there is more than one.
+fn yaml_documents(bytes: Vec<u8>, shown: &str) -> Vec<Document> {
+    let source: Arc<str> = Arc::from(shown);
+    let err = |m: String| {
+        vec![Document { label: shown.to_string(), source: source.clone(), content: Err(InputError::new(m)) }]
+    };
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => return err(format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to())),
+    };
+    if text.len() > MAX_YAML_BYTES {
+        return err(format!("YAML document is larger than {} MiB", MAX_YAML_BYTES >> 20));
+    }
+    let pieces = split_yaml(&text);
+    let count = pieces.iter().filter(|p| !matches!(p, Piece::Doc { empty: true, .. })).count();
+    let label = |n: usize| if count > 1 { format!("{shown}#{n}") } else { shown.to_string() };
+    if let [Piece::Doc { empty: false, .. }] = pieces.as_slice() {
+        return vec![Document { label: label(1), source, content: Ok(Content::Yaml(text)) }];
+    }
+    let mut docs = Vec::with_capacity(count);
+    // Line counting is incremental: pieces come in source order.
+    let (mut pos, mut lines) = (0usize, 0usize);
+    for (i, piece) in pieces.iter().enumerate() {
+        match piece {
+            Piece::Doc { empty: true, .. } => {}
+            Piece::Broken(msg) => docs.push(Document {
+                label: label(i + 1),
+                source: source.clone(),
+                content: Err(InputError::new(msg.clone())),
+            }),
+            Piece::Doc { start, end, .. } => {
+                // Start at the beginning of the line when only blanks precede the document,
+                // and pad with newlines so that line numbers in errors are the file's.
+                let line_start = text.get(..*start).and_then(|s| s.rfind('\n')).map_or(0, |i| i + 1);
+                let from =
+                    if text.get(line_start..*start).is_some_and(|s| s.trim().is_empty()) { line_start } else { *start };
+                if from >= pos {
+                    lines += text.get(pos..from).map_or(0, |s| s.bytes().filter(|b| *b == b'\n').count());
+                    pos = from;
+                }
+                let body = text.get(from..*end).unwrap_or("");
+                let mut content = String::with_capacity(lines + body.len());
+                content.extend(std::iter::repeat_n('\n', lines));
+                content.push_str(body);
+                docs.push(Document {
+                    label: label(i + 1),
+                    source: source.clone(),
+                    content: Ok(Content::Yaml(content)),
+                });
+            }
+        }
+    }
+    docs
+}
+
+fn split_yaml(text: &str) -> Vec<Piece> {
+    let mut opts = serde_saphyr::granit_parser::Options::default();
+    opts.flow_nesting_limit = MAX_DOC_DEPTH;
+    opts.block_nesting_limit = MAX_DOC_DEPTH;
+    opts.set_emit_comments(false);
+    let mut parser = Parser::new_from_str_with_options(text, opts);
+    let mut pieces = Vec::new();
+    let mut start: Option<usize> = None;
+    let (mut nodes, mut null_first) = (0usize, false);
+    let mut last_error: Option<usize> = None;
+    loop {
+        match parser.next() {
+            None => break,
+            Some(Ok((event, span))) => {
+                let range = span.byte_range();
+                match event {
+                    Event::DocumentStart(..) => {
+                        start = range.map(|r| r.start);
+                        nodes = 0;
+                        null_first = false;
+                    }
+                    Event::DocumentEnd => {
+                        if let Some(s) = start.take() {
+                            let end = range.map_or(text.len(), |r| r.end).max(s);
+                            pieces.push(Piece::Doc { start: s, end, empty: nodes == 0 || (nodes == 1 && null_first) });
+                        }
+                    }
+                    Event::Scalar(value, style, anchor, tag) => {
+                        if nodes == 0 {
+                            null_first = style == ScalarStyle::Plain
+                                && anchor == 0
+                                && tag.is_none()
+                                && matches!(&*value, "" | "~" | "null" | "Null" | "NULL");
+                        }
+                        nodes += 1;
+                    }
+                    Event::SequenceStart(..) | Event::MappingStart(..) | Event::Alias(_) => nodes += 1,
+                    Event::StreamEnd => break,
+                    _ => {}
+                }
+            }
+            Some(Err(e)) => {
+                let m = e.marker();
+                let at = m.index();
+                if last_error == Some(at) {
+                    break;
+                }
+                last_error = Some(at);
+                let msg = if matches!(e.kind(), ErrorKind::RecursionLimitExceeded) {
+                    format!("nested deeper than {MAX_DOC_DEPTH} levels at line {}, column {}", m.line(), m.col() + 1)
+                } else {
+                    format!("invalid YAML at line {}, column {}: {}", m.line(), m.col() + 1, e.info())
+                };
+                pieces.push(Piece::Broken(msg));
+                start = None;
+                match parser.proceed_next_document() {
+                    Ok(true) => {}
+                    Ok(false) | Err(_) => break,
+                }
+            }
+        }
+    }
+    pieces
+}

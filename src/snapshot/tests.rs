@@ -1,0 +1,626 @@
+use super::*;
+use crate::model::Model;
+use crate::value::{parse_date, Value, NANOS_PER_SEC};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+// ------------------------------------------------------------------------------- helpers
+
+/// A projection reading every field of every kind, plus raw keys on the tenant.
+fn full_proj(model: &Model, raw: &[&[&str]]) -> Projection {
+    Projection {
+        kinds: model
+            .kinds
+            .iter()
+            .enumerate()
+            .map(|(k, kind)| KindProjection {
+                fields: vec![true; kind.fields.len()],
+                raw_keys: if k == 0 {
+                    raw.iter().map(|p| p.iter().map(|s| s.to_string()).collect()).collect()
+                } else {
+                    Vec::new()
+                },
+            })
+            .collect(),
+    }
+}
+
+fn kid(m: &Model, name: &str) -> KindId {
+    m.kind_id(name).unwrap()
+}
+
+fn fid(m: &Model, kind: &str, field: &str) -> usize {
+    m.field_id(kid(m, kind), field).unwrap() as usize
+}
+
+fn cell<'a>(t: &'a Tenant, m: &Model, kind: &str, row: u32, field: &str) -> &'a Value {
+    t.table(kid(m, kind)).cell(row, fid(m, kind, field))
+}
+
+fn s(v: &str) -> Value {
+    Value::str(v)
+}
+
+fn bad(v: &Value) -> &str {
+    match v {
+        Value::Bad(r) => r,
+        other => panic!("expected a bad value, got {other:?}"),
+    }
+}
+
+fn json(text: &str, plan: &DecodePlan) -> Result<Tenant, InputError> {
+    decode("t.json", Arc::from("t.json"), &Content::Json(text.as_bytes().to_vec()), plan)
+}
+
+fn yaml(text: &str, plan: &DecodePlan) -> Result<Tenant, InputError> {
+    decode("t.yaml", Arc::from("t.yaml"), &Content::Yaml(text.to_string()), plan)
+}
+
+fn err(r: Result<Tenant, InputError>) -> String {
+    match r {
+        Ok(_) => panic!("expected an input error"),
+        Err(e) => e.message,
+    }
+}
+
+fn erp_plan() -> (Model, DecodePlan) {
+    let m = Model::erp();
+    let plan = DecodePlan::new(&m, &full_proj(&m, &[]));
+    (m, plan)
+}
+
+/// A fresh directory under the system temp dir.
+fn temp_dir(tag: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "tenet-snapshot-{}-{tag}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &std::path::Path, rel: &str, content: &[u8]) -> String {
+    let p = dir.join(rel);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(&p, content).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+fn labels(docs: &[Document]) -> Vec<String> {
+    docs.iter().map(|d| d.label.clone()).collect()
+}
+
+fn decode_doc(d: &Document, plan: &DecodePlan) -> Result<Tenant, InputError> {
+    match &d.content {
+        Ok(c) => decode(&d.label, d.source.clone(), c, plan),
+        Err(e) => Err(e.clone()),
+    }
+}
+
+const TENANT: &str = r#"{
+  "id": "t-1", "name": "Acme", "platform": "netsuite", "release": "2026.1",
+  "plan": {"seats": 10, "extra": [1, 2]},
+  "settings": {"session_expiry": "12h", "only_one_session_per_user": true, "session_expiry_mobile": 3600},
+  "custom": {"a": [1, "x", null, 2.5, true, 18446744073709551615]},
+  "roles": [
+    {"id": "r-1", "name": "Admin", "2fa": "yes", "permissions": ["a", "b"]},
+    {"id": 7, "multiple_sessions": true, "permissions": ["a", 5]},
+    "oops"
+  ],
+  "users": [
+    {"id": "u-1", "email": "a@x", "roles": ["r-1", 7], "session_cap": 2.0, "last_login": "2026-01-01",
+     "sessions": [{"id": "s-1", "client": "web"}]},
+    {"id": "u-2", "kind": null, "session_cap": 3,
+     "sessions": [{"id": "s-2", "client": "desktop", "started_at": "2026-02-30"}, {"id": "s-3", "acknowledged": "no"}]},
+    {"id": "u-3", "sessions": null}
+  ],
+  "unknown": {"deep": [[[1]]], "s": "\u00e9\n"}
+}"#;
+
+// ------------------------------------------------------------------------------- decoding
+
+#[test]
+fn decodes_the_erp_model_into_tables() {
+    let m = Model::erp();
+    let plan = DecodePlan::new(&m, &full_proj(&m, &[&["custom"], &["plan", "extra"], &["settings"], &["nope"]]));
+    let t = json(TENANT, &plan).unwrap();
+    let (tenant, role, user, session, integ) =
+        (0, kid(&m, "role"), kid(&m, "user"), kid(&m, "session"), kid(&m, "integration"));
+    assert_eq!(t.label, "t.json");
+    assert_eq!(t.id(&m).as_deref(), Some("t-1"));
+
+    // Root: one row.
+    let root = t.table(tenant);
+    assert_eq!((root.len(), root.parent.clone(), root.index.clone()), (1, vec![0], vec![0]));
+    let nf = m.kind(tenant).fields.len();
+    assert_eq!(root.stride, nf + 4);
+    assert_eq!(cell(&t, &m, "tenant", 0, "platform"), &s("netsuite"));
+    assert_eq!(cell(&t, &m, "tenant", 0, "plan.seats"), &Value::Int(10));
+    assert_eq!(cell(&t, &m, "tenant", 0, "settings.session_expiry"), &Value::Duration(12 * 3600 * NANOS_PER_SEC));
+    assert_eq!(cell(&t, &m, "tenant", 0, "settings.session_expiry_mobile"), &Value::Duration(3600 * NANOS_PER_SEC));
+    assert_eq!(cell(&t, &m, "tenant", 0, "settings.only_one_session_per_user"), &Value::Bool(true));
+    // Defaults are not applied at decode: absent stays null.
+    assert_eq!(cell(&t, &m, "tenant", 0, "settings.login_notifications"), &Value::Null);
+
+    // Raw keys: `any`, in slots after the fields.
+    let custom = root.cell(0, nf);
+    let Value::Object(pairs) = custom else { panic!("{custom:?}") };
+    assert_eq!(&*pairs[0].0, "a");
+    assert_eq!(
+        pairs[0].1,
+        Value::List(
+            vec![
+                Value::Int(1),
+                s("x"),
+                Value::Null,
+                Value::Dec(2.5),
+                Value::Bool(true),
+                Value::Dec(18446744073709551615.0)
+            ]
+            .into()
+        )
+    );
+    assert_eq!(root.cell(0, nf + 1), &Value::List(vec![Value::Int(1), Value::Int(2)].into()));
+    // `settings` is both a raw key and the parent of fields: both are filled.
+    let Value::Object(settings) = root.cell(0, nf + 2) else { panic!() };
+    assert_eq!(settings.len(), 3);
+    assert_eq!(root.cell(0, nf + 3), &Value::Null);
+
+    // Collections.
+    assert_eq!(cell(&t, &m, "tenant", 0, "roles"), &Value::Entities(role, 0, 3));
+    assert_eq!(cell(&t, &m, "tenant", 0, "users"), &Value::Entities(user, 0, 3));
+    assert_eq!(cell(&t, &m, "tenant", 0, "integrations"), &Value::Entities(integ, 0, 0));
+    assert!(t.table(integ).is_empty());
+
+    // Roles: key accepts integers; a non-object element is a malformed row.
+    let roles = t.table(role);
+    assert_eq!(roles.malformed, vec![false, false, true]);
+    assert_eq!(roles.index, vec![0, 1, 2]);
+    assert_eq!(cell(&t, &m, "role", 1, "id"), &s("7"));
+    assert_eq!(bad(cell(&t, &m, "role", 0, "2fa")), "field `role.2fa` is a string (\"yes\"), expected bool");
+    assert_eq!(cell(&t, &m, "role", 0, "permissions"), &Value::List(vec![s("a"), s("b")].into()));
+    assert_eq!(
+        bad(cell(&t, &m, "role", 1, "permissions")),
+        "field `role.permissions[1]` is an int (5), expected string"
+    );
+    assert_eq!(cell(&t, &m, "role", 0, "status"), &Value::Null);
+    assert!((0..roles.stride).all(|slot| roles.cell(2, slot) == &Value::Null));
+    assert_eq!(t.key(&m, role, 2), None);
+    assert_eq!(t.lookup(&m, role, "7"), Some(1));
+
+    // Users and their sessions: depth first, parents and indexes.
+    assert_eq!(cell(&t, &m, "user", 0, "roles"), &Value::List(vec![s("r-1"), s("7")].into()));
+    assert_eq!(
+        bad(cell(&t, &m, "user", 0, "session_cap")),
+        "field `user.session_cap` is a decimal (2.0), expected int"
+    );
+    assert_eq!(cell(&t, &m, "user", 1, "session_cap"), &Value::Int(3));
+    assert_eq!(cell(&t, &m, "user", 1, "kind"), &Value::Null);
+    assert_eq!(cell(&t, &m, "user", 0, "last_login"), &Value::Date(parse_date("2026-01-01").unwrap()));
+    assert_eq!(cell(&t, &m, "user", 0, "sessions"), &Value::Entities(session, 0, 1));
+    assert_eq!(cell(&t, &m, "user", 1, "sessions"), &Value::Entities(session, 1, 2));
+    assert_eq!(cell(&t, &m, "user", 2, "sessions"), &Value::Entities(session, 3, 0));
+    let sessions = t.table(session);
+    assert_eq!(sessions.parent, vec![0, 1, 1]);
+    assert_eq!(sessions.index, vec![0, 0, 1]);
+    assert_eq!(t.path(&m, session, 2), "users[1].sessions[1]");
+    assert_eq!(t.path(&m, user, 2), "users[2]");
+    assert_eq!(t.path(&m, tenant, 0), "");
+    assert_eq!(
+        bad(cell(&t, &m, "session", 1, "client")),
+        "field `session.client`: `desktop` is not one of web|mobile_app|api"
+    );
+    assert_eq!(bad(cell(&t, &m, "session", 1, "started_at")), "field `session.started_at`: `2026-02-30` is not a date");
+    assert_eq!(
+        bad(cell(&t, &m, "session", 2, "acknowledged")),
+        "field `session.acknowledged` is a string (\"no\"), expected bool"
+    );
+    assert_eq!(t.key(&m, session, 2).as_deref(), Some("s-3"));
+}
+
+#[test]
+fn only_projected_fields_are_kept() {
+    let m = Model::erp();
+    let mut proj = full_proj(&m, &[]);
+    for kp in &mut proj.kinds {
+        kp.fields.iter_mut().for_each(|f| *f = false);
+    }
+    proj.kinds[kid(&m, "user") as usize].fields[fid(&m, "user", "email")] = true;
+    let plan = DecodePlan::new(&m, &proj);
+    let t = json(TENANT, &plan).unwrap();
+    // The key and collections are always decoded.
+    assert_eq!(cell(&t, &m, "tenant", 0, "id"), &s("t-1"));
+    assert_eq!(cell(&t, &m, "tenant", 0, "name"), &Value::Null);
+    assert_eq!(cell(&t, &m, "user", 0, "email"), &s("a@x"));
+    assert_eq!(cell(&t, &m, "user", 0, "last_login"), &Value::Null);
+    assert_eq!(cell(&t, &m, "user", 1, "sessions"), &Value::Entities(kid(&m, "session"), 1, 2));
+    assert_eq!(cell(&t, &m, "session", 0, "client"), &Value::Null);
+    // A projection missing kinds keeps keys and collections only.
+    let plan = DecodePlan::new(&m, &Projection::default());
+    let t = json(TENANT, &plan).unwrap();
+    assert_eq!(t.table(kid(&m, "session")).len(), 3);
+    assert_eq!(cell(&t, &m, "session", 0, "id"), &s("s-1"));
+}
+
+#[test]
+fn type_mismatches_are_bad_values() {
+    let (m, plan) = erp_plan();
+    let t = json(
+        r#"{"id": 12, "name": ["x"], "plan": 5, "settings": {"session_expiry": "soon", "session_expiry_mobile": 1.5},
+            "release": {"a": 1}, "platform": "sap",
+            "users": [{"id": "u", "session_cap": 9223372036854775808, "last_login": 20260101, "roles": "r-1"}]}"#,
+        &plan,
+    )
+    .unwrap();
+    assert_eq!(cell(&t, &m, "tenant", 0, "id"), &s("12"));
+    assert_eq!(bad(cell(&t, &m, "tenant", 0, "name")), "field `tenant.name` is a list, expected string");
+    assert_eq!(bad(cell(&t, &m, "tenant", 0, "release")), "field `tenant.release` is an object, expected string");
+    assert_eq!(bad(cell(&t, &m, "tenant", 0, "plan.seats")), "field `tenant.plan` is an int (5), expected an object");
+    assert_eq!(
+        bad(cell(&t, &m, "tenant", 0, "platform")),
+        "field `tenant.platform`: `sap` is not one of netsuite|erpnext|other"
+    );
+    assert_eq!(
+        bad(cell(&t, &m, "tenant", 0, "settings.session_expiry")),
+        "field `tenant.settings.session_expiry`: `soon` is not a duration"
+    );
+    assert_eq!(
+        bad(cell(&t, &m, "tenant", 0, "settings.session_expiry_mobile")),
+        "field `tenant.settings.session_expiry_mobile` is a decimal (1.5), expected duration"
+    );
+    assert_eq!(
+        bad(cell(&t, &m, "user", 0, "session_cap")),
+        "field `user.session_cap`: 9223372036854775808 is out of range for int"
+    );
+    assert_eq!(
+        bad(cell(&t, &m, "user", 0, "last_login")),
+        "field `user.last_login` is an int (20260101), expected date"
+    );
+    assert_eq!(
+        bad(cell(&t, &m, "user", 0, "roles")),
+        "field `user.roles` is a string (\"r-1\"), expected list<ref<role>>"
+    );
+    // Collections of an entity with no collection key are empty.
+    assert_eq!(cell(&t, &m, "user", 0, "sessions"), &Value::Entities(kid(&m, "session"), 0, 0));
+}
+
+#[test]
+fn long_strings_are_cut_in_reasons() {
+    let (m, plan) = erp_plan();
+    let long = "x".repeat(100);
+    let t = json(&format!(r#"{{"settings": {{"login_notifications": "{long}"}}}}"#), &plan).unwrap();
+    let r = bad(cell(&t, &m, "tenant", 0, "settings.login_notifications"));
+    assert!(r.contains(&format!("\"{}\"…", "x".repeat(40))), "{r}");
+}
+
+#[test]
+fn yaml_decodes_like_json() {
+    let (m, plan) = erp_plan();
+    let t = yaml(
+        "# a tenant\nid: t-1\nrelease: 2026.10\nname: 5\nplan:\n  seats: 10\nsettings:\n  session_expiry: 3600\n  login_notifications: yes\nroles:\n  - id: 0012\n    2fa: true\n    permissions: [a, 2.50]\n  - 5\nusers:\n  - id: u-1\n    last_login: 2026-01-01T09:30:00Z\n    sessions:\n      - {id: s-1, client: api}\n",
+        &plan,
+    )
+    .unwrap();
+    // Plain scalars that YAML reads as numbers are taken verbatim by string fields.
+    assert_eq!(cell(&t, &m, "tenant", 0, "release"), &s("2026.10"));
+    assert_eq!(cell(&t, &m, "tenant", 0, "name"), &s("5"));
+    assert_eq!(cell(&t, &m, "role", 0, "id"), &s("0012"));
+    assert_eq!(cell(&t, &m, "role", 0, "permissions"), &Value::List(vec![s("a"), s("2.50")].into()));
+    assert_eq!(cell(&t, &m, "role", 0, "2fa"), &Value::Bool(true));
+    assert_eq!(t.table(kid(&m, "role")).malformed, vec![false, true]);
+    assert_eq!(cell(&t, &m, "tenant", 0, "plan.seats"), &Value::Int(10));
+    assert_eq!(cell(&t, &m, "tenant", 0, "settings.session_expiry"), &Value::Duration(3600 * NANOS_PER_SEC));
+    // YAML 1.2 booleans only.
+    assert_eq!(
+        bad(cell(&t, &m, "tenant", 0, "settings.login_notifications")),
+        "field `tenant.settings.login_notifications` is a string (\"yes\"), expected bool"
+    );
+    assert_eq!(cell(&t, &m, "user", 0, "last_login"), &Value::Date(parse_date("2026-01-01T09:30:00Z").unwrap()));
+    assert_eq!(cell(&t, &m, "session", 0, "client"), &s("api"));
+    assert_eq!(t.path(&m, kid(&m, "session"), 0), "users[0].sessions[0]");
+    assert_eq!(cell(&t, &m, "tenant", 0, "integrations"), &Value::Entities(kid(&m, "integration"), 0, 0));
+}
+
+#[test]
+fn yaml_anchors_and_merge_keys() {
+    let (m, plan) = erp_plan();
+    let t = yaml("perms: &p [a, b]\nbase: &b {2fa: true}\nroles:\n  - id: r1\n    permissions: *p\n    <<: *b\n  - id: r2\n    permissions: *p\n", &plan).unwrap();
+    assert_eq!(cell(&t, &m, "role", 0, "permissions"), &Value::List(vec![s("a"), s("b")].into()));
+    assert_eq!(cell(&t, &m, "role", 1, "permissions"), &Value::List(vec![s("a"), s("b")].into()));
+    assert_eq!(cell(&t, &m, "role", 0, "2fa"), &Value::Bool(true));
+}
+
+// ------------------------------------------------------------------------------- bad input
+
+#[test]
+fn malformed_json_says_where() {
+    let (_, plan) = erp_plan();
+    let e = err(json("{\n  \"id\": \"t\",\n  \"users\": [}\n}", &plan));
+    assert!(e.starts_with("invalid JSON at line 3, column 13: "), "{e}");
+    // A one-line document (a JSONL line): the label carries the line, the message the column.
+    let e = err(json(r#"{"id": "t" "x": 1}"#, &plan));
+    assert_eq!(e, "invalid JSON at column 12: expected `,` or `}`");
+    let e = err(json(r#"{"id": "t"} trailing"#, &plan));
+    assert!(e.starts_with("invalid JSON at column 13: trailing characters"), "{e}");
+    let e = err(json(r#"{"id": "#, &plan));
+    assert!(e.contains("EOF while parsing"), "{e}");
+    assert_eq!(err(json(" \n", &plan)), "empty document");
+    let e = err(json("{\"id\": \n", &plan));
+    assert_eq!(e, "invalid JSON at line 2: EOF while parsing a value");
+}
+
+#[test]
+fn malformed_yaml_says_where() {
+    let (_, plan) = erp_plan();
+    let e = err(yaml("id: t\nusers: [a, b\nname: x\n", &plan));
+    assert!(e.starts_with("invalid YAML at line "), "{e}");
+    let e = err(yaml("id: t\nid: u\n", &plan));
+    assert_eq!(e, "duplicate key `id` at line 2, column 1");
+}
+
+#[test]
+fn non_object_roots_are_input_errors() {
+    let (_, plan) = erp_plan();
+    assert_eq!(err(json("[1, 2]", &plan)), "root is not an object (found array)");
+    assert_eq!(err(json("\"x\"", &plan)), "root is not an object (found string)");
+    assert_eq!(err(json("null", &plan)), "root is not an object (found null)");
+    assert_eq!(err(yaml("- a\n- b\n", &plan)), "root is not an object (found array)");
+    assert_eq!(err(yaml("42\n", &plan)), "root is not an object (found number)");
+}
+
+#[test]
+fn collections_must_be_lists() {
+    let (m, plan) = erp_plan();
+    let e = err(json("{\"users\": 5}", &plan));
+    assert_eq!(e, "`users` is not a list (found a number) at column 11");
+    let e = err(json("{\"users\": [{\"id\": \"u\"}, {\"sessions\": {\"a\": 1}}]}", &plan));
+    assert!(e.starts_with("`users[1].sessions` is not a list (found an object) at column "), "{e}");
+    let e = err(yaml("users:\n  - sessions: x\n", &plan));
+    assert!(e.starts_with("`users[0].sessions` is not a list (found a string)"), "{e}");
+    let e = err(json("{\"users\": [], \"users\": []}", &plan));
+    assert!(e.starts_with("duplicate key `users`"), "{e}");
+    let e = err(json("{\"users\": [{\"sessions\": null, \"sessions\": []}]}", &plan));
+    assert!(e.starts_with("duplicate key `users[0].sessions`"), "{e}");
+    // Null is an empty collection.
+    let t = json("{\"users\": null, \"roles\": []}", &plan).unwrap();
+    assert_eq!(cell(&t, &m, "tenant", 0, "users"), &Value::Entities(kid(&m, "user"), 0, 0));
+    assert_eq!(cell(&t, &m, "tenant", 0, "roles"), &Value::Entities(kid(&m, "role"), 0, 0));
+}
+
+#[test]
+fn invalid_utf8_is_an_input_error() {
+    let (_, plan) = erp_plan();
+    let r = decode("x", Arc::from("x"), &Content::Json(b"{\"id\": \"a\xffb\"}".to_vec()), &plan);
+    assert_eq!(err(r), "invalid UTF-8 at byte 9");
+    // YAML: documents() checks the bytes.
+    let dir = temp_dir("utf8");
+    let f = write(&dir, "t.yaml", b"id: t\nname: \"\xc3\x28\"\n");
+    let docs: Vec<Document> = documents(std::slice::from_ref(&f)).collect();
+    assert_eq!(labels(&docs), vec![f]);
+    assert_eq!(err(decode_doc(&docs[0], &plan)), "invalid UTF-8 at byte 13");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn nested(n: usize) -> String {
+    format!("{}{}", "[".repeat(n), "]".repeat(n))
+}
+
+#[test]
+fn deep_nesting_fails_without_overflow() {
+    let m = Model::erp();
+    let plan = DecodePlan::new(&m, &full_proj(&m, &[&["kept"]]));
+    let deep = nested(100_000);
+    // Skipped and kept fields, JSON.
+    let e = err(json(&format!("{{\"skipped\": {deep}}}"), &plan));
+    assert_eq!(e, "nested deeper than 128 levels at byte 139");
+    let e = err(json(&format!("{{\"kept\": {deep}}}"), &plan));
+    assert_eq!(e, "nested deeper than 128 levels at byte 136");
+    let e = err(json(&format!("{{\"users\": [{{\"x\": {}}}]}}", "{\"a\": ".repeat(100_000)), &plan));
+    assert!(e.starts_with("nested deeper than 128 levels"), "{e}");
+    // Brackets in strings do not count.
+    let t = json(&format!("{{\"kept\": \"{}\\\"[\"}}", "[".repeat(1000)), &plan).unwrap();
+    assert!(matches!(t.table(0).cell(0, m.kind(0).fields.len()), Value::Str(_)));
+    // The limit: 128 levels in all (the root object is the first).
+    json(&format!("{{\"skipped\": {}}}", nested(127)), &plan).unwrap();
+    json(&format!("{{\"kept\": {}}}", nested(126)), &plan).unwrap();
+    assert!(err(json(&format!("{{\"skipped\": {}}}", nested(128)), &plan)).starts_with("nested deeper than 128 levels"));
+    // YAML: flow and block nesting, skipped and kept.
+    for key in ["skipped", "kept"] {
+        let e = err(yaml(&format!("{key}: {deep}\n"), &plan));
+        assert!(e.starts_with("nested deeper than 128 levels") || e.starts_with("invalid YAML"), "{e}");
+        let e = err(yaml(&format!("{key}: {}\n", nested(200)), &plan));
+        assert!(e.starts_with("nested deeper than 128 levels at line 1"), "{e}");
+        yaml(&format!("{key}: {}\n", nested(127)), &plan).unwrap();
+    }
+    let block: String = (0..150).map(|i| format!("{}k{i}:\n", "  ".repeat(i))).collect();
+    let e = err(yaml(&format!("skipped:\n{}", block.replace("k0:", "  k0:")), &plan));
+    assert!(e.starts_with("nested deeper than 128 levels"), "{e}");
+    // Through documents(): the splitter reports it.
+    let dir = temp_dir("deep");
+    let f = write(&dir, "deep.yaml", format!("id: a\nskipped: {deep}\n").as_bytes());
+    let docs: Vec<Document> = documents(&[f]).collect();
+    assert_eq!(docs.len(), 1);
+    let e = err(decode_doc(&docs[0], &plan));
+    assert!(e.starts_with("nested deeper than 128 levels at line 2"), "{e}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+const LAUGHS: &str = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+";
+
+#[test]
+fn alias_bombs_fail_fast() {
+    let m = Model::erp();
+    let plan = DecodePlan::new(&m, &full_proj(&m, &[&["kept"]]));
+    for doc in [format!("id: t\n{LAUGHS}"), format!("id: t\n{LAUGHS}kept: *i\n"), format!("{LAUGHS}roles: *i\n")] {
+        let start = Instant::now();
+        let e = err(yaml(&doc, &plan));
+        let took = start.elapsed();
+        assert!(took.as_secs_f64() < 1.0, "took {took:?}");
+        assert!(e.contains("alias") || e.contains("budget"), "{e}");
+    }
+}
+
+#[test]
+fn oversized_yaml_is_an_input_error() {
+    let (_, plan) = erp_plan();
+    let big = " ".repeat(MAX_YAML_BYTES + 1);
+    assert!(err(yaml(&big, &plan)).starts_with("YAML document is larger than 256 MiB"));
+}
+
+// ------------------------------------------------------------------------------- reading
+
+#[test]
+fn jsonl_with_a_broken_line() {
+    let (m, plan) = erp_plan();
+    let dir = temp_dir("jsonl");
+    let f = write(
+        &dir,
+        "day1.jsonl",
+        b"{\"id\": \"a\"}\n\n   \n{\"id\": \"b\",}\r\n{\"id\": \"c\"}\r\n[1]\n{\"id\": \"d\"}",
+    );
+    let docs: Vec<Document> = documents(std::slice::from_ref(&f)).collect();
+    assert_eq!(
+        labels(&docs),
+        vec![format!("{f}#1"), format!("{f}#4"), format!("{f}#5"), format!("{f}#6"), format!("{f}#7")]
+    );
+    assert!(docs.iter().all(|d| &*d.source == f.as_str()));
+    let res: Vec<Result<Tenant, InputError>> = docs.iter().map(|d| decode_doc(d, &plan)).collect();
+    assert_eq!(res[0].as_ref().unwrap().id(&m).as_deref(), Some("a"));
+    assert_eq!(res[0].as_ref().unwrap().label, format!("{f}#1"));
+    assert_eq!(res[1].as_ref().unwrap_err().message, "invalid JSON at column 12: trailing comma");
+    assert_eq!(res[2].as_ref().unwrap().id(&m).as_deref(), Some("c"));
+    assert_eq!(res[3].as_ref().unwrap_err().message, "root is not an object (found array)");
+    assert_eq!(res[4].as_ref().unwrap().id(&m).as_deref(), Some("d"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn jsonl_lines_are_yielded_as_read() {
+    let dir = temp_dir("lazy");
+    let f = write(&dir, "a.jsonl", b"{\"id\": \"a\"}\n{\"id\": \"b\"}\n");
+    let mut docs = documents(std::slice::from_ref(&f));
+    let first = docs.next().unwrap();
+    assert_eq!(first.label, format!("{f}#1"));
+    // The rest of the file is read on demand: appending now still shows up.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&f)
+        .map(|mut h| std::io::Write::write_all(&mut h, b"{\"id\": \"c\"}\n"))
+        .unwrap()
+        .unwrap();
+    let rest: Vec<String> = docs.map(|d| d.label).collect();
+    assert_eq!(rest, vec![format!("{f}#2"), format!("{f}#3")]);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn multi_document_yaml_with_a_broken_document() {
+    let (m, plan) = erp_plan();
+    let dir = temp_dir("multi");
+    let f = write(
+        &dir,
+        "t.yaml",
+        b"# tenants\nid: a\n---\nid: [b\nname: x\n---\nid: c\nusers: 5\n--- # last\nid: d\n...\n---\n",
+    );
+    let docs: Vec<Document> = documents(std::slice::from_ref(&f)).collect();
+    assert_eq!(labels(&docs), vec![format!("{f}#1"), format!("{f}#2"), format!("{f}#3"), format!("{f}#4")]);
+    let res: Vec<Result<Tenant, InputError>> = docs.iter().map(|d| decode_doc(d, &plan)).collect();
+    assert_eq!(res[0].as_ref().unwrap().id(&m).as_deref(), Some("a"));
+    let e = &res[1].as_ref().unwrap_err().message;
+    assert!(e.starts_with("invalid YAML at line "), "{e}");
+    // Locations are the file's, not the document's.
+    assert_eq!(res[2].as_ref().unwrap_err().message, "`users` is not a list (found a number) at line 8, column 8");
+    assert_eq!(res[3].as_ref().unwrap().id(&m).as_deref(), Some("d"));
+    assert_eq!(res[3].as_ref().unwrap().label, format!("{f}#4"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn single_document_yaml_has_no_number() {
+    let (m, plan) = erp_plan();
+    let dir = temp_dir("single");
+    let a = write(&dir, "a.yaml", b"---\nid: a\n---\n");
+    let b = write(&dir, "b.yml", b"\n~\n---\nid: b\n");
+    let c = write(&dir, "c.yaml", b"# only a comment\n");
+    let docs: Vec<Document> = documents(&[a.clone(), b.clone(), c]).collect();
+    assert_eq!(labels(&docs), vec![a, b]);
+    assert_eq!(decode_doc(&docs[0], &plan).unwrap().id(&m).as_deref(), Some("a"));
+    assert_eq!(decode_doc(&docs[1], &plan).unwrap().id(&m).as_deref(), Some("b"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn missing_paths_are_error_documents() {
+    let dir = temp_dir("missing");
+    let missing = dir.join("nope.json").to_string_lossy().into_owned();
+    let ok = write(&dir, "ok.json", b"{\"id\": \"x\"}");
+    let docs: Vec<Document> = documents(&[missing.clone(), ok.clone()]).collect();
+    assert_eq!(labels(&docs), vec![missing.clone(), ok]);
+    let e = docs[0].content.as_ref().unwrap_err();
+    assert!(e.message.starts_with(&format!("cannot read `{missing}`: ")), "{}", e.message);
+    assert!(docs[1].content.is_ok());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn directories_are_read_recursively_in_path_order() {
+    let (m, plan) = erp_plan();
+    let dir = temp_dir("dir");
+    write(&dir, "b.json", b"{\"id\": \"b\"}");
+    write(&dir, "a.yaml", b"id: a1\n---\nid: a2\n");
+    write(&dir, "a-b.yml", b"id: ab\n");
+    write(&dir, "sub/c.jsonl", b"{\"id\": \"c1\"}\n{\"id\": \"c2\"}\n");
+    write(&dir, "sub/d.ndjson", b"{\"id\": \"d1\"}\n");
+    write(&dir, "notes.txt", b"not a tenant");
+    write(&dir, "p.test.yaml", b"tests: []\n");
+    write(&dir, "sub/q.test.yml", b"tests: []\n");
+    let given = format!("{}/", dir.to_string_lossy());
+    let extra = write(&dir, "x.snapshot", b"  {\"id\": \"x\"}");
+    let extra_yaml = write(&dir, "y.snapshot", b"id: y\n");
+    let docs: Vec<Document> = documents(&[given.clone(), extra.clone(), extra_yaml.clone()]).collect();
+    let d = dir.to_string_lossy();
+    assert_eq!(
+        labels(&docs),
+        vec![
+            format!("{d}/a-b.yml"),
+            format!("{d}/a.yaml#1"),
+            format!("{d}/a.yaml#2"),
+            format!("{d}/b.json"),
+            format!("{d}/sub/c.jsonl#1"),
+            format!("{d}/sub/c.jsonl#2"),
+            format!("{d}/sub/d.ndjson#1"),
+            extra.clone(),
+            extra_yaml.clone(),
+        ]
+    );
+    assert_eq!(&*docs[1].source, format!("{d}/a.yaml"));
+    let ids: Vec<String> = docs.iter().map(|doc| decode_doc(doc, &plan).unwrap().id(&m).unwrap().to_string()).collect();
+    assert_eq!(ids, vec!["ab", "a1", "a2", "b", "c1", "c2", "d1", "x", "y"]);
+    assert!(matches!(docs[7].content, Ok(Content::Json(_))));
+    assert!(matches!(docs[8].content, Ok(Content::Yaml(_))));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn documents_is_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let docs = documents(&[]);
+    assert_send(&docs);
+    fn assert_sync<T: Send + Sync>() {}
+    assert_sync::<DecodePlan>();
+}

@@ -1,0 +1,275 @@
+//! The `tenet` binary: exit codes, report formats, bad inputs (cli.md).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn tenet(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tenet")).args(args).output().unwrap()
+}
+
+fn tenet_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tenet"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// A fresh directory for one test's files.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tenet-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &std::path::Path, name: &str, content: &[u8]) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, content).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+const POLICY: &str = r#"policy "caps"
+max_sessions = 2
+@severity(warning)
+@message("{user.id} has {count(user.sessions)} sessions")
+rule session_cap: count(user.sessions) <= max_sessions
+rule cap_set: user.session_cap >= 1
+"#;
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+#[test]
+fn json_report_has_the_documented_shape() {
+    let d = scratch("shape");
+    let p = write(&d, "caps.tenet", POLICY.as_bytes());
+    let t = write(
+        &d,
+        "t.json",
+        br#"{"id": "t-1", "users": [{"id": "u1", "sessions": [{}, {}, {}]}, {"id": "u2", "session_cap": 0}]}"#,
+    );
+    let out = tenet(&["check", "-p", &p, &t, "--now", "2026-11-22T00:00:00Z", "--format", "json"]);
+    let v = json(&out);
+    assert_eq!(v["tenet"], 1);
+    assert_eq!(v["now"], "2026-11-22T00:00:00Z");
+    assert_eq!(v["policies"][0]["name"], "caps");
+    assert_eq!(v["policies"][0]["rules"], 2);
+    assert_eq!(
+        v["summary"],
+        serde_json::json!({"tenants": 1, "evaluations": 4, "pass": 2, "fail": 2, "error": 0, "skip": 0,
+                           "fail_by_severity": {"error": 1, "warning": 1, "info": 0}})
+    );
+    let f = &v["findings"][0];
+    assert_eq!(f["tenant"], "t-1");
+    assert_eq!(f["source"], t.as_str());
+    assert_eq!(f["policy"], "caps");
+    assert_eq!(f["rule"], "session_cap");
+    assert_eq!(f["code"], "session_cap");
+    assert_eq!(f["severity"], "warning");
+    assert_eq!(f["status"], "fail");
+    assert_eq!(f["subject"], serde_json::json!({"kind": "user", "id": "u1", "path": "users[0]"}));
+    assert_eq!(f["message"], "u1 has 3 sessions");
+    assert_eq!(v["findings"][1]["message"], "user.session_cap >= 1");
+    assert_eq!(out.status.code(), Some(1));
+    // The key order of the report is the documented one.
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    let order = ["\"tenet\"", "\"now\"", "\"policies\"", "\"summary\"", "\"findings\""];
+    let pos: Vec<usize> = order.iter().map(|k| text.find(k).unwrap()).collect();
+    assert!(pos.windows(2).all(|w| w[0] < w[1]), "{pos:?}");
+}
+
+#[test]
+fn exit_codes() {
+    let d = scratch("exit");
+    let p = write(&d, "caps.tenet", POLICY.as_bytes());
+    let clean = write(&d, "clean.json", br#"{"id": "t", "users": [{"id": "u1"}]}"#);
+    let warn = write(&d, "warn.json", br#"{"id": "t", "users": [{"id": "u1", "sessions": [{}, {}, {}]}]}"#);
+    let err = write(&d, "err.json", br#"{"id": "t", "users": [{"id": "u1", "session_cap": "x"}]}"#);
+    let code = |args: &[&str]| tenet(args).status.code().unwrap();
+    assert_eq!(code(&["check", "-p", &p, &clean]), 0);
+    assert_eq!(code(&["check", "-p", &p, &warn]), 0, "a warning is below --fail-on error");
+    assert_eq!(code(&["check", "-p", &p, &warn, "--fail-on", "warning"]), 1);
+    assert_eq!(code(&["check", "-p", &p, &err, "--fail-on", "never"]), 1, "an evaluation error always fails");
+    assert_eq!(code(&["check", "-p", &p, &clean, "--set", "max_sessions=x"]), 2);
+    assert_eq!(code(&["check", "-p", &p, &clean, "--set", "nope=1"]), 2);
+    assert_eq!(code(&["check", "-p", &p, &warn, "--set", "max_sessions=3", "--fail-on", "warning"]), 0);
+    assert_eq!(code(&["check", "-p", &p, &warn, "--set", "caps.max_sessions=3", "--fail-on", "warning"]), 0);
+    assert_eq!(code(&["check", "-p", &p, &clean, "--now", "yesterday"]), 2);
+    assert_eq!(code(&["check", "-p", &p, &clean, "--rule", "nope"]), 2);
+    assert_eq!(code(&["check", "-p", "does/not/exist.tenet", &clean]), 2);
+    assert_eq!(code(&["check", "-p", &p, "does/not/exist.json"]), 2);
+    assert_eq!(code(&["lint", "-p", &p]), 0);
+    assert_eq!(code(&["check", "--bogus"]), 2);
+}
+
+#[test]
+fn a_broken_policy_evaluates_nothing() {
+    let d = scratch("broken");
+    let p = write(&d, "bad.tenet", b"policy \"bad\"\nrule a: role.twofa\nrule b: cout(user.sessions) > 1\n");
+    let t = write(&d, "t.json", br#"{"id": "t"}"#);
+    let out = tenet(&["check", "-p", &p, &t, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "nothing is written to stdout");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown field `role.twofa`") && err.contains("role.2fa"), "{err}");
+    assert!(err.contains("unknown function `cout`"), "both problems are reported: {err}");
+    let lint = tenet(&["lint", "-p", &p]);
+    assert_eq!(lint.status.code(), Some(2));
+    // Duplicate policy names across files.
+    let p2 = write(&d, "again.tenet", b"policy \"bad\"\nrule c: true\n");
+    let p1 = write(&d, "ok.tenet", b"policy \"bad\"\nrule d: true\n");
+    let out = tenet(&["lint", "-p", &p1, "-p", &p2]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("policy `bad` is also defined"));
+}
+
+#[test]
+fn bad_inputs_become_input_findings_and_the_rest_is_evaluated() {
+    let d = scratch("bad");
+    let p = write(&d, "caps.tenet", POLICY.as_bytes());
+    let good = r#"{"id": "good", "users": [{"id": "u1", "sessions": [{}, {}, {}]}]}"#;
+    let jsonl = format!("{good}\n{{\"id\": \"broken\", \"users\": [\n{good}\n[1, 2]\n");
+    let lines = write(&d, "bulk.jsonl", jsonl.as_bytes());
+    let bomb = write(
+        &d,
+        "bomb.yaml",
+        b"a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\nh: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\ni: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n",
+    );
+    let deep = write(
+        &d,
+        "deep.json",
+        format!("{{\"id\": \"deep\", \"x\": {}{}}}", "[".repeat(100_000), "]".repeat(100_000)).as_bytes(),
+    );
+    let utf8 = write(&d, "utf8.json", b"{\"id\": \"caf\xe9\"}");
+    let root = write(&d, "root.json", b"[1, 2, 3]");
+    let start = Instant::now();
+    let out = tenet(&["check", "-p", &p, &lines, &bomb, &deep, &utf8, &root, "--format", "json", "--fail-on", "never"]);
+    assert!(start.elapsed() < Duration::from_secs(10), "bad inputs are rejected quickly");
+    assert_eq!(out.status.code(), Some(2));
+    let v = json(&out);
+    let findings = v["findings"].as_array().unwrap();
+    let tenants: Vec<&str> = findings.iter().map(|f| f["tenant"].as_str().unwrap()).collect();
+    let rules: Vec<&str> = findings.iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    assert_eq!(
+        tenants,
+        [
+            "good",
+            format!("{lines}#2").as_str(),
+            "good",
+            format!("{lines}#4").as_str(),
+            bomb.as_str(),
+            deep.as_str(),
+            utf8.as_str(),
+            root.as_str()
+        ]
+    );
+    assert_eq!(rules, ["session_cap", "input", "session_cap", "input", "input", "input", "input", "input"]);
+    for f in findings.iter().filter(|f| f["rule"] == "input") {
+        assert_eq!(f["policy"], serde_json::Value::Null);
+        assert_eq!(f["status"], "error");
+        assert_eq!(f["subject"], serde_json::json!({"kind": "tenant", "id": null, "path": ""}));
+        assert!(f["message"].as_str().unwrap().len() > 10, "says where and why: {f}");
+    }
+    assert_eq!(v["summary"]["tenants"], 8);
+    let msg = |i: usize| findings[i]["message"].as_str().unwrap().to_lowercase();
+    assert!(msg(3).contains("object"), "{}", msg(3));
+    assert!(msg(5).contains("128") || msg(5).contains("deep"), "{}", msg(5));
+    assert!(msg(6).contains("utf-8"), "{}", msg(6));
+}
+
+#[test]
+fn jsonl_streams_and_ends_with_a_summary() {
+    let d = scratch("jsonl");
+    let p = write(&d, "caps.tenet", POLICY.as_bytes());
+    let input = "{\"id\": \"a\", \"users\": [{\"id\": \"u1\", \"sessions\": [{}, {}, {}]}]}\n{\"id\": \"b\"}\n";
+    let out = tenet_stdin(&["check", "-p", &p, "-", "--format", "jsonl"], input.as_bytes());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["tenant"], "a");
+    assert_eq!(lines[0]["source"], "-");
+    assert_eq!(lines[1]["summary"]["tenants"], 2);
+}
+
+#[test]
+fn jsonl_output_appears_before_the_input_ends() {
+    let d = scratch("stream");
+    let p = write(&d, "caps.tenet", POLICY.as_bytes());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tenet"))
+        .args(["check", "-p", &p, "-", "--format", "jsonl", "-j", "1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    // Send one failing tenant, keep stdin open, and wait for its finding.
+    let line = "{\"id\": \"first\", \"users\": [{\"id\": \"u1\", \"sessions\": [{}, {}, {}]}]}\n";
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut first = String::new();
+        std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+        tx.send(first).unwrap();
+        // Keep reading, so that tenet never writes into a closed pipe.
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    });
+    // Enough tenants to fill a window, so the first batch is evaluated while input is open.
+    for _ in 0..64 {
+        stdin.write_all(line.as_bytes()).unwrap();
+    }
+    stdin.flush().unwrap();
+    let first = rx.recv_timeout(Duration::from_secs(20)).expect("a finding streamed before stdin closed");
+    assert!(first.contains("\"first\""), "{first}");
+    drop(stdin);
+    reader.join().unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn human_format_without_a_terminal_has_no_colors() {
+    let out =
+        tenet(&["check", "-p", "policies", "examples/tenants", "--now", "2026-11-22T00:00:00Z", "--format", "human"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains('\x1b'));
+    assert!(text.contains("12 tenants"), "{text}");
+    assert!(text.contains("fix: "), "{text}");
+}
+
+#[test]
+fn model_show_prints_the_builtin_model_and_custom_models_load() {
+    let out = tenet(&["model", "show"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("integration_user: ref<user>"), "{text}");
+    let d = scratch("model");
+    let m = write(
+        &d,
+        "m.yaml",
+        b"model: tiny\nkinds:\n  org:\n    key: id\n    fields:\n      id: string\n      teams: list<team>\n  team:\n    parent: org\n    collection: teams\n    key: id\n    fields:\n      id: string\n      size: int\n",
+    );
+    let p = write(&d, "p.tenet", b"policy \"teams\"\nrule small: team.size <= 10\n");
+    let t = write(&d, "t.json", br#"{"id": "o", "teams": [{"id": "a", "size": 3}, {"id": "b", "size": 30}]}"#);
+    let out = tenet(&["check", "--model", &m, "-p", &p, &t, "--format", "json"]);
+    let v = json(&out);
+    assert_eq!(v["findings"].as_array().unwrap().len(), 1);
+    assert_eq!(v["findings"][0]["subject"]["path"], "teams[1]");
+    let bad = write(&d, "bad.yaml", b"model: x\nkinds:\n  org:\n    fields:\n      teams: list<tem>\n");
+    let out = tenet(&["model", "show", "--model", &bad]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tem"));
+}

@@ -1,0 +1,14 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail by panicking")]
+
+//! The one integration-test binary (one binary links faster than one per file).
+//!
+//! - `language`: the language contract (language.md) evaluated on small inline tenants.
+//! - `corpus`: broken policies → rendered diagnostics (insta snapshots).
+//! - `examples`: the shipped packs on the shipped example tenants = `examples/tenants/EXPECTED.md`.
+//! - `cli`: the binary: exit codes, JSON/JSONL reports, determinism, bad inputs.
+
+mod cli;
+mod corpus;
+mod examples;
+mod language;
+mod support;
