@@ -76,6 +76,10 @@ pub struct Finding {
     pub remediation: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// For `fail` findings: the values that decided the assertion, keyed by the source
+    /// text of each sub-expression (`{"count(user.sessions)": 5, "max_sessions": 3}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Counts over a whole run.

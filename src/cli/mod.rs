@@ -1,9 +1,12 @@
 //! The command line (shared/spec/cli.md): clap definitions and one file per command.
 
 mod check;
+mod explain;
+mod fmt;
 mod lint;
 mod load;
 mod model;
+mod test;
 
 use crate::finding::Severity;
 use crate::report::Format;
@@ -30,6 +33,12 @@ pub enum Command {
     Check(CheckArgs),
     /// Check policies without data: all diagnostics, exit 2 on any error.
     Lint(LintArgs),
+    /// Run policy tests (`*.test.yaml`).
+    Test(test::TestArgs),
+    /// Format `.tenet` files in place (or check that they are formatted).
+    Fmt(fmt::FmtArgs),
+    /// Show why one rule passed or failed for one subject, value by value.
+    Explain(explain::ExplainArgs),
     /// Inspect the data model.
     Model {
         #[command(subcommand)]
@@ -121,6 +130,9 @@ pub fn run() -> ExitCode {
     let code = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Lint(args) => lint::run(&args),
+        Command::Test(args) => test::run(&args),
+        Command::Fmt(args) => fmt::run(&args),
+        Command::Explain(args) => explain::run(&args),
         Command::Model { command: ModelCommand::Show { model } } => model::show(model.as_deref()),
     };
     ExitCode::from(code)

@@ -63,6 +63,7 @@ pub fn input_error(label: &str, source: &Arc<str>, err: &InputError) -> TenantRe
         message: err.message.clone(),
         remediation: None,
         reason: Some(err.message.clone()),
+        evidence: None,
     };
     TenantReport { findings: vec![finding], summary, input_error: true }
 }
@@ -109,6 +110,7 @@ impl RuleCtx<'_> {
             message: render_message(env, &rule.message),
             remediation: rule.remediation.clone(),
             reason,
+            evidence: None,
         }
     }
 
