@@ -147,10 +147,169 @@ pub fn render(diag: &Diagnostic, color: bool) -> String {
     let theme = if color { miette::GraphicalTheme::unicode() } else { miette::GraphicalTheme::unicode_nocolor() };
     let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(100);
     let mut out = String::new();
-    if handler.render_report(&mut out, diag).is_err() {
+    let rendered = match Clipped::new(diag) {
+        Some(clipped) => handler.render_report(&mut out, &clipped),
+        None => handler.render_report(&mut out, diag),
+    };
+    if rendered.is_err() {
         out = format!("{}: {}: {}\n", diag.file.name, diag.code.as_str(), diag.message);
     }
     out
+}
+
+/// Source lines longer than this (in bytes) are shown clipped around the labels: miette
+/// prints whole lines, and cannot underline past column 65535 at all.
+const LONG_LINE: usize = 400;
+/// How much of a clipped line is shown, and how much of it before the first label (chars).
+const SHOWN: usize = 160;
+const LEAD: usize = 60;
+const ELLIPSIS: &str = "…";
+
+/// A rendering of a diagnostic whose long source lines are cut to a window around its
+/// labels (`…` marks a cut). Line numbers are kept; columns are reported as in the file.
+struct Clipped<'a> {
+    diag: &'a Diagnostic,
+    text: String,
+    labels: Vec<(Span, Option<String>, bool)>,
+    /// Clipped lines: their span in `text`, and how many bytes of the original line
+    /// were cut before the window (minus the marker), to correct reported columns.
+    cuts: Vec<(Span, usize)>,
+}
+
+impl<'a> Clipped<'a> {
+    /// None when no line of the file is long (the common case).
+    fn new(diag: &'a Diagnostic) -> Option<Self> {
+        let src: &str = &diag.file.text;
+        if !src.split('\n').any(|l| l.len() > LONG_LINE) {
+            return None;
+        }
+        let mut spans: Vec<(Span, Option<String>, bool)> = vec![(diag.span, diag.label.clone(), true)];
+        spans.extend(diag.related.iter().map(|(s, l)| (*s, Some(l.clone()), false)));
+        let mut text = String::with_capacity(src.len().min(1 << 16));
+        let mut cuts = Vec::new();
+        // Per line: its span in the file, the window shown, where it starts in `text`, and
+        // the length of the `…` before the window (unclipped lines show all of themselves).
+        let mut map: Vec<(usize, usize, usize, usize, usize, usize)> = Vec::new();
+        let mut offset = 0;
+        for line in src.split_inclusive('\n') {
+            let content = line.strip_suffix('\n').unwrap_or(line);
+            let (start, end) = (offset, offset + content.len());
+            offset += line.len();
+            let new_start = text.len();
+            if content.len() <= LONG_LINE {
+                text.push_str(line);
+                map.push((start, end, start, end, new_start, 0));
+                continue;
+            }
+            // Anchor the window at the primary label if it is on this line, else at the
+            // first label that touches the line.
+            let touching = |s: &Span| (s.start as usize) <= end && (s.end as usize) >= start;
+            let anchor = spans
+                .iter()
+                .filter(|(s, _, _)| touching(s))
+                .map(|(s, _, p)| (!*p, (s.start as usize).clamp(start, end)))
+                .min()
+                .map_or(start, |(_, a)| a);
+            let chars: Vec<usize> = content.char_indices().map(|(i, _)| start + i).chain([end]).collect();
+            let at = chars.partition_point(|&c| c < anchor);
+            let first = at.saturating_sub(LEAD);
+            let last = (first + SHOWN).min(chars.len() - 1);
+            let (ws, we) = (chars[first], chars[last]);
+            let marker = if ws > start { ELLIPSIS.len() } else { 0 };
+            if marker > 0 {
+                text.push_str(ELLIPSIS);
+            }
+            text.push_str(&src[ws..we]);
+            if we < end {
+                text.push_str(ELLIPSIS);
+            }
+            let new_end = text.len();
+            text.push_str(&line[content.len()..]);
+            map.push((start, end, ws, we, new_start, marker));
+            cuts.push((Span::new(new_start, new_end), (ws - start).saturating_sub(marker)));
+        }
+        let remap = |o: usize| -> usize {
+            let i = map.partition_point(|m| m.1 < o).min(map.len().saturating_sub(1));
+            match map.get(i) {
+                Some(&(_, _, ws, we, new_start, marker)) => new_start + marker + (o.clamp(ws, we) - ws),
+                None => 0,
+            }
+        };
+        let labels = spans
+            .into_iter()
+            .map(|(s, l, p)| {
+                let (a, b) = (remap(s.start as usize), remap(s.end as usize));
+                (Span::new(a, b), l, p)
+            })
+            .collect();
+        Some(Clipped { diag, text, labels, cuts })
+    }
+}
+
+impl fmt::Debug for Clipped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.diag, f)
+    }
+}
+
+impl fmt::Display for Clipped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.diag.message)
+    }
+}
+
+impl std::error::Error for Clipped<'_> {}
+
+impl miette::Diagnostic for Clipped<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        miette::Diagnostic::code(self.diag)
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        miette::Diagnostic::help(self.diag)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        Some(self as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        Some(Box::new(self.labels.iter().map(|(span, label, primary)| {
+            if *primary {
+                miette::LabeledSpan::new_primary_with_span(label.clone(), *span)
+            } else {
+                miette::LabeledSpan::new_with_span(label.clone(), *span)
+            }
+        })))
+    }
+}
+
+impl miette::SourceCode for Clipped<'_> {
+    fn read_span<'b>(
+        &'b self,
+        span: &miette::SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'b> + 'b>, miette::MietteError> {
+        let inner = self.text.as_str().read_span(span, context_lines_before, context_lines_after)?;
+        // Without context lines the contents start at the span, and their column is the
+        // one shown in the header: report it as in the original line.
+        let mut column = inner.column();
+        if context_lines_before == 0 {
+            let at = span.offset();
+            if let Some((_, cut)) = self.cuts.iter().find(|(s, _)| (s.start as usize) <= at && at <= s.end as usize) {
+                column += cut;
+            }
+        }
+        Ok(Box::new(miette::MietteSpanContents::new_named(
+            self.diag.file.name.to_string(),
+            inner.data(),
+            *inner.span(),
+            inner.line(),
+            column,
+            inner.line_count(),
+        )))
+    }
 }
 
 impl fmt::Display for Diagnostic {

@@ -25,6 +25,8 @@ pub struct Program {
 pub struct PolicyInfo {
     pub name: Arc<str>,
     pub file: Arc<str>,
+    /// The policy's source text: spans of its expressions point into it.
+    pub source: Arc<str>,
     /// Rules of this policy in the program (after `--rule`).
     pub n_rules: usize,
     /// Derived fields, indexed by `ExprKind::Let::index`.

@@ -147,8 +147,31 @@ pub fn policy(p: &ast::Policy, model: &Model) -> Checked<hir::Policy> {
     Parsed { value: Some(value), diagnostics }
 }
 
+/// Nesting (brackets and filters) above which a file is parsed and checked on a thread with
+/// a large stack: parsing, building and checking recurse once per level, and a 256-deep
+/// expression needs more than the 2 MiB a spawned thread (a test, a rayon worker) has.
+const DEEP_NESTING: usize = 24;
+const DEEP_STACK_BYTES: usize = 256 << 20;
+
 /// Parses and checks one policy file.
 pub fn file(file: &SourceFile, model: &Model) -> Checked<hir::Policy> {
+    if parse::max_nesting(&file.text) > DEEP_NESTING {
+        let spawned = std::thread::scope(|s| {
+            std::thread::Builder::new()
+                .name("tenet-check".into())
+                .stack_size(DEEP_STACK_BYTES)
+                .spawn_scoped(s, || file_inline(file, model))
+                .ok()
+                .and_then(|h| h.join().ok())
+        });
+        if let Some(checked) = spawned {
+            return checked;
+        }
+    }
+    file_inline(file, model)
+}
+
+fn file_inline(file: &SourceFile, model: &Model) -> Checked<hir::Policy> {
     let parsed = parse::policy(file);
     let mut diagnostics = parsed.diagnostics;
     let Some(ast) = parsed.value else { return Parsed { value: None, diagnostics } };

@@ -117,7 +117,7 @@ fn write_error(e: std::io::Error) -> String {
     format!("cannot write the report: {e}")
 }
 
-fn now_nanos() -> i64 {
+pub(super) fn now_nanos() -> i64 {
     let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
 }

@@ -223,7 +223,7 @@ impl<'a> Env<'a> {
         Ok(false)
     }
 
-    fn with_element<T>(
+    pub fn with_element<T>(
         &mut self,
         binder: Binder,
         item: Value,

@@ -5,6 +5,7 @@
 //! split into chunks of subjects evaluated in parallel (rayon); chunks are concatenated in
 //! order, so output never depends on the thread count (language.md §6).
 
+pub mod explain;
 pub mod machine;
 pub mod ops;
 
@@ -98,6 +99,10 @@ impl RuleCtx<'_> {
     fn finding(&self, env: &mut Env<'_>, row: u32, status: Status, reason: Option<String>) -> Finding {
         let rule = self.rule;
         let subject = self.subject(rule.subject, row);
+        let evidence = match (status, self.program.policies.get(rule.policy)) {
+            (Status::Fail, Some(p)) => Some(explain::evidence(env, &rule.assert, &p.source)),
+            _ => None,
+        };
         Finding {
             tenant: self.tenant_name.clone(),
             source: self.t.source.clone(),
@@ -110,7 +115,7 @@ impl RuleCtx<'_> {
             message: render_message(env, &rule.message),
             remediation: rule.remediation.clone(),
             reason,
-            evidence: None,
+            evidence,
         }
     }
 

@@ -76,7 +76,13 @@ pub fn program(policies: &[hir::Policy], model: &Model, filter: &RuleFilter) -> 
                 n_locals: r.n_locals,
             });
         }
-        infos.push(PolicyInfo { name: Arc::from(p.name.as_str()), file: p.file.name.clone(), n_rules, lets });
+        infos.push(PolicyInfo {
+            name: Arc::from(p.name.as_str()),
+            file: p.file.name.clone(),
+            source: p.file.text.clone(),
+            n_rules,
+            lets,
+        });
     }
     Program { policies: infos, rules, projection: proj }
 }

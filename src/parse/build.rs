@@ -859,21 +859,3 @@ fn join_or(names: &[&str]) -> String {
 
 #[allow(dead_code)]
 fn _assert_pairs(_: Pairs<'_>) {}
-
-#[cfg(test)]
-mod scratch {
-    use super::*;
-    #[test]
-    fn scratch() {
-        let n = 100000;
-        for s in [vec!["role.2fa"; n].join(" or "), vec!["user.session_cap"; n].join(" + ")] {
-            let t = std::time::Instant::now();
-            let r = TenetParser::parse(Rule::expr_only, &s);
-            println!("parse ok={} {:?}", r.is_ok(), t.elapsed());
-            let t = std::time::Instant::now();
-            let f = SourceFile::new("x.tenet", format!("policy \"x\"\nrule r: {s}\n"));
-            let p = file(&f);
-            println!("file {:?} {}", t.elapsed(), p.diagnostics.len());
-        }
-    }
-}

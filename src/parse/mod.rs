@@ -74,43 +74,255 @@ impl Diagnostic {
     }
 }
 
-/// Measures bracket and `where` nesting without recursion; pest recurses once per level.
-fn nesting_error(file: &SourceFile, text: &str, offset: usize) -> Option<Diagnostic> {
+/// Operator classes whose unbroken runs form chains in the expression tree, lowest
+/// precedence first (language.md §3). A run of N operators of one class at one bracket
+/// level, not interrupted by an operator of a lower class or a separator, nests at least N
+/// deep, so counting runs gives a lower bound of the tree's depth without parsing.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Requires,
+    Or,
+    And,
+    Not,
+    Cmp,
+    Coalesce,
+    Add,
+    Mul,
+    Neg,
+    Postfix,
+    Where,
+}
+
+const CLASSES: usize = 11;
+
+/// One bracket level of the scan: the current run length of every class.
+#[derive(Default, Clone, Copy)]
+struct Level {
+    runs: [usize; CLASSES],
+}
+
+impl Level {
+    /// An operator of class `c`: extends its run and ends the runs of every higher class.
+    fn op(&mut self, c: Class) -> usize {
+        let i = c as usize;
+        for r in self.runs.iter_mut().skip(i + 1).take(Class::Postfix as usize - i) {
+            *r = 0;
+        }
+        if let Some(r) = self.runs.get_mut(i) {
+            *r += 1;
+            return *r;
+        }
+        0
+    }
+
+    /// `where`: its predicate extends as far right as it can, so what follows starts new runs.
+    fn filter(&mut self) -> usize {
+        let w = self.runs[Class::Where as usize] + 1;
+        self.runs = [0; CLASSES];
+        self.runs[Class::Where as usize] = w;
+        w
+    }
+}
+
+/// The result of [`scan`]: the deepest bracket-and-filter nesting met, and the first place
+/// where the expression is certainly nested deeper than [`MAX_DEPTH`] (with the operator
+/// whose chain is too long, or "" for brackets and filters).
+struct Scan {
+    max_nesting: usize,
+    too_deep: Option<(usize, usize, &'static str)>,
+}
+
+/// How deeply `text` nests brackets and filters (pest recurses once per level); a cheap
+/// scan used to decide whether parsing needs a large stack.
+pub fn max_nesting(text: &str) -> usize {
+    scan(text).max_nesting
+}
+
+/// Scans policy text for nesting without recursion and without building anything: brackets,
+/// `where` chains and runs of operators. Linear in the text; strings and comments skipped.
+fn scan(text: &str) -> Scan {
     let bytes = text.as_bytes();
-    let mut depth = 0usize;
-    let mut wheres = 0usize;
+    let word_char = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut levels: Vec<Level> = vec![Level::default()];
+    let mut max_nesting = 0usize;
+    // Whether the last token was an operand (so `-` is binary and `.x` a field).
+    let mut operand = false;
     let mut i = 0;
     while i < bytes.len() {
-        match bytes[i] {
+        let b = bytes[i];
+        let start = i;
+        let mut class = None;
+        let mut what = "";
+        match b {
             b'"' => {
                 i += 1;
                 while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
-                    if bytes[i] == b'\\' {
-                        i += 1;
-                    }
-                    i += 1;
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
                 }
+                operand = true;
             }
             b'#' => {
                 while i < bytes.len() && bytes[i] != b'\n' {
                     i += 1;
                 }
+                continue;
             }
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            b'w' if text[i..].starts_with("where") => wheres += 1,
-            b'r' | b'@' if depth == 0 && (text[i..].starts_with("rule") || bytes[i] == b'@') => wheres = 0,
+            b' ' | b'\t' | b'\r' | b'\n' => {}
+            b'(' | b'[' | b'{' => {
+                levels.push(Level::default());
+                operand = false;
+            }
+            b')' | b']' | b'}' => {
+                if levels.len() > 1 {
+                    levels.pop();
+                }
+                operand = true;
+            }
+            b',' | b':' | b'@' => {
+                if let Some(l) = levels.last_mut() {
+                    *l = Level::default();
+                }
+                operand = false;
+            }
+            b'=' | b'!' | b'<' | b'>' => {
+                let two = bytes.get(i + 1) == Some(&b'=');
+                if b == b'=' && !two {
+                    // `NAME = …` or `let K.F = …`: a new item.
+                    if let Some(l) = levels.last_mut() {
+                        *l = Level::default();
+                    }
+                } else {
+                    class = Some(Class::Cmp);
+                    what = "comparison";
+                }
+                if two {
+                    i += 1;
+                }
+                operand = false;
+            }
+            b'?' if bytes.get(i + 1) == Some(&b'?') => {
+                i += 1;
+                class = Some(Class::Coalesce);
+                what = "`??`";
+                operand = false;
+            }
+            b'+' => {
+                class = Some(Class::Add);
+                what = "`+`";
+                operand = false;
+            }
+            b'-' => {
+                class = Some(if operand { Class::Add } else { Class::Neg });
+                what = "`-`";
+                operand = false;
+            }
+            b'*' | b'/' | b'%' => {
+                class = Some(Class::Mul);
+                what = "`*`, `/` or `%`";
+                operand = false;
+            }
+            b'.' if operand => {
+                class = Some(Class::Postfix);
+                what = "`.field`";
+                operand = false;
+            }
+            _ if word_char(b) => {
+                let after_dot = start > 0 && bytes[start - 1] == b'.';
+                i = date_literal(bytes, i).unwrap_or(i);
+                while i < bytes.len() && word_char(bytes[i]) {
+                    i += 1;
+                }
+                let word = &text[start..i];
+                operand = true;
+                if !after_dot {
+                    match word {
+                        "requires" => (class, what) = (Some(Class::Requires), "`requires`"),
+                        "or" => (class, what) = (Some(Class::Or), "`or`"),
+                        "and" => (class, what) = (Some(Class::And), "`and`"),
+                        "not" => (class, what) = (Some(Class::Not), "`not`"),
+                        "in" | "matches" => (class, what) = (Some(Class::Cmp), "comparison"),
+                        "where" => (class, what) = (Some(Class::Where), "`where`"),
+                        "when" | "rule" | "let" | "policy" => {
+                            if let Some(l) = levels.last_mut() {
+                                *l = Level::default();
+                            }
+                        }
+                        _ => {}
+                    }
+                    if class.is_some() || word == "as" || word == "when" {
+                        operand = false;
+                    }
+                }
+                // `not in` is one comparison, not a prefix `not`.
+                if word == "not" && !after_dot {
+                    let mut j = i;
+                    while j < bytes.len() && bytes[j].is_ascii_whitespace() {
+                        j += 1;
+                    }
+                    if text[j..].starts_with("in") && !bytes.get(j + 2).is_some_and(|b| word_char(*b)) {
+                        class = Some(Class::Cmp);
+                        what = "comparison";
+                        i = j + 2;
+                    }
+                }
+                i -= 1;
+            }
             _ => {}
         }
-        if depth + wheres > MAX_DEPTH {
-            let span = Span::new(offset + i, offset + i + 1);
-            return Some(
-                Diagnostic::new(Code::TooDeep, file, span, format!("expression nested deeper than {MAX_DEPTH} levels"))
-                    .label("too deep here")
-                    .help("split the expression with `let` derived fields or parameters"),
-            );
+        let run = match (class, levels.last_mut()) {
+            (Some(Class::Where), Some(l)) => l.filter(),
+            (Some(c), Some(l)) => l.op(c),
+            _ => 0,
+        };
+        let wheres: usize = levels.iter().map(|l| l.runs[Class::Where as usize]).sum();
+        let nesting = levels.len() - 1 + wheres;
+        max_nesting = max_nesting.max(nesting);
+        if nesting > MAX_DEPTH {
+            return Scan { max_nesting, too_deep: Some((start, i + 1, "")) };
+        }
+        if run > MAX_DEPTH {
+            return Scan { max_nesting, too_deep: Some((start, i + 1, what)) };
         }
         i += 1;
     }
-    None
+    Scan { max_nesting, too_deep: None }
+}
+
+/// The end of a date or date-time literal starting at `i` (so its `-` and `:` are not
+/// taken for operators), if one starts there.
+fn date_literal(b: &[u8], i: usize) -> Option<usize> {
+    let digits = |from: usize, n: usize| b.get(from..from + n).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    let at = |j: usize, c: u8| b.get(j) == Some(&c);
+    if !(digits(i, 4) && at(i + 4, b'-') && digits(i + 5, 2) && at(i + 7, b'-') && digits(i + 8, 2)) {
+        return None;
+    }
+    let mut j = i + 10;
+    if (at(j, b'T') || at(j, b't')) && digits(j + 1, 2) && at(j + 3, b':') && digits(j + 4, 2) && at(j + 6, b':') {
+        j += 7;
+        while b.get(j).is_some_and(|c| c.is_ascii_digit() || *c == b'.') {
+            j += 1;
+        }
+        if at(j, b'Z') || at(j, b'z') {
+            j += 1;
+        } else if (at(j, b'+') || at(j, b'-')) && digits(j + 1, 2) && at(j + 3, b':') && digits(j + 4, 2) {
+            j += 6;
+        }
+    }
+    Some(j)
+}
+
+/// A diagnostic when `text` (at byte `offset` of the file) is certainly nested deeper than
+/// [`MAX_DEPTH`]; checked before pest runs, since pest recurses once per level.
+fn nesting_error(file: &SourceFile, text: &str, offset: usize) -> Option<Diagnostic> {
+    let (start, end, what) = scan(text).too_deep?;
+    let span = Span::new(offset + start, offset + end);
+    let label = match what {
+        "" => "too deep here".to_string(),
+        other => format!("more than {MAX_DEPTH} {other} in one chain"),
+    };
+    Some(
+        Diagnostic::new(Code::TooDeep, file, span, format!("expression nested deeper than {MAX_DEPTH} levels"))
+            .label(label)
+            .help("split the expression with `let` derived fields or parameters"),
+    )
 }

@@ -62,6 +62,12 @@ impl Reporter for Human {
                     writeln!(out, "      {} {reason}", self.paint("35", "reason:"))?;
                 }
             }
+            if let Some(ev) = &f.evidence {
+                if !ev.is_empty() {
+                    let parts: Vec<String> = ev.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+                    writeln!(out, "      {} {}", self.paint("2", "because"), parts.join(", "))?;
+                }
+            }
             if let Some(r) = &f.remediation {
                 writeln!(out, "      {} {r}", self.paint("36", "fix:"))?;
             }

@@ -100,6 +100,11 @@ fn every_fail_has_a_message_and_remediation() {
         let msg = f["message"].as_str().unwrap();
         assert!(!msg.contains("{?}"), "message could not be rendered: {msg}");
         assert!(f["remediation"].as_str().is_some_and(|r| r.len() > 20), "no remediation: {f}");
+        let evidence = f["evidence"].as_object().unwrap_or_else(|| panic!("no evidence: {f}"));
+        assert!(!evidence.is_empty(), "empty evidence: {f}");
+        for (k, v) in evidence {
+            assert!(!v.to_string().contains("<error"), "evidence `{k}` could not be evaluated: {f}");
+        }
     }
 }
 

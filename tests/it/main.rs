@@ -9,6 +9,7 @@
 
 mod cli;
 mod corpus;
+mod evidence;
 mod examples;
 mod language;
 mod support;
