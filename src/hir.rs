@@ -146,8 +146,8 @@ pub enum ExprKind {
         kind: KindId,
         index: u32,
     },
-    /// `x["key"]` on an entity, for a key the model does not declare. `slot` is assigned by
-    /// `lower` (`u32::MAX` until then).
+    /// `x["key"]` on an entity, for a key the model does not declare. `slot` (the raw key's
+    /// index in the kind's projection) is assigned by `lower` (`u32::MAX` until then).
     RawKey {
         base: Box<Expr>,
         kind: KindId,
@@ -201,6 +201,30 @@ impl Expr {
             self.kind,
             ExprKind::Field { .. } | ExprKind::Let { .. } | ExprKind::RawKey { .. } | ExprKind::Index(..)
         )
+    }
+
+    /// Calls `f` on every direct child (read-only).
+    pub fn for_each_child(&self, f: &mut dyn FnMut(&Expr)) {
+        match &self.kind {
+            ExprKind::Lit(_) | ExprKind::Param(_) | ExprKind::Now | ExprKind::Kind(_) | ExprKind::Local(_) => {}
+            ExprKind::List(items) | ExprKind::Call(_, items) => items.iter().for_each(f),
+            ExprKind::Field { base, .. } | ExprKind::Let { base, .. } | ExprKind::RawKey { base, .. } => f(base),
+            ExprKind::Not(e) | ExprKind::Neg(e) | ExprKind::Has(e) | ExprKind::Matches(e, _) => f(e),
+            ExprKind::IsNull { path, .. } => f(path),
+            ExprKind::Index(a, b) | ExprKind::Binary(_, a, b) => {
+                f(a);
+                f(b);
+            }
+            ExprKind::Project { list, body, .. } => {
+                f(list);
+                f(body);
+            }
+            ExprKind::Agg { arg, .. } => f(arg),
+            ExprKind::Filter { list, pred, .. } | ExprKind::Quant { list, pred, .. } => {
+                f(list);
+                f(pred);
+            }
+        }
     }
 
     /// Calls `f` on every direct child.

@@ -27,6 +27,32 @@ fn fail<T>(reason: impl Into<String>) -> R<T> {
     Err(EvalError { missing: false, reason: reason.into() })
 }
 
+/// The elements of a list value, without copying them out.
+pub enum Elems {
+    List(std::sync::Arc<[Value]>),
+    Range(KindId, u32, u32),
+}
+
+impl Elems {
+    pub fn len(&self) -> usize {
+        match self {
+            Elems::List(l) => l.len(),
+            Elems::Range(_, _, n) => *n as usize,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get(&self, i: usize) -> Value {
+        match self {
+            Elems::List(l) => l.get(i).cloned().unwrap_or(Value::Null),
+            Elems::Range(k, s, _) => Value::Entity(*k, s + i as u32),
+        }
+    }
+}
+
 pub struct Env<'a> {
     pub program: &'a Program,
     pub model: &'a Model,
@@ -114,7 +140,7 @@ impl<'a> Env<'a> {
                 if t.malformed.get(row as usize).copied().unwrap_or(false) {
                     return fail(self.malformed(*kind, row));
                 }
-                match t.cell(row, *slot as usize) {
+                match self.tenant.raw(*kind, row, *slot) {
                     Value::Null => Err(EvalError {
                         missing: true,
                         reason: format!(
@@ -133,9 +159,10 @@ impl<'a> Env<'a> {
             }
             ExprKind::Project { list, slot, deref, body } => {
                 let l = self.eval(list)?;
-                let items = self.elements(&l, list)?;
+                let items = self.elems(l, list)?;
                 let mut out = Vec::with_capacity(items.len());
-                for (i, item) in items.into_iter().enumerate() {
+                for i in 0..items.len() {
+                    let item = items.get(i);
                     let item = match deref {
                         Some(k) => self.deref(*k, item, list, Some(i))?,
                         None => item,
@@ -180,9 +207,10 @@ impl<'a> Env<'a> {
             ExprKind::Agg { func, mode, arg } => self.aggregate(*func, *mode, arg),
             ExprKind::Filter { list, binder, pred } => {
                 let l = self.eval(list)?;
-                let items = self.elements(&l, list)?;
+                let items = self.elems(l, list)?;
                 let mut out = Vec::new();
-                for (i, item) in items.into_iter().enumerate() {
+                for i in 0..items.len() {
+                    let item = items.get(i);
                     let saved = self.bound;
                     let keep = self.with_element(*binder, item.clone(), list, i, |env| env.eval_bool(pred));
                     self.bound = saved;
@@ -194,8 +222,9 @@ impl<'a> Env<'a> {
             }
             ExprKind::Quant { q, list, binder, pred } => {
                 let l = self.eval(list)?;
-                let items = self.elements(&l, list)?;
-                for (i, item) in items.into_iter().enumerate() {
+                let items = self.elems(l, list)?;
+                for i in 0..items.len() {
+                    let item = items.get(i);
                     let saved = self.bound;
                     let r = self.with_element(*binder, item, list, i, |env| env.eval_bool(pred));
                     self.bound = saved;
@@ -218,7 +247,7 @@ impl<'a> Env<'a> {
                 Ok(r) => r,
                 Err(_) => return Ok(false),
             };
-            return Ok(matches!(self.tenant.table(*kind).cell(row, *field as usize), Value::Null));
+            return Ok(matches!(self.tenant.field(*kind, row, *field), Value::Null));
         }
         Ok(false)
     }
@@ -328,7 +357,7 @@ impl<'a> Env<'a> {
         if t.malformed.get(row as usize).copied().unwrap_or(false) {
             return fail(self.malformed(kind, row));
         }
-        match t.cell(row, field as usize) {
+        match self.tenant.field(kind, row, field) {
             Value::Null => {
                 let f = self.model.field(kind, field);
                 match &f.default {
@@ -363,13 +392,18 @@ impl<'a> Env<'a> {
     }
 
     /// The elements of a list value (entities of a collection become entity values).
-    fn elements(&self, v: &Value, from: &Expr) -> R<Vec<Value>> {
+    pub fn elems(&self, v: Value, from: &Expr) -> R<Elems> {
         match v {
-            Value::List(items) => Ok(items.to_vec()),
-            Value::Entities(k, s, n) => Ok((*s..s + n).map(|r| Value::Entity(*k, r)).collect()),
+            Value::List(items) => Ok(Elems::List(items)),
+            Value::Entities(k, s, n) => Ok(Elems::Range(k, s, n)),
             Value::Null => fail(format!("{} is null, expected a list", self.describe_path(from))),
-            other => fail(format!("expected a list, found {}", describe(other))),
+            other => fail(format!("expected a list, found {}", describe(&other))),
         }
+    }
+
+    fn elements(&self, v: &Value, from: &Expr) -> R<Vec<Value>> {
+        let e = self.elems(v.clone(), from)?;
+        Ok((0..e.len()).map(|i| e.get(i)).collect())
     }
 
     fn index(&mut self, b: Value, i: Value, base: &Expr) -> R<Value> {
@@ -414,10 +448,10 @@ impl<'a> Env<'a> {
             BinOp::In | BinOp::NotIn => {
                 let x = self.eval(a)?;
                 let l = self.eval(b)?;
-                let items = self.elements(&l, b)?;
+                let items = self.elems(l, b)?;
                 let mut found = false;
-                for item in &items {
-                    if self.equals(&x, item)? {
+                for i in 0..items.len() {
+                    if self.equals(&x, &items.get(i))? {
                         found = true;
                         break;
                     }
@@ -570,7 +604,7 @@ impl<'a> Env<'a> {
     ) -> R<()> {
         let Some((&k, rest)) = chain.split_first() else { return f(self) };
         let Some(cf) = self.model.kind(k).collection_field else { return Ok(()) };
-        let (start, len) = match self.tenant.table(parent).cell(parent_row, cf as usize) {
+        let (start, len) = match self.tenant.field(parent, parent_row, cf) {
             Value::Entities(_, s, n) => (*s, *n),
             _ => (0, 0),
         };

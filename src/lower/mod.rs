@@ -34,7 +34,7 @@ pub fn program(policies: &[hir::Policy], model: &Model, filter: &RuleFilter) -> 
         kinds: model
             .kinds
             .iter()
-            .map(|k| KindProjection { fields: vec![false; k.fields.len()], raw_keys: Vec::new() })
+            .map(|k| KindProjection { fields: vec![false; k.fields.len()], skip_key: true, raw_keys: Vec::new() })
             .collect(),
     };
     let mut infos = Vec::new();
@@ -84,7 +84,65 @@ pub fn program(policies: &[hir::Policy], model: &Model, filter: &RuleFilter) -> 
             lets,
         });
     }
+    // Keys are decoded only for kinds that need them: the root (the tenant's id), rule
+    // subjects (findings name them), reference targets, and entities compared with keys.
+    let mut need = vec![false; model.kinds.len()];
+    need[Model::ROOT as usize] = true;
+    for r in &rules {
+        need[r.subject as usize] = true;
+        r.guard.iter().chain(std::iter::once(&r.assert)).for_each(|e| keys_needed(e, &mut need));
+        for part in &r.message {
+            if let MessagePart::Expr(e) = part {
+                keys_needed(e, &mut need);
+            }
+        }
+    }
+    for p in &infos {
+        for l in &p.lets {
+            keys_needed(&l.expr, &mut need);
+        }
+    }
+    for (kp, n) in proj.kinds.iter_mut().zip(need) {
+        kp.skip_key = !n;
+    }
     Program { policies: infos, rules, projection: proj }
+}
+
+fn keys_needed(e: &hir::Expr, need: &mut [bool]) {
+    use crate::ast::BinOp;
+    use crate::model::Type;
+    let mut mark = |t: &Type| {
+        let k = match t {
+            Type::Ref(k) | Type::Entity(k) => Some(*k),
+            Type::List(inner) => match **inner {
+                Type::Ref(k) | Type::Entity(k) => Some(k),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(k) = k {
+            if let Some(n) = need.get_mut(k as usize) {
+                *n = true;
+            }
+        }
+    };
+    match &e.kind {
+        ExprKind::Binary(BinOp::Eq | BinOp::Ne | BinOp::In | BinOp::NotIn, a, b) => {
+            mark(&a.ty);
+            mark(&b.ty);
+        }
+        ExprKind::Call(hir::Func::Contains, args) => args.iter().for_each(|a| mark(&a.ty)),
+        _ => {}
+    }
+    if let Type::Ref(_) = &e.ty {
+        mark(&e.ty);
+    }
+    if let Type::List(inner) = &e.ty {
+        if let Type::Ref(_) = **inner {
+            mark(&e.ty);
+        }
+    }
+    e.for_each_child(&mut |c| keys_needed(c, need));
 }
 
 fn lower_expr(e: &mut hir::Expr, params: &[Value], proj: &mut Projection) {
@@ -107,7 +165,7 @@ fn lower_expr(e: &mut hir::Expr, params: &[Value], proj: &mut Projection) {
                         kp.raw_keys.len() - 1
                     }
                 };
-                *slot = (kp.fields.len() + i) as u32;
+                *slot = i as u32;
             }
         }
         _ => {}

@@ -9,7 +9,7 @@
 //! Data that does not fit the model's type is not an input error: it becomes
 //! [`Value::Bad`] with a reason naming the field, so only rules that read it get an `error`.
 
-use super::{Content, InputError, KindProjection, Projection, Table, Tenant, MAX_DOC_DEPTH, MAX_YAML_BYTES};
+use super::{Content, InputError, KindProjection, Layout, Projection, Table, Tenant, MAX_DOC_DEPTH, MAX_YAML_BYTES};
 use crate::model::{KindId, Model, Type};
 use crate::value::{format_decimal, parse_date, parse_duration_data, Value, NANOS_PER_SEC};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -24,6 +24,7 @@ use std::sync::Arc;
 #[derive(Debug)]
 pub struct DecodePlan {
     kinds: Vec<KindPlan>,
+    layout: Arc<Layout>,
 }
 
 #[derive(Debug)]
@@ -90,7 +91,8 @@ enum ConvKind {
     Bool,
     Date,
     Duration,
-    Enum(Arc<[String]>),
+    /// The allowed values, each already an `Arc<str>` so that decoding one allocates nothing.
+    Enum(Vec<Arc<str>>),
     List(Box<Conv>),
 }
 
@@ -104,7 +106,7 @@ impl Conv {
             Type::String => ConvKind::Str,
             Type::Date => ConvKind::Date,
             Type::Duration => ConvKind::Duration,
-            Type::Enum(vals) => ConvKind::Enum(vals.clone()),
+            Type::Enum(vals) => ConvKind::Enum(vals.iter().map(|v| Arc::from(v.as_str())).collect()),
             Type::Ref(_) => ConvKind::Ref,
             Type::List(inner) => ConvKind::List(Box::new(Conv::new(inner, model))),
         };
@@ -193,29 +195,31 @@ impl DecodePlan {
     /// slot `f`, raw key `i` is slot `fields.len() + i` (with `fields.len()` the model's).
     pub fn new(model: &Model, proj: &Projection) -> DecodePlan {
         let empty = KindProjection::default();
+        let layout = Layout::new(model, proj);
         let mut kinds = Vec::with_capacity(model.kinds.len());
         for (k, kind) in model.kinds.iter().enumerate() {
             let kp = proj.kinds.get(k).unwrap_or(&empty);
-            let nf = kind.fields.len();
+            let kl = &layout.kinds[k];
+            let nf = kl.n_field_slots;
             let mut root = Node::default();
             let mut collections = Vec::new();
             for (f, field) in kind.fields.iter().enumerate() {
                 let path: Vec<&str> = field.name.split('.').collect();
                 if let Type::List(inner) = &field.ty {
                     if let Type::Entity(child) = **inner {
-                        root.at(&path).collection = Some((f, child));
-                        collections.push((f, child));
+                        root.at(&path).collection = Some((kl.slot_of[f] as usize, child));
+                        collections.push((kl.slot_of[f] as usize, child));
                         continue;
                     }
                 }
-                let keep = kp.fields.get(f).copied().unwrap_or(false) || kind.key == Some(f as u16);
+                let keep = kl.slot_of[f] != super::NO_SLOT;
                 if keep {
                     let mut conv = Conv::new(&field.ty, model);
                     if kind.key == Some(f as u16) && matches!(conv.kind, ConvKind::Str) {
                         conv.kind = ConvKind::Key;
                     }
                     root.at(&path).slots.push(Slot {
-                        slot: f,
+                        slot: kl.slot_of[f] as usize,
                         conv,
                         name: format!("{}.{}", kind.name, field.name).into(),
                     });
@@ -234,14 +238,14 @@ impl DecodePlan {
                 });
             }
             kinds.push(KindPlan {
-                stride: nf + kp.raw_keys.len(),
+                stride: kl.stride(),
                 parent: kind.parent,
                 collection: kind.collection.as_deref().unwrap_or("?").into(),
                 obj: finish(root.children, &kind.name),
                 collections,
             });
         }
-        DecodePlan { kinds }
+        DecodePlan { kinds, layout: Arc::new(layout) }
     }
 }
 
@@ -253,7 +257,7 @@ pub fn decode(doc_label: &str, source: Arc<str>, content: &Content, plan: &Decod
         Content::Json(bytes) => decode_json(bytes, plan)?,
         Content::Yaml(text) => decode_yaml(text, plan)?,
     };
-    Ok(Tenant::new(doc_label.to_string(), source, tables))
+    Ok(Tenant::new(doc_label.to_string(), source, tables, plan.layout.clone()))
 }
 
 fn new_state<'p, 's>(plan: &'p DecodePlan, yaml: Option<&'s str>) -> State<'p, 's> {
@@ -1048,13 +1052,13 @@ fn convert(conv: &Conv, x: In<'_>, path: Path<'_>) -> Value {
         (K::Any | K::Str | K::Key | K::Ref, In::Str(s)) => Value::Str(Arc::from(s)),
         (K::Key | K::Ref, In::I64(i)) => Value::Str(i.to_string().into()),
         (K::Key | K::Ref, In::U64(u)) => Value::Str(u.to_string().into()),
-        (K::Enum(vals), In::Str(s)) => {
-            if vals.iter().any(|v| v == s) {
-                Value::Str(Arc::from(s))
-            } else {
-                Value::Bad(format!("field `{path}`: `{s}` is not one of {}", vals.join("|")).into())
+        (K::Enum(vals), In::Str(s)) => match vals.iter().find(|v| ***v == *s) {
+            Some(v) => Value::Str(v.clone()),
+            None => {
+                let all: Vec<&str> = vals.iter().map(|v| &**v).collect();
+                Value::Bad(format!("field `{path}`: `{s}` is not one of {}", all.join("|")).into())
             }
-        }
+        },
         (K::Date, In::Str(s)) => match parse_date(s) {
             Some(n) => Value::Date(n),
             None => Value::Bad(format!("field `{path}`: `{s}` is not a date").into()),

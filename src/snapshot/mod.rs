@@ -40,18 +40,67 @@ pub struct Projection {
 
 #[derive(Debug, Clone, Default)]
 pub struct KindProjection {
-    /// `fields[f]`: decode model field `f` of this kind. The key field and collection
-    /// fields are always decoded, whatever this says.
+    /// `fields[f]`: decode model field `f` of this kind. Collection fields are always
+    /// decoded; the key field too unless `skip_key`.
     pub fields: Vec<bool>,
+    /// Nothing needs this kind's keys (no rule is evaluated for it, no reference points to
+    /// it, no rule reads or compares it), so the decoder does not keep them.
+    pub skip_key: bool,
     /// Keys the model does not declare, read with `x["key"]`: each is a path of object
-    /// keys from the entity; extra slot `fields.len() + i` holds the value, decoded as `any`.
+    /// keys from the entity, decoded as `any` into raw slot `i` (see [`Layout`]).
     pub raw_keys: Vec<Vec<String>>,
 }
 
-impl KindProjection {
-    /// Number of slots per entity: model fields, then raw keys.
+/// Where each kept field lives in a row: only decoded fields get a slot, so a row is as
+/// small as what the policies read.
+#[derive(Debug, Clone, Default)]
+pub struct Layout {
+    pub kinds: Vec<KindLayout>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct KindLayout {
+    /// `slot_of[f]`: the slot of model field `f`, or [`NO_SLOT`] when it is not decoded.
+    pub slot_of: Vec<u32>,
+    /// Slots of model fields; raw key `i` is slot `n_field_slots + i`.
+    pub n_field_slots: usize,
+    pub n_raw: usize,
+}
+
+/// A model field that is not decoded.
+pub const NO_SLOT: u32 = u32::MAX;
+
+impl KindLayout {
     pub fn stride(&self) -> usize {
-        self.fields.len() + self.raw_keys.len()
+        self.n_field_slots + self.n_raw
+    }
+}
+
+impl Layout {
+    /// The layout for `model` reading what `proj` says. A kind missing from `proj` keeps
+    /// its key and collections.
+    pub fn new(model: &Model, proj: &Projection) -> Layout {
+        let empty = KindProjection::default();
+        let kinds = model
+            .kinds
+            .iter()
+            .enumerate()
+            .map(|(k, kind)| {
+                let kp = proj.kinds.get(k).unwrap_or(&empty);
+                let mut slot_of = vec![NO_SLOT; kind.fields.len()];
+                let mut n = 0u32;
+                for (f, field) in kind.fields.iter().enumerate() {
+                    let is_collection = matches!(&field.ty, crate::model::Type::List(inner) if matches!(**inner, crate::model::Type::Entity(_)));
+                    let is_key = kind.key == Some(f as u16) && !kp.skip_key;
+                    if is_collection || is_key || kp.fields.get(f).copied().unwrap_or(false) {
+                        slot_of[f] = n;
+                        n += 1;
+                    }
+                }
+                KindLayout { slot_of, n_field_slots: n as usize, n_raw: kp.raw_keys.len() }
+            })
+            .collect();
+        Layout { kinds }
     }
 }
 
@@ -94,6 +143,8 @@ pub struct Tenant {
     pub tables: Vec<Table>,
     /// Key → row, per kind, built on first use (only for kinds that references reach).
     ref_index: Vec<OnceLock<HashMap<Arc<str>, u32>>>,
+    /// Where each field lives in the rows of each table.
+    layout: Arc<Layout>,
 }
 
 /// The entities of one kind, in document order (depth first: all sessions of `users[0]`,
@@ -129,9 +180,25 @@ impl Table {
 }
 
 impl Tenant {
-    pub fn new(label: String, source: Arc<str>, tables: Vec<Table>) -> Tenant {
+    pub fn new(label: String, source: Arc<str>, tables: Vec<Table>, layout: Arc<Layout>) -> Tenant {
         let ref_index = (0..tables.len()).map(|_| OnceLock::new()).collect();
-        Tenant { label, source, tables, ref_index }
+        Tenant { label, source, tables, ref_index, layout }
+    }
+
+    /// Model field `field` of an entity (`Null` when absent or not decoded).
+    #[inline]
+    pub fn field(&self, kind: KindId, row: u32, field: u16) -> &Value {
+        static NULL: Value = Value::Null;
+        match self.layout.kinds.get(kind as usize).and_then(|l| l.slot_of.get(field as usize)) {
+            Some(&slot) if slot != NO_SLOT => self.table(kind).cell(row, slot as usize),
+            _ => &NULL,
+        }
+    }
+
+    /// Raw key `i` (`x["key"]`) of an entity.
+    pub fn raw(&self, kind: KindId, row: u32, i: u32) -> &Value {
+        let n = self.layout.kinds.get(kind as usize).map_or(0, |l| l.n_field_slots);
+        self.table(kind).cell(row, n + i as usize)
     }
 
     pub fn table(&self, kind: KindId) -> &Table {
@@ -143,7 +210,7 @@ impl Tenant {
     /// The tenant's `id`, if the root has a string key.
     pub fn id(&self, model: &Model) -> Option<Arc<str>> {
         let key = model.kind(Model::ROOT).key?;
-        match self.table(Model::ROOT).cell(0, key as usize) {
+        match self.field(Model::ROOT, 0, key) {
             Value::Str(s) => Some(s.clone()),
             _ => None,
         }
@@ -152,7 +219,7 @@ impl Tenant {
     /// The key of an entity, as shown in output (`null` when it has none).
     pub fn key(&self, model: &Model, kind: KindId, row: u32) -> Option<Arc<str>> {
         let key = model.kind(kind).key?;
-        match self.table(kind).cell(row, key as usize) {
+        match self.field(kind, row, key) {
             Value::Str(s) => Some(s.clone()),
             _ => None,
         }
@@ -178,9 +245,8 @@ impl Tenant {
         let index = self.ref_index.get(kind as usize)?.get_or_init(|| {
             let mut map = HashMap::new();
             if let Some(kf) = model.kind(kind).key {
-                let t = self.table(kind);
-                for row in 0..t.len() as u32 {
-                    if let Value::Str(s) = t.cell(row, kf as usize) {
+                for row in 0..self.table(kind).len() as u32 {
+                    if let Value::Str(s) = self.field(kind, row, kf) {
                         map.entry(s.clone()).or_insert(row);
                     }
                 }

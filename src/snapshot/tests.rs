@@ -16,6 +16,7 @@ fn full_proj(model: &Model, raw: &[&[&str]]) -> Projection {
             .enumerate()
             .map(|(k, kind)| KindProjection {
                 fields: vec![true; kind.fields.len()],
+                skip_key: false,
                 raw_keys: if k == 0 {
                     raw.iter().map(|p| p.iter().map(|s| s.to_string()).collect()).collect()
                 } else {
@@ -34,8 +35,8 @@ fn fid(m: &Model, kind: &str, field: &str) -> usize {
     m.field_id(kid(m, kind), field).unwrap() as usize
 }
 
-fn cell<'a>(t: &'a Tenant, m: &Model, kind: &str, row: u32, field: &str) -> &'a Value {
-    t.table(kid(m, kind)).cell(row, fid(m, kind, field))
+fn cell<'t>(t: &'t Tenant, m: &Model, kind: &str, row: u32, field: &str) -> &'t Value {
+    t.field(kid(m, kind), row, fid(m, kind, field) as u16)
 }
 
 fn s(v: &str) -> Value {
