@@ -80,6 +80,7 @@ fn run_inner(args: &CheckArgs) -> Result<u8, String> {
     let threshold = args.fail_on.threshold();
     let window = pool.current_num_threads().max(1) * WINDOW_PER_THREAD;
     let mut docs = snapshot::documents(&args.tenants).peekable();
+    let mut progress = Progress::new();
     let mut batch: Vec<Document> = Vec::new();
     loop {
         batch.clear();
@@ -94,6 +95,7 @@ fn run_inner(args: &CheckArgs) -> Result<u8, String> {
         }
         let reports: Vec<TenantReport> =
             pool.install(|| batch.par_iter().map(|d| engine.run_document(d, now)).collect());
+        progress.advance(reports.len() as u64);
         for r in &reports {
             summary.add(&r.summary);
             input_errors |= r.input_error;
@@ -102,6 +104,7 @@ fn run_inner(args: &CheckArgs) -> Result<u8, String> {
             reporter.tenant(&mut out, r).map_err(write_error)?;
         }
     }
+    progress.finish();
     reporter.finish(&mut out, &summary).map_err(write_error)?;
     out.flush().map_err(write_error)?;
     Ok(if input_errors {
@@ -120,4 +123,44 @@ fn write_error(e: std::io::Error) -> String {
 pub(super) fn now_nanos() -> i64 {
     let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
+}
+
+/// A progress line on standard error for long runs on a terminal: it appears only after
+/// the first half second, so short runs print nothing.
+struct Progress {
+    start: std::time::Instant,
+    done: u64,
+    bar: Option<indicatif::ProgressBar>,
+    enabled: bool,
+}
+
+impl Progress {
+    fn new() -> Self {
+        let enabled = std::io::stderr().is_terminal();
+        Progress { start: std::time::Instant::now(), done: 0, bar: None, enabled }
+    }
+
+    fn advance(&mut self, n: u64) {
+        self.done += n;
+        if !self.enabled {
+            return;
+        }
+        if self.bar.is_none() && self.start.elapsed() > std::time::Duration::from_millis(500) {
+            let bar = indicatif::ProgressBar::new_spinner();
+            if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {pos} tenants checked ({per_sec}, {elapsed})") {
+                bar.set_style(style);
+            }
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            self.bar = Some(bar);
+        }
+        if let Some(bar) = &self.bar {
+            bar.set_position(self.done);
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
 }
