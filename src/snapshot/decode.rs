@@ -253,11 +253,43 @@ impl DecodePlan {
 
 /// Decodes one document into a tenant: tables per kind, in document order.
 pub fn decode(doc_label: &str, source: Arc<str>, content: &Content, plan: &DecodePlan) -> Result<Tenant, InputError> {
+    INTERNED.with(|i| i.borrow_mut().clear());
     let tables = match content {
-        Content::Json(bytes) => decode_json(bytes, plan)?,
-        Content::Yaml(text) => decode_yaml(text, plan)?,
+        Content::Json(bytes) => decode_json(bytes, plan),
+        Content::Yaml(text) => decode_yaml(text, plan),
     };
-    Ok(Tenant::new(doc_label.to_string(), source, tables, plan.layout.clone()))
+    INTERNED.with(|i| {
+        let mut i = i.borrow_mut();
+        i.clear();
+        i.shrink_to(1024);
+    });
+    Ok(Tenant::new(doc_label.to_string(), source, tables?, plan.layout.clone()))
+}
+
+thread_local! {
+    /// Reference keys seen in the document being decoded on this thread: a tenant holds
+    /// millions of references to a few thousand entities, so each distinct key is
+    /// allocated once and shared.
+    static INTERNED: std::cell::RefCell<rustc_hash::FxHashMap<Box<str>, Arc<str>>> =
+        std::cell::RefCell::new(rustc_hash::FxHashMap::default());
+}
+
+/// At most this many distinct reference keys are interned per document (bounded memory on
+/// adversarial input; beyond it keys are simply allocated).
+const MAX_INTERNED: usize = 1 << 20;
+
+fn intern(s: &str) -> Arc<str> {
+    INTERNED.with(|i| {
+        let mut i = i.borrow_mut();
+        if let Some(a) = i.get(s) {
+            return a.clone();
+        }
+        let a: Arc<str> = Arc::from(s);
+        if i.len() < MAX_INTERNED {
+            i.insert(Box::from(s), a.clone());
+        }
+        a
+    })
 }
 
 fn new_state<'p, 's>(plan: &'p DecodePlan, yaml: Option<&'s str>) -> State<'p, 's> {
@@ -299,12 +331,20 @@ fn too_deep(b: &[u8]) -> Option<usize> {
     while let Some(&c) = b.get(i) {
         match c {
             b'"' => {
+                // Skip the string: jump from quote or backslash to the next one (memchr is
+                // many bytes per instruction; strings are most of a snapshot's bytes).
                 i += 1;
-                while let Some(&s) = b.get(i) {
-                    match s {
-                        b'\\' => i += 2,
-                        b'"' => break,
-                        _ => i += 1,
+                loop {
+                    match b.get(i..).and_then(|rest| memchr::memchr2(b'"', b'\\', rest)) {
+                        Some(off) => {
+                            i += off;
+                            if b.get(i) == Some(&b'\\') {
+                                i += 2;
+                            } else {
+                                break;
+                            }
+                        }
+                        None => return None,
                     }
                 }
             }
@@ -1049,7 +1089,8 @@ fn convert(conv: &Conv, x: In<'_>, path: Path<'_>) -> Value {
         (K::Any, In::F64(f)) | (K::Dec, In::F64(f)) => Value::Dec(f),
         (K::Dec, In::I64(i)) => Value::Dec(i as f64),
         (K::Dec, In::U64(u)) => Value::Dec(u as f64),
-        (K::Any | K::Str | K::Key | K::Ref, In::Str(s)) => Value::Str(Arc::from(s)),
+        (K::Ref, In::Str(s)) => Value::Str(intern(s)),
+        (K::Any | K::Str | K::Key, In::Str(s)) => Value::Str(Arc::from(s)),
         (K::Key | K::Ref, In::I64(i)) => Value::Str(i.to_string().into()),
         (K::Key | K::Ref, In::U64(u)) => Value::Str(u.to_string().into()),
         (K::Enum(vals), In::Str(s)) => match vals.iter().find(|v| ***v == *s) {
