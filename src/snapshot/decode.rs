@@ -270,8 +270,8 @@ thread_local! {
     /// Reference keys seen in the document being decoded on this thread: a tenant holds
     /// millions of references to a few thousand entities, so each distinct key is
     /// allocated once and shared.
-    static INTERNED: std::cell::RefCell<rustc_hash::FxHashMap<Box<str>, Arc<str>>> =
-        std::cell::RefCell::new(rustc_hash::FxHashMap::default());
+    static INTERNED: std::cell::RefCell<std::collections::HashMap<Box<str>, Arc<str>, foldhash::fast::RandomState>> =
+        std::cell::RefCell::new(std::collections::HashMap::default());
 }
 
 /// At most this many distinct reference keys are interned per document (bounded memory on

@@ -141,7 +141,7 @@ pub struct Tenant {
     /// Indexed by [`KindId`]; the root table has exactly one row.
     pub tables: Vec<Table>,
     /// Key → row, per kind, built on first use (only for kinds that references reach).
-    ref_index: Vec<OnceLock<rustc_hash::FxHashMap<Arc<str>, u32>>>,
+    ref_index: Vec<OnceLock<std::collections::HashMap<Arc<str>, u32, foldhash::fast::RandomState>>>,
     /// Where each field lives in the rows of each table.
     layout: Arc<Layout>,
 }
@@ -242,7 +242,7 @@ impl Tenant {
     /// The row of the entity of `kind` whose key is `key` (first one wins on duplicates).
     pub fn lookup(&self, model: &Model, kind: KindId, key: &str) -> Option<u32> {
         let index = self.ref_index.get(kind as usize)?.get_or_init(|| {
-            let mut map = rustc_hash::FxHashMap::default();
+            let mut map = std::collections::HashMap::with_hasher(foldhash::fast::RandomState::default());
             if let Some(kf) = model.kind(kind).key {
                 for row in 0..self.table(kind).len() as u32 {
                     if let Value::Str(s) = self.field(kind, row, kf) {
