@@ -6,6 +6,8 @@ pub mod diagnostic;
 pub mod engine;
 pub mod eval;
 pub mod finding;
+pub mod fmt;
+pub mod harness;
 pub mod hir;
 pub mod ir;
 pub mod lower;

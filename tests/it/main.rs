@@ -11,5 +11,7 @@ mod cli;
 mod corpus;
 mod evidence;
 mod examples;
+mod fmt;
+mod harness;
 mod language;
 mod support;
