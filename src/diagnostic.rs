@@ -366,28 +366,62 @@ pub fn has_errors(diags: &[Diagnostic]) -> bool {
     !diags.is_empty()
 }
 
-/// Edit distance for "did you mean" suggestions.
+/// Edit distance for "did you mean" suggestions: insertions, deletions, substitutions and
+/// transpositions of adjacent characters (`tab` → `tba` is one edit).
 pub fn levenshtein(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
+    // Three rows: two back (for transpositions), previous, current.
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+    for i in 1..=a.len() {
+        cur[0] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (prev[j - 1] + cost).min(prev[j] + 1).min(cur[j - 1] + 1);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(before[j - 2] + 1);
+            }
+            cur[j] = d;
         }
+        std::mem::swap(&mut before, &mut prev);
         std::mem::swap(&mut prev, &mut cur);
     }
     prev[b.len()]
 }
 
+/// Number words, so that `twofa` finds `2fa`.
+const NUMBER_WORDS: &[(&str, &str)] = &[
+    ("zero", "0"),
+    ("one", "1"),
+    ("two", "2"),
+    ("three", "3"),
+    ("four", "4"),
+    ("five", "5"),
+    ("six", "6"),
+    ("seven", "7"),
+    ("eight", "8"),
+    ("nine", "9"),
+    ("ten", "10"),
+];
+
+/// Lowercase, with number words written as digits and `_`/`-` dropped.
+fn normalize(s: &str) -> String {
+    let mut out = s.to_lowercase().replace(['_', '-'], "");
+    for (word, digits) in NUMBER_WORDS {
+        out = out.replace(word, digits);
+    }
+    out
+}
+
 /// The closest candidate to `name`, if it is close enough to be a likely typo.
 pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let lower = name.to_lowercase();
+    let norm = normalize(name);
     let mut best: Option<(usize, &str)> = None;
     for cand in candidates {
-        let d = levenshtein(&lower, &cand.to_lowercase());
+        let d = levenshtein(&lower, &cand.to_lowercase()).min(levenshtein(&norm, &normalize(cand)));
         let limit = (name.chars().count().max(cand.chars().count()) / 3).max(1);
         let contains = cand.contains(name) || name.contains(cand);
         if (d <= limit || (contains && name.len() >= 3)) && best.is_none_or(|(bd, _)| d < bd) {
@@ -395,4 +429,28 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str
         }
     }
     best.map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance() {
+        assert_eq!(levenshtein("", ""), 0);
+        assert_eq!(levenshtein("abc", ""), 3);
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+        assert_eq!(levenshtein("tab", "tba"), 1);
+        assert_eq!(levenshtein("emial", "email"), 1);
+        assert_eq!(levenshtein("max_sesions", "max_sessions"), 1);
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(did_you_mean("twofa", ["id", "name", "2fa", "status"]), Some("2fa"));
+        assert_eq!(did_you_mean("rol", ["tenant", "role", "user"]), Some("role"));
+        assert_eq!(did_you_mean("oath2", ["oauth2", "tba", "basic"]), Some("oauth2"));
+        assert_eq!(did_you_mean("tab", ["oauth2", "tba", "basic"]), Some("tba"));
+        assert_eq!(did_you_mean("zzz", ["oauth2", "tba", "basic"]), None);
+    }
 }

@@ -101,7 +101,9 @@ pub fn yaml_error(file: &SourceFile, e: &serde_saphyr::Error) -> Diagnostic {
     let span = e.location().map_or(Span::new(0, 0), |l| location_span(&file.text, &l));
     let msg = e.without_snippet().to_string();
     let msg = strip_location(&msg);
-    Diagnostic::new(Code::Yaml, file, span, format!("invalid YAML: {msg}")).label("here")
+    Diagnostic::new(Code::Yaml, file, span, format!("invalid YAML: {msg}")).label("here").help(
+        "check the indentation on this line and the one before, and quote values that contain a colon, `#`, `{` or `[`",
+    )
 }
 
 /// Removes serde-saphyr's " at line L, column C" suffix (the span says where).
@@ -142,7 +144,10 @@ enum RawNode {
 }
 
 fn convert(text: &str, node: Spanned<RawNode>) -> YNode {
-    let span = location_span(text, &node.referenced);
+    let mut span = location_span(text, &node.referenced);
+    if matches!(node.value, RawNode::Seq(_) | RawNode::Map(_)) {
+        span = flow_span(text, span);
+    }
     let value = match node.value {
         RawNode::Null => YValue::Null,
         RawNode::Bool(b) => YValue::Bool(b),
@@ -158,6 +163,38 @@ fn convert(text: &str, node: Spanned<RawNode>) -> YNode {
         ),
     };
     YNode { span, value }
+}
+
+/// A flow collection (`[1, 2]`, `{a: 1}`) spans to its closing bracket; the parser gives
+/// only its first character.
+fn flow_span(text: &str, span: Span) -> Span {
+    let bytes = text.as_bytes();
+    let start = span.start as usize;
+    if !matches!(bytes.get(start), Some(b'[' | b'{')) {
+        return span;
+    }
+    let mut depth = 0usize;
+    let mut i = start;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return Span::new(start, i + 1);
+                }
+            }
+            q @ (b'"' | b'\'') => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != q {
+                    i += if q == b'"' && bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    span
 }
 
 impl<'de> Deserialize<'de> for RawNode {
@@ -226,7 +263,8 @@ impl<'de> Visitor<'de> for RawVisitor {
 }
 
 /// The offset map of a string scalar's content: where byte `i` of the value came from.
-/// Exact for single-line plain and quoted scalars; otherwise every byte maps to the start.
+/// Exact for single-line plain and quoted scalars, close for multi-line ones (see `align`);
+/// when the value cannot be matched with the text, every byte maps to the scalar's start.
 pub fn scalar_offsets(text: &str, span: Span, value: &str) -> Vec<u32> {
     let raw = text.get(span.start as usize..span.end as usize).unwrap_or("");
     let base = span.start;
@@ -240,7 +278,6 @@ pub fn scalar_offsets(text: &str, span: Span, value: &str) -> Vec<u32> {
                 return offs.into_iter().map(|o| o + base + 1).collect();
             }
         }
-        return uniform();
     }
     if raw.len() >= 2 && raw.starts_with('\'') && raw.ends_with('\'') {
         let inner = &raw[1..raw.len() - 1];
@@ -262,5 +299,43 @@ pub fn scalar_offsets(text: &str, span: Span, value: &str) -> Vec<u32> {
             return offs;
         }
     }
-    uniform()
+    align(raw, base, value).unwrap_or_else(uniform)
+}
+
+/// Maps a scalar's value onto its raw text when the value is the raw text with line breaks
+/// folded, indentation removed and escapes resolved (block scalars `|` `>`, multi-line plain
+/// and quoted scalars): each value byte is matched with the next equal raw byte, skipping
+/// only whitespace, quotes and backslashes. None when that does not account for the value.
+fn align(raw: &str, base: u32, value: &str) -> Option<Vec<u32>> {
+    let rb = raw.as_bytes();
+    // A block scalar's text starts after its header line (`|`, `>-`, `|2` …).
+    let mut j = if rb.first().is_some_and(|b| *b == b'|' || *b == b'>') {
+        raw.find('\n').map_or(rb.len(), |i| i + 1)
+    } else {
+        usize::from(rb.first().is_some_and(|b| *b == b'"' || *b == b'\''))
+    };
+    let mut out = Vec::with_capacity(value.len() + 1);
+    for &v in value.as_bytes() {
+        loop {
+            let r = *rb.get(j)?;
+            if r == v {
+                out.push(base + j as u32);
+                j += 1;
+                break;
+            }
+            if v == b' ' || v == b'\n' {
+                // A folded line break: the value's space or newline stands for the raw one.
+                if r == b'\n' || r == b'\r' {
+                    out.push(base + j as u32);
+                    break;
+                }
+            }
+            if !matches!(r, b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b'\\') {
+                return None;
+            }
+            j += 1;
+        }
+    }
+    out.push(base + j.min(rb.len()) as u32);
+    Some(out)
 }

@@ -9,7 +9,8 @@
 use super::expr::Cx;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::hir::{AggMode, Binder, Expr, ExprKind};
-use crate::model::{KindSet, Model};
+use crate::model::{KindId, KindSet, Model};
+use crate::source::Span;
 
 pub fn aggregates(cx: &mut Cx<'_>, e: &mut Expr, bound: KindSet) {
     let model = cx.model;
@@ -19,16 +20,22 @@ pub fn aggregates(cx: &mut Cx<'_>, e: &mut Expr, bound: KindSet) {
             let mut inner_bound = bound;
             if let Some(d) = ranging.iter().max_by_key(|k| model.kind(*k).depth) {
                 if let Some(k) = ranging.iter().find(|k| !model.is_ancestor_or_self(*k, d)) {
-                    let (a, b) = (model.kind_name(k).to_string(), model.kind_name(d).to_string());
+                    // Name the two kinds in the order they are written.
+                    let (ks, ds) = (kind_span(arg, k).unwrap_or(arg.span), kind_span(arg, d).unwrap_or(arg.span));
+                    let ((first, fs), (second, ss)) = if ks <= ds { ((k, ks), (d, ds)) } else { ((d, ds), (k, ks)) };
+                    let (a, b) = (model.kind_name(first).to_string(), model.kind_name(second).to_string());
                     cx.diags.push(
                         Diagnostic::new(
                             Code::UnrelatedKinds,
                             cx.file,
-                            arg.span,
+                            ss,
                             format!("this aggregate ranges over `{a}` and `{b}`, which are unrelated kinds"),
                         )
-                        .label("unrelated kinds")
-                        .help("aggregate each kind separately, or relate them through a reference"),
+                        .label(format!("`{b}` here"))
+                        .related(fs, format!("`{a}` here"))
+                        .help(format!(
+                            "an aggregate ranges over one kind (and its ancestors); aggregate `{a}` and `{b}` separately, or relate them through a reference"
+                        )),
                     );
                     return;
                 }
@@ -53,4 +60,18 @@ pub fn aggregates(cx: &mut Cx<'_>, e: &mut Expr, bound: KindSet) {
         }
         _ => e.children_mut(&mut |c| aggregates(cx, c, bound)),
     }
+}
+
+/// Where `kind` is first named inside `e`.
+fn kind_span(e: &mut Expr, kind: KindId) -> Option<Span> {
+    if let ExprKind::Kind(k) = e.kind {
+        return (k == kind).then_some(e.span);
+    }
+    let mut found: Option<Span> = None;
+    e.children_mut(&mut |c| {
+        if let Some(s) = kind_span(c, kind) {
+            found = Some(found.map_or(s, |f| f.min(s)));
+        }
+    });
+    found
 }

@@ -57,6 +57,14 @@ pub struct LetDecl {
     pub span: Span,
 }
 
+impl LetDecl {
+    /// A derived field whose definition did not parse: known by name, of unknown type.
+    pub fn failed(kind: KindId, name: &str, span: Span) -> Self {
+        let ast = ast::Expr { kind: AK::Lit(Literal::Null), span };
+        LetDecl { kind, name: name.to_string(), ast, state: LetState::Failed, span }
+    }
+}
+
 pub enum LetState {
     Pending,
     InProgress,
@@ -73,6 +81,8 @@ pub struct Cx<'a> {
     pub lets: Vec<LetDecl>,
     /// Locals allocated so far in the current rule (or let).
     pub n_locals: u32,
+    /// The lets being checked, outermost first (to name a cycle).
+    let_stack: Vec<usize>,
 }
 
 /// A path that named a prefix of dotted fields (`plan` of `plan.seats`), not a value yet.
@@ -97,7 +107,7 @@ fn mk(kind: HK, ty: Type, span: Span) -> hir::Expr {
 
 impl<'a> Cx<'a> {
     pub fn new(model: &'a Model, file: &'a SourceFile) -> Self {
-        Cx { model, file, diags: Vec::new(), params: Vec::new(), lets: Vec::new(), n_locals: 0 }
+        Cx { model, file, diags: Vec::new(), params: Vec::new(), lets: Vec::new(), n_locals: 0, let_stack: Vec::new() }
     }
 
     fn err(&mut self, code: Code, span: Span, msg: impl Into<String>) -> &mut Diagnostic {
@@ -149,9 +159,22 @@ impl<'a> Cx<'a> {
     pub fn expect_bool(&mut self, e: &hir::Expr, what: &str) {
         if !matches!(e.ty, Type::Bool | Type::Any) {
             let t = self.show(&e.ty);
+            // Suggest a test written with the expression itself when it is short.
+            let text = self.file.slice(e.span);
+            let x = if text.is_empty() || text.len() > 40 || text.contains('\n') { "…" } else { text };
+            let help = match &e.ty {
+                Type::Int | Type::Decimal => format!("compare it, e.g. `{x} > 0`"),
+                Type::Duration => format!("compare it, e.g. `{x} > 30d`"),
+                Type::Date => format!("compare it, e.g. `{x} < now`, or test that it is set: `has({x})`"),
+                Type::String | Type::Enum(_) | Type::Ref(_) => {
+                    format!("compare it, e.g. `{x} == \"…\"`, or test that it is set: `has({x})`")
+                }
+                Type::List(_) => format!("test it, e.g. `count({x}) > 0` or `any({x}: …)`"),
+                _ => "compare it with something, e.g. `… == …`".to_string(),
+            };
             self.err(Code::Type, e.span, format!("{what} must be a boolean, found `{t}`"))
                 .lbl(format!("this is `{t}`"))
-                .help = Some("compare it with something, e.g. `… > 0` or `… == \"x\"`".into());
+                .help = Some(help);
         }
     }
 
@@ -185,7 +208,8 @@ impl<'a> Cx<'a> {
                                     h.span,
                                     format!("list items have different types: `{a}` and `{b}`"),
                                 )
-                                .lbl(format!("this is `{b}`"));
+                                .lbl(format!("this is `{b}`"))
+                                .help = Some(format!("the items before it are `{a}`; a list holds values of one type"));
                                 Type::Any
                             }
                         },
@@ -218,7 +242,9 @@ impl<'a> Cx<'a> {
                     Type::Int | Type::Decimal | Type::Duration | Type::Any => h.ty.clone(),
                     t => {
                         let t = self.show(t);
-                        self.err(Code::Type, h.span, format!("cannot negate `{t}`")).lbl(format!("this is `{t}`"));
+                        self.err(Code::Type, h.span, format!("cannot negate `{t}`"))
+                            .lbl(format!("this is `{t}`"))
+                            .help = Some("unary `-` takes a number or a duration".into());
                         Type::Any
                     }
                 };
@@ -234,20 +260,23 @@ impl<'a> Cx<'a> {
                     _ => None,
                 };
                 let Some(q) = q else {
-                    self.err(
-                        Code::UnknownFunction,
-                        func.span,
-                        format!("`{}` does not take `LIST: PREDICATE`", func.node),
-                    )
-                    .lbl("not a quantifier")
-                    .help = Some("only `any`, `all` and `none` take `LIST: PREDICATE`".into());
+                    let f = func.node.as_str();
+                    let help = if matches!(f, "count" | "sum" | "min" | "max" | "avg") {
+                        format!("to {f} the elements that match, filter the list: `{f}(LIST where PREDICATE)`")
+                    } else {
+                        "only `any`, `all` and `none` take `LIST: PREDICATE`".to_string()
+                    };
+                    self.err(Code::UnknownFunction, func.span, format!("`{f}` does not take `LIST: PREDICATE`"))
+                        .lbl("not a quantifier")
+                        .help = Some(help);
                     return Res::Value(poison(span));
                 };
-                let (l, b, p) = self.over_list(list, binder.as_ref(), pred, scope, free);
+                let what = format!("`{}`", func.node);
+                let (l, b, p) = self.over_list(&what, list, binder.as_ref(), pred, scope, free);
                 mk(HK::Quant { q, list: Box::new(l), binder: b, pred: Box::new(p) }, Type::Bool, span)
             }
             AK::Filter { list, binder, pred } => {
-                let (l, b, p) = self.over_list(list, binder.as_ref(), pred, scope, free);
+                let (l, b, p) = self.over_list("`where`", list, binder.as_ref(), pred, scope, free);
                 let ty = l.ty.clone();
                 mk(HK::Filter { list: Box::new(l), binder: b, pred: Box::new(p) }, ty, span)
             }
@@ -258,6 +287,7 @@ impl<'a> Cx<'a> {
     /// A filter's or quantifier's list, binder and predicate.
     fn over_list(
         &mut self,
+        what: &str,
         list: &ast::Expr,
         binder: Option<&ast::Spanned<String>>,
         pred: &ast::Expr,
@@ -271,7 +301,11 @@ impl<'a> Cx<'a> {
             Type::Any => Type::Any,
             t => {
                 let t = self.show(t);
-                self.err(Code::Type, l.span, format!("expected a list, found `{t}`")).lbl(format!("this is `{t}`"));
+                self.err(Code::Type, l.span, format!("{what} takes a list, found `{t}`"))
+                    .lbl(format!("this is `{t}`"))
+                    .help = Some(
+                    "filters and quantifiers go over a list: `user.sessions`, `tenant.roles`, `user.roles`".into(),
+                );
                 Type::Any
             }
         };
@@ -402,14 +436,28 @@ impl<'a> Cx<'a> {
             return Res::Prefix(Prefix { base, kind, prefix: full });
         }
         if let Some(i) = self.lets.iter().position(|l| l.kind == kind && l.name == full) {
-            let ty = self.check_let(i);
+            let ty = self.check_let(i, Some(span));
             return Res::Value(mk(HK::Let { base: Box::new(base), kind, index: i as u32 }, ty, span));
         }
         let kname = model.kind_name(kind).to_string();
         let mut candidates: Vec<&str> = model.kind(kind).fields.iter().map(|f| f.name.as_str()).collect();
         candidates.extend(self.lets.iter().filter(|l| l.kind == kind).map(|l| l.name.as_str()));
         let help = match did_you_mean(&full, candidates.iter().copied()) {
-            Some(s) => format!("did you mean `{kname}.{s}`?"),
+            Some(s) => {
+                // Suggest the path as written, with the field replaced: `users.session_cap`.
+                let head = if span.start < name_span.start {
+                    self.file.slice(Span::new(span.start as usize, name_span.start as usize)).to_string()
+                } else {
+                    String::new()
+                };
+                let group = full.strip_suffix(name).unwrap_or("");
+                let tail = s.strip_prefix(group).unwrap_or(s);
+                if head.ends_with('.') {
+                    format!("did you mean `{head}{tail}`?")
+                } else {
+                    format!("did you mean `{kname}.{s}`?")
+                }
+            }
             None => format!(
                 "fields of `{kname}`: {}; for keys the model does not declare write `{kname}[\"{full}\"]`",
                 candidates.join(", ")
@@ -493,7 +541,9 @@ impl<'a> Cx<'a> {
                 if !matches!(ix.ty, Type::Int | Type::Any) {
                     let t = self.show(&ix.ty);
                     self.err(Code::Type, ix.span, format!("a list is indexed with an integer, found `{t}`"))
-                        .lbl(format!("this is `{t}`"));
+                        .lbl(format!("this is `{t}`"))
+                        .help =
+                        Some("a list is indexed by position (`x[0]`); to test membership write `item in LIST`".into());
                 }
                 (**elem).clone()
             }
@@ -526,7 +576,7 @@ impl<'a> Cx<'a> {
         let (ta, tb) = (ha.ty.clone(), hb.ty.clone());
         let ty = match op {
             BinOp::And | BinOp::Or | BinOp::Requires => {
-                let what = format!("the operands of `{}`", op.as_str());
+                let what = format!("each operand of `{}`", op.as_str());
                 self.expect_bool(&ha, &what);
                 self.expect_bool(&hb, &what);
                 Type::Bool
@@ -604,14 +654,41 @@ impl<'a> Cx<'a> {
         let (x, y) = (self.show(&a.ty), self.show(&b.ty));
         let help = match op {
             BinOp::Eq | BinOp::Ne => "values of different types are never equal; compare like with like",
-            BinOp::Add | BinOp::Sub => "numbers add to numbers, durations to dates and durations",
+            BinOp::Add => "`+` adds numbers, adds durations to dates and durations, and joins strings",
+            BinOp::Sub => "`-` subtracts numbers, durations from dates and durations, and dates from dates",
+            BinOp::Mul | BinOp::Div | BinOp::Rem => "arithmetic takes numbers (and durations times integers)",
             BinOp::Coalesce => "both sides of `??` must have the same type",
             _ => "compare numbers with numbers, strings with strings, dates with dates, durations with durations",
         };
-        self.err(Code::Type, a.span.to(b.span), format!("`{}` does not apply to `{x}` and `{y}`", op.as_str()))
-            .lbl(format!("`{x}` {} `{y}`", op.as_str()))
-            .rel(a.span, format!("`{x}`"))
+        let op_span = self.op_span(op, a.span, b.span);
+        let o = op.as_str();
+        self.err(Code::Type, op_span, format!("`{o}` does not apply to `{x}` and `{y}`"))
+            .lbl(match op {
+                BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => "cannot compare these",
+                _ => "not defined for these types",
+            })
+            .rel(a.span, format!("this is `{x}`"))
+            .rel(b.span, format!("this is `{y}`"))
             .help = Some(help.into());
+    }
+
+    /// The span of a binary operator's token, found between its operands.
+    fn op_span(&self, op: BinOp, a: Span, b: Span) -> Span {
+        let between = Span::new(a.end as usize, b.start as usize);
+        let text = self.file.slice(between);
+        let needle = if op == BinOp::NotIn { "not" } else { op.as_str() };
+        match text.find(needle) {
+            Some(i) if a.end <= b.start => {
+                let start = a.end as usize + i;
+                let end = if op == BinOp::NotIn {
+                    text[i..].find("in").map_or(start + 3, |j| a.end as usize + i + j + 2)
+                } else {
+                    start + needle.len()
+                };
+                Span::new(start, end)
+            }
+            _ => a.to(b),
+        }
     }
 
     /// A string literal compared with an enum must be one of its values.
@@ -620,9 +697,10 @@ impl<'a> Cx<'a> {
         if vals.iter().any(|v| **v == **s) {
             return;
         }
+        let listed = vals.iter().map(|v| format!("`\"{v}\"`")).collect::<Vec<_>>().join(", ");
         let help = match did_you_mean(s, vals.iter().map(String::as_str)) {
-            Some(v) => format!("did you mean `\"{v}\"`? values: {}", vals.join(", ")),
-            None => format!("values: {}", vals.join(", ")),
+            Some(v) => format!("did you mean `\"{v}\"`? the values are {listed}"),
+            None => format!("the values are {listed}"),
         };
         self.err(Code::EnumValue, other.span, format!("`\"{s}\"` is not a value of `enum({})`", vals.join("|")))
             .lbl("never matches")
@@ -664,12 +742,38 @@ impl<'a> Cx<'a> {
                     .trim()
                     .trim_start_matches("error: ")
                     .to_string();
-                self.err(Code::Regex, pattern.span, format!("invalid regular expression: {last}"))
-                    .lbl("this pattern")
-                    .help = Some("patterns use Rust `regex` syntax; escape special characters with `\\\\`".into());
+                let (span, label) = match self.regex_error_span(p, &text, &msg) {
+                    Some(at) => (at, "this part of the pattern".to_string()),
+                    None => (pattern.span, "this pattern".to_string()),
+                };
+                self.err(Code::Regex, span, format!("invalid regular expression: {last}")).lbl(label).help =
+                    Some("patterns use Rust `regex` syntax; escape special characters with `\\\\`".into());
                 poison(span)
             }
         }
+    }
+
+    /// Where in the file a regex error is, from the `^^^` under the pattern in the regex
+    /// crate's message (only for a single-line pattern written as a string literal).
+    fn regex_error_span(&self, p: &ast::Expr, pattern: &str, msg: &str) -> Option<Span> {
+        let AK::Lit(Literal::Str(_)) = &p.kind else { return None };
+        let lines: Vec<&str> = msg.lines().collect();
+        let (shown, carets) = (lines.get(1)?.strip_prefix("    ")?, lines.get(2)?.strip_prefix("    ")?);
+        if shown != pattern {
+            return None;
+        }
+        let first = carets.find('^')?;
+        let count = carets[first..].chars().take_while(|c| *c == '^').count();
+        let byte = |chars: usize| pattern.char_indices().nth(chars).map_or(pattern.len(), |(i, _)| i);
+        let (bs, be) = (byte(first), byte(first + count));
+        let raw = self.file.slice(p.span);
+        let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
+        let (value, offsets) = crate::parse::unescape_dsl(inner).ok()?;
+        if value != pattern {
+            return None;
+        }
+        let base = p.span.start as usize + 1;
+        Some(Span::new(base + *offsets.get(bs)? as usize, base + *offsets.get(be)? as usize))
     }
 
     fn call(
@@ -730,12 +834,33 @@ impl<'a> Cx<'a> {
             }
         };
         if args.len() != arity {
+            let sig = match n {
+                "count" | "sum" | "min" | "max" | "avg" => format!("{n}(LIST)"),
+                "len" => "len(STRING | LIST)".into(),
+                "lower" | "upper" => format!("{n}(STRING)"),
+                "has" => "has(PATH)".into(),
+                "age" => "age(DATE)".into(),
+                "days" => "days(DURATION)".into(),
+                "abs" => "abs(NUMBER | DURATION)".into(),
+                "starts_with" => "starts_with(STRING, PREFIX)".into(),
+                "ends_with" => "ends_with(STRING, SUFFIX)".into(),
+                _ => "contains(STRING, STRING) or contains(LIST, ITEM)".into(),
+            };
+            // Point at the extra arguments, or at the whole call when some are missing.
+            let (at, label) = match (args.get(arity), args.last()) {
+                (Some(extra), Some(last)) => (
+                    extra.span.to(last.span),
+                    if args.len() - arity == 1 { "extra argument" } else { "extra arguments" },
+                ),
+                _ => (span, if arity - args.len() == 1 { "missing an argument" } else { "missing arguments" }),
+            };
             self.err(
                 Code::Arity,
-                span,
+                at,
                 format!("`{n}` takes {arity} argument{}, found {}", if arity == 1 { "" } else { "s" }, args.len()),
             )
-            .lbl("wrong number of arguments");
+            .lbl(label)
+            .help = Some(format!("the signature is `{sig}`"));
             return poison(span);
         }
         if let Some(func) = agg {
@@ -752,25 +877,36 @@ impl<'a> Cx<'a> {
         }
         let t0 = hs[0].ty.clone();
         let stringish = |t: &Type| matches!(t, Type::String | Type::Enum(_) | Type::Ref(_) | Type::Any);
-        let (func, ty, ok) = match n {
-            "len" => (Func::Len, Type::Int, stringish(&t0) || t0.is_list()),
-            "lower" => (Func::Lower, Type::String, stringish(&t0)),
-            "upper" => (Func::Upper, Type::String, stringish(&t0)),
-            "starts_with" => (Func::StartsWith, Type::Bool, stringish(&t0) && stringish(&hs[1].ty)),
-            "ends_with" => (Func::EndsWith, Type::Bool, stringish(&t0) && stringish(&hs[1].ty)),
+        let t1 = hs.get(1).map(|h| h.ty.clone()).unwrap_or(Type::Any);
+        let not = |i: usize, ok: bool, expected: &str| if ok { None } else { Some((i, expected.to_string())) };
+        // The function, its result type, and the first argument of a wrong type (with what
+        // it should have been).
+        let (func, ty, bad) = match n {
+            "len" => (Func::Len, Type::Int, not(0, stringish(&t0) || t0.is_list(), "a string or a list")),
+            "lower" => (Func::Lower, Type::String, not(0, stringish(&t0), "a string")),
+            "upper" => (Func::Upper, Type::String, not(0, stringish(&t0), "a string")),
+            "starts_with" | "ends_with" => (
+                if n == "starts_with" { Func::StartsWith } else { Func::EndsWith },
+                Type::Bool,
+                not(0, stringish(&t0), "a string").or_else(|| not(1, stringish(&t1), "a string")),
+            ),
             "contains" => {
-                let ok = match &t0 {
-                    Type::List(elem) => eq_compatible(elem, &hs[1].ty),
-                    t => stringish(t) && stringish(&hs[1].ty),
+                let bad = match &t0 {
+                    Type::List(elem) => {
+                        let e = self.show(elem);
+                        not(1, eq_compatible(elem, &t1), &format!("a `{e}` (an item of the list)"))
+                    }
+                    t if stringish(t) => not(1, stringish(&t1), "a string"),
+                    _ => Some((0, "a string or a list".to_string())),
                 };
-                (Func::Contains, Type::Bool, ok)
+                (Func::Contains, Type::Bool, bad)
             }
-            "age" => (Func::Age, Type::Duration, matches!(t0, Type::Date | Type::Any)),
-            "days" => (Func::Days, Type::Decimal, matches!(t0, Type::Duration | Type::Any)),
+            "age" => (Func::Age, Type::Duration, not(0, matches!(t0, Type::Date | Type::Any), "a date")),
+            "days" => (Func::Days, Type::Decimal, not(0, matches!(t0, Type::Duration | Type::Any), "a duration")),
             "abs" => (
                 Func::Abs,
                 if t0 == Type::Any { Type::Any } else { t0.clone() },
-                matches!(t0, Type::Int | Type::Decimal | Type::Duration | Type::Any),
+                not(0, matches!(t0, Type::Int | Type::Decimal | Type::Duration | Type::Any), "a number or a duration"),
             ),
             _ => {
                 // has(PATH)
@@ -782,7 +918,7 @@ impl<'a> Cx<'a> {
                 return mk(HK::Has(Box::new(h)), Type::Bool, span);
             }
         };
-        if !ok {
+        if let Some((i, expected)) = bad {
             let sig = match func {
                 Func::Len => "len(STRING | LIST)",
                 Func::Lower => "lower(STRING)",
@@ -794,10 +930,14 @@ impl<'a> Cx<'a> {
                 Func::Days => "days(DURATION)",
                 Func::Abs => "abs(NUMBER | DURATION)",
             };
-            let types: Vec<String> = hs.iter().map(|h| self.show(&h.ty)).collect();
-            self.err(Code::Type, span, format!("`{n}` does not take `{}`", types.join("`, `")))
-                .lbl("wrong argument type")
-                .help = Some(format!("the signature is `{sig}`"));
+            let (at, t) = hs.get(i).map_or((span, "any".to_string()), |h| (h.span, self.show(&h.ty)));
+            let msg = if arity == 1 {
+                format!("`{n}` takes {expected}, found `{t}`")
+            } else {
+                format!("argument {} of `{n}` must be {expected}, found `{t}`", i + 1)
+            };
+            self.err(Code::Type, at, msg).lbl(format!("this is `{t}`")).help =
+                Some(format!("the signature is `{sig}`"));
         }
         mk(HK::Call(func, hs), ty, span)
     }
@@ -853,22 +993,34 @@ impl<'a> Cx<'a> {
     }
 
     /// Checks a `let` on first use; returns its type (`any` after an error).
-    pub fn check_let(&mut self, i: usize) -> Type {
+    pub fn check_let(&mut self, i: usize, used_at: Option<Span>) -> Type {
         match &self.lets[i].state {
             LetState::Done(l) => return l.ty.clone(),
             LetState::Failed => return Type::Any,
             LetState::InProgress => {
-                let (span, name) = (self.lets[i].span, self.lets[i].name.clone());
-                let kname = self.model.kind_name(self.lets[i].kind).to_string();
-                self.err(Code::Let, span, format!("`{kname}.{name}` is defined in terms of itself"))
-                    .lbl("recursive definition")
-                    .help = Some("a derived field may use other derived fields, but not in a cycle".into());
+                let full = |cx: &Self, j: usize| format!("{}.{}", cx.model.kind_name(cx.lets[j].kind), cx.lets[j].name);
+                let from = self.let_stack.iter().position(|j| *j == i).unwrap_or(0);
+                let mut cycle: Vec<String> =
+                    self.let_stack.get(from..).unwrap_or(&[]).iter().map(|j| format!("`{}`", full(self, *j))).collect();
+                cycle.push(format!("`{}`", full(self, i)));
+                let name = full(self, i);
+                let d = self
+                    .err(Code::Let, self.lets[i].span, format!("`{name}` is defined in terms of itself"))
+                    .lbl("recursive definition");
+                if let Some(u) = used_at {
+                    d.rel(u, format!("`{name}` used here"));
+                }
+                d.help = Some(format!(
+                    "the cycle is {}; a derived field may use other derived fields, but not in a cycle",
+                    cycle.join(" → ")
+                ));
                 self.lets[i].state = LetState::Failed;
                 return Type::Any;
             }
             LetState::Pending => {}
         }
         self.lets[i].state = LetState::InProgress;
+        self.let_stack.push(i);
         let kind = self.lets[i].kind;
         let ast = self.lets[i].ast.clone();
         let saved_locals = std::mem::replace(&mut self.n_locals, 0);
@@ -884,10 +1036,14 @@ impl<'a> Cx<'a> {
                 format!("a derived field of `{kname}` cannot refer to `{}` directly", self.model.kind_name(k)),
             )
             .lbl("not related to the derived field's kind")
-            .help = Some("aggregate it (`count(…)`, `sum(…)`) or follow a reference".into());
+            .help = Some(format!(
+                "a derived field of `{kname}` is computed for each `{kname}`; aggregate `{}` (`count(…)`, `any(…: …)`) or reach it through a reference",
+                self.model.kind_name(k)
+            ));
         }
         super::bind::aggregates(self, &mut e, bound);
         let n_locals = std::mem::replace(&mut self.n_locals, saved_locals);
+        self.let_stack.pop();
         if matches!(self.lets[i].state, LetState::Failed) || self.diags.len() > before {
             self.lets[i].state = LetState::Failed;
             return Type::Any;

@@ -3,8 +3,8 @@
 //! The checker resolves every name (language.md §3 "Names"), infers types, computes each
 //! rule's subject (§4) and reports every problem in the file at once. It never evaluates.
 //!
-//! - [`expr`]: expressions — names, fields, operators, functions and their types.
-//! - [`bind`]: which kinds each single-valued aggregate ranges over, once the subject of
+//! - `expr`: expressions — names, fields, operators, functions and their types.
+//! - `bind`: which kinds each single-valued aggregate ranges over, once the subject of
 //!   the rule is known.
 
 mod bind;
@@ -25,11 +25,28 @@ pub type Checked<T> = Parsed<T>;
 
 const RULE_ANNOTATIONS: &[&str] = &["severity", "code", "message", "remediation", "title", "tags"];
 const POLICY_ANNOTATIONS: &[&str] = &["title", "tags"];
+const SEVERITIES: &[&str] = &["error", "warning", "info"];
 
 /// Checks one parsed policy against the model.
 pub fn policy(p: &ast::Policy, model: &Model) -> Checked<hir::Policy> {
+    policy_with_broken(p, model, &[])
+}
+
+/// Checks a policy some of whose parameters and derived fields (`broken`, see
+/// [`Parsed::broken`]) did not parse: they are declared with an unknown type.
+fn policy_with_broken(p: &ast::Policy, model: &Model, broken: &[(String, Span)]) -> Checked<hir::Policy> {
     let mut cx = expr::Cx::new(model, &p.file);
     let file = &p.file;
+    for (name, span) in broken {
+        match name.split_once('.') {
+            Some((kind, field)) => {
+                if let Some(kind) = model.kind_id(kind) {
+                    cx.lets.push(expr::LetDecl::failed(kind, field, *span));
+                }
+            }
+            None => cx.params.push(hir::Param { name: name.clone(), ty: Type::Any, value: Value::Null, span: *span }),
+        }
+    }
 
     // Policy annotations.
     let mut title = None;
@@ -38,30 +55,53 @@ pub fn policy(p: &ast::Policy, model: &Model) -> Checked<hir::Policy> {
         match a.name.node.as_str() {
             "title" => title = string_annotation(&mut cx, a),
             "tags" => tags = tags_annotation(&mut cx, a),
+            other if RULE_ANNOTATIONS.contains(&other) => cx.diags.push(
+                Diagnostic::new(
+                    Code::Annotation,
+                    file,
+                    a.name.span,
+                    format!("`@{other}` applies to rules, not to a policy"),
+                )
+                .label("on the policy")
+                .help("move it above a `rule`; a policy takes `@title` and `@tags`"),
+            ),
             other => unknown_annotation(&mut cx, a, other, POLICY_ANNOTATIONS, "a policy"),
         }
     }
 
     // Parameters.
     for param in &p.params {
-        if cx.params.iter().any(|q| q.name == param.name.node) {
+        if let Some(first) = cx.params.iter().find(|q| q.name == param.name.node) {
             let d = Diagnostic::new(
                 Code::Duplicate,
                 file,
                 param.name.span,
                 format!("parameter `{}` is defined twice", param.name.node),
             )
-            .label("second definition");
+            .label("second definition")
+            .related(first.span, "first definition")
+            .help("remove one of them; to change a parameter for one run, use `--set NAME=VALUE`");
             cx.diags.push(d);
             continue;
         }
         match literal_value(&param.value) {
-            Some((value, ty)) => cx.params.push(hir::Param { name: param.name.node.clone(), ty, value, span: param.name.span }),
-            None => cx.diags.push(
-                Diagnostic::new(Code::Structure, file, param.value.span, format!("parameter `{}` must be a literal", param.name.node))
-                    .label("not a literal")
-                    .help("parameters are literals (`3`, `\"x\"`, `12h`, `2026-01-01`, `[\"a\", \"b\"]`); use `let` for computed values"),
-            ),
+            Some((value, ty)) => {
+                cx.params.push(hir::Param { name: param.name.node.clone(), ty, value, span: param.name.span })
+            }
+            None => {
+                cx.diags.push(
+                    Diagnostic::new(Code::Structure, file, param.value.span, format!("parameter `{}` must be a literal", param.name.node))
+                        .label("not a literal")
+                        .help("parameters are literals (`3`, `\"x\"`, `12h`, `2026-01-01`, `[\"a\", \"b\"]`); use `let` for computed values"),
+                );
+                // Still define it, so its uses are not reported as unknown names too.
+                cx.params.push(hir::Param {
+                    name: param.name.node.clone(),
+                    ty: Type::Any,
+                    value: Value::Null,
+                    span: param.name.span,
+                });
+            }
         }
     }
 
@@ -90,7 +130,7 @@ pub fn policy(p: &ast::Policy, model: &Model) -> Checked<hir::Policy> {
             );
             continue;
         }
-        if cx.lets.iter().any(|d| d.kind == kind && d.name == l.field.node) {
+        if let Some(first) = cx.lets.iter().find(|d| d.kind == kind && d.name == l.field.node) {
             cx.diags.push(
                 Diagnostic::new(
                     Code::Duplicate,
@@ -98,7 +138,9 @@ pub fn policy(p: &ast::Policy, model: &Model) -> Checked<hir::Policy> {
                     l.field.span,
                     format!("`{}.{}` is defined twice", l.kind.node, l.field.node),
                 )
-                .label("second definition"),
+                .label("second definition")
+                .related(first.span, "first definition")
+                .help("a derived field is defined once; remove one of them or rename it"),
             );
             continue;
         }
@@ -111,7 +153,7 @@ pub fn policy(p: &ast::Policy, model: &Model) -> Checked<hir::Policy> {
         });
     }
     for i in 0..cx.lets.len() {
-        cx.check_let(i);
+        cx.check_let(i, None);
     }
 
     // Rules.
@@ -144,7 +186,7 @@ pub fn policy(p: &ast::Policy, model: &Model) -> Checked<hir::Policy> {
         lets,
         rules,
     };
-    Parsed { value: Some(value), diagnostics }
+    Parsed::new(Some(value), diagnostics)
 }
 
 /// Nesting (brackets and filters) above which a file is parsed and checked on a thread with
@@ -174,11 +216,11 @@ pub fn file(file: &SourceFile, model: &Model) -> Checked<hir::Policy> {
 fn file_inline(file: &SourceFile, model: &Model) -> Checked<hir::Policy> {
     let parsed = parse::policy(file);
     let mut diagnostics = parsed.diagnostics;
-    let Some(ast) = parsed.value else { return Parsed { value: None, diagnostics } };
-    let checked = policy(&ast, model);
+    let Some(ast) = parsed.value else { return Parsed::new(None, diagnostics) };
+    let checked = policy_with_broken(&ast, model, &parsed.broken);
     diagnostics.extend(checked.diagnostics);
     diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
-    Parsed { value: checked.value, diagnostics }
+    Parsed::new(checked.value, diagnostics)
 }
 
 fn check_rule(cx: &mut expr::Cx<'_>, r: &ast::Rule) -> Option<hir::Rule> {
@@ -191,22 +233,57 @@ fn check_rule(cx: &mut expr::Cx<'_>, r: &ast::Rule) -> Option<hir::Rule> {
     let mut code = None;
     let mut remediation = None;
     let mut tags = Vec::new();
+    let mut seen: Vec<(&str, Span)> = Vec::new();
     for a in &r.annotations {
+        if let Some((_, first)) = seen.iter().find(|(n, _)| *n == a.name.node) {
+            cx.diags.push(
+                Diagnostic::new(Code::Duplicate, file, a.name.span, format!("`@{}` is given twice", a.name.node))
+                    .label("second one")
+                    .related(*first, "first one")
+                    .help("keep one of them"),
+            );
+            continue;
+        }
+        seen.push((a.name.node.as_str(), a.name.span));
         match a.name.node.as_str() {
             "severity" => match &a.value.node {
                 AnnotationValue::Word(w) if Severity::parse(w).is_some() => {
                     severity = Severity::parse(w).unwrap_or(Severity::Error)
                 }
-                _ => cx.diags.push(
-                    Diagnostic::new(
-                        Code::Annotation,
-                        file,
-                        a.value.span,
-                        "`@severity` takes `error`, `warning` or `info`",
-                    )
-                    .label("not a severity")
-                    .help("write `@severity(warning)`"),
-                ),
+                value => {
+                    let d = match value {
+                        AnnotationValue::Word(w) => {
+                            let help = match did_you_mean(w, SEVERITIES.iter().copied()) {
+                                Some(s) => format!("did you mean `{s}`? a severity is `error`, `warning` or `info`"),
+                                None => "a severity is `error`, `warning` or `info`".to_string(),
+                            };
+                            Diagnostic::new(Code::Annotation, file, a.value.span, format!("unknown severity `{w}`"))
+                                .label("not a severity")
+                                .help(help)
+                        }
+                        AnnotationValue::Expr(ast::Expr { kind: AK::Lit(Literal::Str(s)), .. })
+                            if Severity::parse(s).is_some() =>
+                        {
+                            Diagnostic::new(
+                                Code::Annotation,
+                                file,
+                                a.value.span,
+                                "`@severity` takes a bare word, not a string",
+                            )
+                            .label("a string")
+                            .help(format!("write `@severity({s})` without quotes"))
+                        }
+                        AnnotationValue::Expr(_) => Diagnostic::new(
+                            Code::Annotation,
+                            file,
+                            a.value.span,
+                            "`@severity` takes `error`, `warning` or `info`",
+                        )
+                        .label("not a severity")
+                        .help("write `@severity(warning)`"),
+                    };
+                    cx.diags.push(d);
+                }
             },
             "code" => code = string_annotation(cx, a),
             "remediation" => remediation = string_annotation(cx, a),
@@ -255,18 +332,23 @@ fn check_rule(cx: &mut expr::Cx<'_>, r: &ast::Rule) -> Option<hir::Rule> {
                         let outside = free.set.minus(bound);
                         if let Some(k) = outside.iter().next() {
                             let span = free.span_of(k).unwrap_or(e.span);
+                            let kname = model.kind_name(k);
+                            let per = if subject == Model::ROOT {
+                                "once per tenant".to_string()
+                            } else {
+                                format!("for each `{}`", model.kind_name(subject))
+                            };
                             cx.diags.push(
                                 Diagnostic::new(
                                     Code::Message,
                                     file,
                                     span,
-                                    format!(
-                                        "the message refers to `{}`, which this rule is not evaluated for",
-                                        model.kind_name(k)
-                                    ),
+                                    format!("the message mentions `{kname}`, but the rule is evaluated {per}"),
                                 )
-                                .label("not bound in this rule")
-                                .help("aggregate it (`count(…)`, `sum(…)`) or mention it in the rule"),
+                                .label(format!("no single `{kname}` here"))
+                                .help(format!(
+                                    "a message can use what its rule is evaluated for and that entity's parents; aggregate `{kname}` (`count(…)`, `any(…: …)`) or leave it out"
+                                )),
                             );
                             continue;
                         }
@@ -308,16 +390,25 @@ fn subject_of(cx: &mut expr::Cx<'_>, free: &Free, span: Span) -> Option<KindId> 
     }
     for k in free.set.iter() {
         if !model.is_ancestor_or_self(k, deepest) {
-            let (a, b) = (model.kind_name(k), model.kind_name(deepest));
             let kspan = free.span_of(k).unwrap_or(span);
             let dspan = free.span_of(deepest).unwrap_or(span);
+            // Name the two kinds in the order they are written; point at the second.
+            let ((first, fs), (second, ss)) =
+                if kspan <= dspan { ((k, kspan), (deepest, dspan)) } else { ((deepest, dspan), (k, kspan)) };
+            let (a, b) = (model.kind_name(first), model.kind_name(second));
+            let example = collection_path(model, second);
             cx.diags.push(
-                Diagnostic::new(Code::UnrelatedKinds, cx.file, kspan, format!("the rule relates `{a}` and `{b}`, which are unrelated kinds"))
-                    .label(format!("`{a}` here"))
-                    .related(dspan, format!("`{b}` here"))
-                    .help(format!(
-                        "relate them with an aggregate or a quantifier, e.g. `count({b}s where {b}.… == {a}.id)` or `any({a}.…: …)`, so the rule has one subject"
-                    )),
+                Diagnostic::new(
+                    Code::UnrelatedKinds,
+                    cx.file,
+                    ss,
+                    format!("the rule relates `{a}` and `{b}`, which are unrelated kinds"),
+                )
+                .label(format!("`{b}` here"))
+                .related(fs, format!("`{a}` here"))
+                .help(format!(
+                    "a rule is evaluated for one kind of entity; aggregate or quantify over the other, e.g. `any({example}: …)` or `count({example} where …)`"
+                )),
             );
             return None;
         }
@@ -325,15 +416,19 @@ fn subject_of(cx: &mut expr::Cx<'_>, free: &Free, span: Span) -> Option<KindId> 
     Some(deepest)
 }
 
+/// How a rule names every entity of `kind`: `tenant.roles`, `integration.certificates`.
+fn collection_path(model: &Model, kind: KindId) -> String {
+    let k = model.kind(kind);
+    let parent = k.parent.unwrap_or(Model::ROOT);
+    let collection = k.collection.as_deref().unwrap_or("…");
+    format!("{}.{collection}", model.kind_name(parent))
+}
+
 fn unknown_annotation(cx: &mut expr::Cx<'_>, a: &ast::Annotation, name: &str, valid: &[&str], what: &str) {
+    let listed = valid.iter().map(|v| format!("`@{v}`")).collect::<Vec<_>>().join(", ");
     let help = match did_you_mean(name, valid.iter().copied()) {
-        Some(s) => format!(
-            "did you mean `@{s}`? annotations of {what}: {}",
-            valid.iter().map(|v| format!("@{v}")).collect::<Vec<_>>().join(", ")
-        ),
-        None => {
-            format!("annotations of {what}: {}", valid.iter().map(|v| format!("@{v}")).collect::<Vec<_>>().join(", "))
-        }
+        Some(s) => format!("did you mean `@{s}`? the annotations of {what} are {listed}"),
+        None => format!("the annotations of {what} are {listed}"),
     };
     cx.diags.push(
         Diagnostic::new(Code::Annotation, cx.file, a.name.span, format!("unknown annotation `@{name}` on {what}"))

@@ -147,7 +147,9 @@ impl Progress {
         }
         if self.bar.is_none() && self.start.elapsed() > std::time::Duration::from_millis(500) {
             let bar = indicatif::ProgressBar::new_spinner();
-            if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {pos} tenants checked ({per_sec}, {elapsed})") {
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template("{spinner} {pos} tenants checked ({per_sec}, {elapsed})")
+            {
                 bar.set_style(style);
             }
             bar.enable_steady_tick(std::time::Duration::from_millis(120));

@@ -1,18 +1,17 @@
 //! pest pairs → AST. One function per grammar rule; spans attached on the way.
 
-use super::pest::{rule_name, Rule, TenetParser};
+use super::pest::{Rule, TenetParser};
+use super::syntax::syntax_error;
 use super::{Parsed, MAX_DEPTH};
 use crate::ast::{
     Annotation, AnnotationValue, BinOp, Expr, ExprKind, Let, Literal, Param, Policy, Rule as AstRule, Spanned,
     Template, UnOp,
 };
-use crate::diagnostic::{Code, Diagnostic};
+use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::source::{SourceFile, Span};
 use crate::value::{parse_date, parse_duration_literal};
 use pest::iterators::Pair;
 use pest::Parser as _;
-
-type Pairs<'i> = pest::iterators::Pairs<'i, Rule>;
 
 /// Maps byte offsets of a text being parsed to byte offsets of the source file: the text
 /// may be a verbatim slice of the file (`Shift`) or an unescaped copy (`Table`).
@@ -45,26 +44,34 @@ struct Builder<'a> {
     map: &'a OffsetMap,
     text: &'a str,
     diags: Vec<Diagnostic>,
+    /// Items that did not parse (error recovery): where each starts, and whether it is the
+    /// `policy` declaration.
+    failed: Vec<(usize, bool)>,
 }
 
 fn init_limits() {
     // Bounds backtracking on pathological input; normal policies use far fewer calls.
     ::pest::set_call_limit(std::num::NonZeroUsize::new(20_000_000));
+    // Record the tokens tried at the furthest position, for "expected …" messages. Always on
+    // (not toggled around error paths): the setting is process-wide, and toggling it would
+    // make diagnostics depend on what other threads are parsing.
+    ::pest::set_error_detail(true);
 }
 
 /// Parses a whole `.tenet` file.
 pub(super) fn file(file: &SourceFile) -> Parsed<Policy> {
     init_limits();
     let map = OffsetMap::Shift(0);
-    let mut b = Builder { file, map: &map, text: &file.text, diags: Vec::new() };
+    let mut b = Builder { file, map: &map, text: &file.text, diags: Vec::new(), failed: Vec::new() };
     let items: Vec<Pair<Rule>> = match TenetParser::parse(Rule::file, &file.text) {
         Ok(mut pairs) => match pairs.next() {
             Some(p) => p.into_inner().filter(|p| p.as_rule() != Rule::EOI).collect(),
             None => Vec::new(),
         },
-        Err(_) => {
+        Err(whole) => {
             // Re-parse item by item so every broken item is reported, not just the first.
             let mut items = Vec::new();
+            let mut broken = Vec::new();
             for (start, end) in item_chunks(&file.text) {
                 let chunk = &file.text[start..end];
                 match TenetParser::parse(Rule::item_only, chunk) {
@@ -73,10 +80,22 @@ pub(super) fn file(file: &SourceFile) -> Parsed<Policy> {
                             items.extend(p.into_inner().filter(|p| p.as_rule() != Rule::EOI).map(|p| (p, start)));
                         }
                     }
-                    Err(e) => b.diags.push(syntax_error(file, &OffsetMap::Shift(start), e)),
+                    Err(e) => {
+                        b.diags.push(syntax_error(file, chunk, &OffsetMap::Shift(start), &e));
+                        let first: String =
+                            chunk.trim_start().chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                        b.failed.push((start, first == "policy" || did_you_mean(&first, ["policy"]).is_some()));
+                        broken.extend(declared_name(chunk).map(|(n, s, e)| (n, Span::new(start + s, start + e))));
+                    }
                 }
             }
-            return b.items_shifted(items);
+            if b.diags.is_empty() {
+                // Every chunk parses on its own but the file does not: report the file's error.
+                b.diags.push(syntax_error(file, &file.text, &map, &whole));
+            }
+            let mut parsed = b.items_shifted(items);
+            parsed.broken.extend(broken);
+            return parsed;
         }
     };
     b.items(items.into_iter().map(|p| (p, 0)).collect())
@@ -85,7 +104,7 @@ pub(super) fn file(file: &SourceFile) -> Parsed<Policy> {
 /// Parses one expression (a YAML `assert:`/`when:` string).
 pub(super) fn expr_only(file: &SourceFile, text: &str, map: &OffsetMap) -> Result<Expr, Vec<Diagnostic>> {
     init_limits();
-    let mut b = Builder { file, map, text, diags: Vec::new() };
+    let mut b = Builder { file, map, text, diags: Vec::new(), failed: Vec::new() };
     match TenetParser::parse(Rule::expr_only, text) {
         Ok(mut pairs) => {
             let e = pairs.next().and_then(|p| p.into_inner().next()).map(|p| b.expr(p));
@@ -94,7 +113,7 @@ pub(super) fn expr_only(file: &SourceFile, text: &str, map: &OffsetMap) -> Resul
                 _ => Err(b.diags),
             }
         }
-        Err(e) => Err(vec![syntax_error(file, map, e)]),
+        Err(e) => Err(vec![syntax_error(file, text, map, &e)]),
     }
 }
 
@@ -112,14 +131,29 @@ impl Builder<'_> {
 
     fn items_inner(&mut self, items: Vec<(Pair<'_, Rule>, usize)>) -> Parsed<Policy> {
         let mut name: Option<Spanned<String>> = None;
+        let mut broken: Vec<(String, Span)> = Vec::new();
         let mut policy_annotations = Vec::new();
         let mut pending: Vec<Annotation> = Vec::new();
         let mut params = Vec::new();
         let mut lets = Vec::new();
         let mut rules = Vec::new();
+        let mut first_item: Option<Span> = None;
+        let mut failed = self.failed.iter().peekable();
         for (pair, base) in items {
             let sub_map = OffsetMap::Shift(base);
-            let mut sub = Builder { file: self.file, map: &sub_map, text: self.text, diags: Vec::new() };
+            // Annotations waiting for an item that did not parse go with it.
+            let at = base + pair.as_span().start();
+            while failed.next_if(|(f, _)| *f < at).is_some() {
+                pending.clear();
+            }
+            if first_item.is_none() {
+                let s = pair.as_span();
+                let start = sub_map.offset(s.start());
+                let word = s.as_str().split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '@')).next();
+                first_item = Some(Span::new(start, start + word.map_or(0, str::len)));
+            }
+            let mut sub =
+                Builder { file: self.file, map: &sub_map, text: self.text, diags: Vec::new(), failed: Vec::new() };
             match pair.as_rule() {
                 Rule::annotation => {
                     if let Some(a) = sub.annotation(pair) {
@@ -132,11 +166,17 @@ impl Builder<'_> {
                     if let Some(s) = s {
                         let sspan = sub.span(&s);
                         let text = sub.string_value(s).unwrap_or_default();
-                        if name.is_some() {
+                        if let Some(first) = &name {
                             sub.diags.push(
-                                Diagnostic::new(Code::Duplicate, self.file, span, "a file holds one policy")
-                                    .label("second `policy` here")
-                                    .help("move the second policy into its own file"),
+                                Diagnostic::new(
+                                    Code::Duplicate,
+                                    self.file,
+                                    span,
+                                    format!("second `policy` declaration (`{text}`) in one file"),
+                                )
+                                .label("second `policy` here")
+                                .related(first.span, "the file's policy")
+                                .help("a file holds one policy; move the second one into its own file"),
                             );
                         } else {
                             name = Some(Spanned::new(text, sspan));
@@ -149,8 +189,11 @@ impl Builder<'_> {
                     let mut it = pair.into_inner();
                     if let (Some(n), Some(v)) = (it.next(), it.next()) {
                         let nspan = sub.span(&n);
-                        if let Some(value) = sub.expr(v) {
-                            params.push(Param { name: Spanned::new(n.as_str().to_string(), nspan), value });
+                        match sub.expr(v) {
+                            Some(value) => {
+                                params.push(Param { name: Spanned::new(n.as_str().to_string(), nspan), value })
+                            }
+                            None => broken.push((n.as_str().to_string(), nspan)),
                         }
                     }
                 }
@@ -159,12 +202,13 @@ impl Builder<'_> {
                     let mut it = pair.into_inner().skip(1);
                     if let (Some(k), Some(f), Some(e)) = (it.next(), it.next(), it.next()) {
                         let (kspan, fspan) = (sub.span(&k), sub.span(&f));
-                        if let Some(expr) = sub.expr(e) {
-                            lets.push(Let {
+                        match sub.expr(e) {
+                            Some(expr) => lets.push(Let {
                                 kind: Spanned::new(k.as_str().to_string(), kspan),
                                 field: Spanned::new(f.as_str().to_string(), fspan),
                                 expr,
-                            });
+                            }),
+                            None => broken.push((format!("{}.{}", k.as_str(), f.as_str()), kspan.to(fspan))),
                         }
                     }
                 }
@@ -178,31 +222,61 @@ impl Builder<'_> {
             }
             self.diags.append(&mut sub.diags);
         }
+        if failed.next().is_some() {
+            pending.clear();
+        }
         if let Some(a) = pending.first() {
             self.diags.push(
-                Diagnostic::new(Code::Annotation, self.file, a.name.span, "annotation is not followed by a rule")
-                    .label("nothing to attach to")
-                    .help("put annotations directly above the `rule` or `policy` they describe"),
+                Diagnostic::new(
+                    Code::Annotation,
+                    self.file,
+                    a.name.span,
+                    format!("annotation `@{}` is not followed by a rule", a.name.node),
+                )
+                .label("nothing to attach to")
+                .help("put annotations directly above the `rule` or `policy` they describe"),
             );
         }
         let diagnostics = std::mem::take(&mut self.diags);
-        let Some(name) = name else {
-            let mut diagnostics = diagnostics;
-            if diagnostics.is_empty() {
-                diagnostics.push(
-                    Diagnostic::new(
+        let mut diagnostics = diagnostics;
+        let name = match name {
+            Some(name) => name,
+            None => {
+                // Unless a broken `policy` line was already reported, say it is missing; then
+                // check the rest under the file's name, so that every problem is reported.
+                let text = &self.file.text;
+                let on_policy_line = |d: &Diagnostic| {
+                    let start = (d.span.start as usize).min(text.len());
+                    let line_start = text.get(..start).and_then(|t| t.rfind('\n')).map_or(0, |i| i + 1);
+                    let word: String = text
+                        .get(line_start..)
+                        .unwrap_or("")
+                        .trim_start()
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    word == "policy" || did_you_mean(&word, ["policy"]).is_some()
+                };
+                let policy_broken = self.failed.iter().any(|(_, is_policy)| *is_policy);
+                if !policy_broken && !diagnostics.iter().any(on_policy_line) {
+                    let d = Diagnostic::new(
                         Code::Structure,
                         self.file,
-                        Span::new(0, 0),
+                        first_item.unwrap_or_default(),
                         "missing `policy \"NAME\"` declaration",
                     )
-                    .help("start the file with `policy \"my-policy\"`"),
-                );
+                    .help("start the file with `policy \"my-policy\"`; it names the policy in reports");
+                    diagnostics.push(if first_item.is_some() {
+                        d.label("expected `policy \"NAME\"` before this")
+                    } else {
+                        d
+                    });
+                }
+                Spanned::new(self.file.name.to_string(), Span::default())
             }
-            return Parsed { value: None, diagnostics };
         };
         let policy = Policy { file: self.file.clone(), name, annotations: policy_annotations, params, lets, rules };
-        Parsed { value: Some(policy), diagnostics }
+        Parsed { value: Some(policy), diagnostics, broken }
     }
 
     fn misplaced_annotations(&mut self, pending: &mut Vec<Annotation>, what: &str) {
@@ -212,7 +286,7 @@ impl Builder<'_> {
                     Code::Annotation,
                     self.file,
                     a.name.span,
-                    format!("annotations cannot be attached to {what}"),
+                    format!("annotation `@{}` cannot be attached to {what}", a.name.node),
                 )
                 .label("this annotation")
                 .help("annotations attach to the next `rule` or `policy`"),
@@ -249,8 +323,14 @@ impl Builder<'_> {
             guard = Some(self.expr(g)?);
             next = it.next()?;
         }
-        let assert_text = collapse_ws(next.as_str());
+        let raw_text = next.as_str();
         let assert = self.expr(next)?;
+        // The default message is the assertion's own text: take it from the expression's
+        // span (tight), not the pair's text, which may run into a trailing comment.
+        let assert_text = match self.map {
+            OffsetMap::Shift(_) => collapse_ws(self.file.slice(assert.span)),
+            OffsetMap::Table(_) => collapse_ws(raw_text),
+        };
         let (annotations, message) = split_message(self.file, annotations, &mut self.diags);
         Some(AstRule {
             name: Spanned::new(name.as_str().to_string(), nspan),
@@ -322,12 +402,14 @@ impl Builder<'_> {
                     }
                 }
                 let inner = inner?;
-                // `-7` is a negative literal, so that i64::MIN can be written.
-                let digits = inner.as_str().trim_end();
-                if negs.len() == 1 && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-                    let end = self.span(&inner).start as usize + digits.len();
-                    let s = Span::new(negs[0].start as usize, end);
-                    return self.int_literal(&format!("-{digits}"), s);
+                // `-7` is a negative literal, so that i64::MIN can be written: only a bare
+                // integer directly after the minus (no postfix, no filter) is folded.
+                if negs.len() == 1 {
+                    if let Some(int) = bare_integer(&inner) {
+                        let end = self.span(&int).end as usize;
+                        let s = Span::new(negs[0].start as usize, end);
+                        return self.int_literal(&format!("-{}", int.as_str()), s);
+                    }
                 }
                 let mut e = self.expr(inner)?;
                 while let Some(s) = negs.pop() {
@@ -434,7 +516,11 @@ impl Builder<'_> {
             Rule::integer => self.int_literal(pair.as_str(), span),
             Rule::decimal => match pair.as_str().parse::<f64>() {
                 Ok(d) if d.is_finite() => Some(lit(Literal::Dec(d), span)),
-                _ => self.bad_literal(span, "decimal is out of range"),
+                _ => self.bad_literal(
+                    span,
+                    format!("decimal `{}` is out of range", pair.as_str()),
+                    "decimals are 64-bit floating point numbers".into(),
+                ),
             },
             Rule::string => {
                 let s = self.string_value(pair)?;
@@ -445,11 +531,18 @@ impl Builder<'_> {
             Rule::kw_null => Some(lit(Literal::Null, span)),
             Rule::duration => match parse_duration_literal(pair.as_str()) {
                 Some(d) => Some(lit(Literal::Duration(d), span)),
-                None => self.bad_literal(span, "duration is out of range"),
+                None => self.bad_literal(
+                    span,
+                    format!("duration `{}` is out of range", pair.as_str()),
+                    "a duration must fit in about 292 years (64-bit nanoseconds)".into(),
+                ),
             },
             Rule::date | Rule::datetime => match parse_date(pair.as_str()) {
                 Some(d) => Some(lit(Literal::Date(d), span)),
-                None => self.bad_literal(span, "not a valid date"),
+                None => {
+                    let text = pair.as_str();
+                    self.bad_literal(span, format!("`{text}` is not a valid date"), date_help(text))
+                }
             },
             _ => {
                 // Transparent wrappers (expr_only, template_expr).
@@ -529,12 +622,16 @@ impl Builder<'_> {
     fn int_literal(&mut self, text: &str, span: Span) -> Option<Expr> {
         match text.parse::<i64>() {
             Ok(n) => Some(lit(Literal::Int(n), span)),
-            Err(_) => self.bad_literal(span, "integer does not fit in 64 bits"),
+            Err(_) => self.bad_literal(
+                span,
+                format!("integer `{text}` does not fit in 64 bits"),
+                format!("integers range from {} to {}", i64::MIN, i64::MAX),
+            ),
         }
     }
 
-    fn bad_literal<T>(&mut self, span: Span, msg: &str) -> Option<T> {
-        self.diags.push(Diagnostic::new(Code::BadLiteral, self.file, span, msg.to_string()).label("this literal"));
+    fn bad_literal<T>(&mut self, span: Span, msg: String, help: String) -> Option<T> {
+        self.diags.push(Diagnostic::new(Code::BadLiteral, self.file, span, msg).label("this literal").help(help));
         None
     }
 
@@ -544,16 +641,65 @@ impl Builder<'_> {
         match unescape_dsl(inner.as_str()) {
             Ok((s, _)) => Some(s),
             Err((at, msg)) => {
-                let span = self.map.span(Span::new(start + at, start + at + 1));
+                let len = escape_len(inner.as_str(), at);
+                let span = self.map.span(Span::new(start + at, start + at + len));
                 self.diags.push(
                     Diagnostic::new(Code::BadLiteral, self.file, span, msg)
-                        .label("here")
-                        .help(r#"valid escapes are \" \\ \n \t and \u{HEX}"#),
+                        .label("invalid escape")
+                        .help(r#"valid escapes are `\"`, `\\`, `\n`, `\t` and `\u{HEX}`; write `\\` for a backslash"#),
                 );
                 None
             }
         }
     }
+}
+
+/// The length of the escape sequence at byte `at` of a string's inside: `\q`, `\u{…}`.
+fn escape_len(raw: &str, at: usize) -> usize {
+    let rest = raw.get(at..).unwrap_or("");
+    let mut chars = rest.char_indices().skip(1);
+    match chars.next() {
+        Some((i, 'u')) if rest[i + 1..].starts_with('{') => rest.find('}').map_or(rest.len(), |j| j + 1),
+        Some((i, c)) => i + c.len_utf8(),
+        None => rest.len().max(1),
+    }
+}
+
+/// Why a date literal is impossible, when it can be said.
+fn date_help(text: &str) -> String {
+    let num = |r: std::ops::Range<usize>| text.get(r).and_then(|s| s.parse::<i64>().ok());
+    match (num(0..4), num(5..7), num(8..10)) {
+        (Some(_), Some(m), _) if !(1..=12).contains(&m) => format!("there is no month {m}"),
+        (Some(y), Some(m), Some(d)) if d < 1 || d > days_in_month(y, m) => {
+            format!("{y}-{m:02} has {} days", days_in_month(y, m))
+        }
+        _ => "write a date as `YYYY-MM-DD`, or a date-time as `2026-01-01T09:30:00Z` (RFC 3339)".into(),
+    }
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if leap => 29,
+        _ => 28,
+    }
+}
+
+/// The integer literal a `filtered` pair consists of, if that is all it is.
+fn bare_integer<'i>(filtered: &Pair<'i, Rule>) -> Option<Pair<'i, Rule>> {
+    let mut inner = filtered.clone().into_inner();
+    let postfix = inner.next()?;
+    if inner.next().is_some() || postfix.as_rule() != Rule::postfix {
+        return None;
+    }
+    let mut parts = postfix.into_inner();
+    let primary = parts.next()?;
+    if parts.next().is_some() || primary.as_rule() != Rule::integer {
+        return None;
+    }
+    Some(primary)
 }
 
 fn lit(l: Literal, span: Span) -> Expr {
@@ -705,7 +851,7 @@ pub fn parse_template(file: &SourceFile, t: &Template) -> (Vec<TemplatePart>, Ve
                     diags.push(
                         Diagnostic::new(Code::Message, file, map.span(Span::new(i, i + 1)), "unclosed `{` in message")
                             .label("opened here")
-                            .help("write `{{` for a literal brace"),
+                            .help("close the expression with `}`, or write `{{` for a literal brace"),
                     );
                     break;
                 };
@@ -717,7 +863,7 @@ pub fn parse_template(file: &SourceFile, t: &Template) -> (Vec<TemplatePart>, Ve
                     OffsetMap::Table(tab) => OffsetMap::Table(tab.get(i + 1..).unwrap_or(&[]).to_vec()),
                     OffsetMap::Shift(b) => OffsetMap::Shift(b + i + 1),
                 };
-                match expr_only(file, inner, &sub) {
+                match super::expression(file, inner, &sub) {
                     Ok(e) => parts.push(TemplatePart::Expr(e)),
                     Err(mut d) => diags.append(&mut d),
                 }
@@ -726,7 +872,7 @@ pub fn parse_template(file: &SourceFile, t: &Template) -> (Vec<TemplatePart>, Ve
             b'}' => {
                 diags.push(
                     Diagnostic::new(Code::Message, file, map.span(Span::new(i, i + 1)), "unmatched `}` in message")
-                        .label("here")
+                        .label("no `{` before it")
                         .help("write `}}` for a literal brace"),
                 );
                 i += 1;
@@ -774,6 +920,41 @@ fn collapse_ws(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The parameter (`NAME`) or derived field (`KIND.NAME`) an item that does not parse
+/// defines, read from its first tokens, with the range of the name in the item.
+fn declared_name(chunk: &str) -> Option<(String, usize, usize)> {
+    let word = |s: &str| -> usize { s.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(s.len()) };
+    let lead = chunk.len() - chunk.trim_start().len();
+    let t = &chunk[lead..];
+    if let Some(rest) = t.strip_prefix("let").filter(|r| r.starts_with(char::is_whitespace)) {
+        let at = lead + 3 + (rest.len() - rest.trim_start().len());
+        let rest = rest.trim_start();
+        let k = word(rest);
+        let after = rest.get(k..)?.strip_prefix('.')?;
+        let f = word(after);
+        let eq = after.get(f..)?.trim_start();
+        return (k > 0 && f > 0 && eq.starts_with('=') && !eq.starts_with("=="))
+            .then(|| (format!("{}.{}", &rest[..k], &after[..f]), at, at + k + 1 + f));
+    }
+    // `NAME = …`, also with a stray character in the name (`max_active_>certs = 5`).
+    let raw = param_like(t)?;
+    let name: String = raw.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+    (!name.is_empty() && !matches!(name.as_str(), "rule" | "policy" | "let")).then(|| (name, lead, lead + raw.len()))
+}
+
+/// The name part of a line shaped like a parameter even if the name is mangled
+/// (`max_active_>certs = 5`): a word, then no spaces or brackets up to a lone `=`.
+fn param_like(line: &str) -> Option<&str> {
+    if !line.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+        return None;
+    }
+    let end = line.find(|c: char| c.is_whitespace() || "=([\"':#,".contains(c))?;
+    let rest = line[end..].trim_start_matches([' ', '\t']);
+    let name = &line[..end];
+    let lone = rest.starts_with('=') && !rest.starts_with("==");
+    (lone && !name.ends_with(['!', '<', '>'])).then_some(name)
+}
+
 /// Splits a file into top-level items for error recovery: a new item starts at a line
 /// whose first token is `@`, `policy`, `let`, `rule` or `NAME =`.
 fn item_chunks(text: &str) -> Vec<(usize, usize)> {
@@ -784,9 +965,18 @@ fn item_chunks(text: &str) -> Vec<(usize, usize)> {
         let lead = line.len() - trimmed.len();
         let word: String = trimmed.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
         let after = trimmed[word.len()..].trim_start();
+        // A flush-left `rul name…` or `polcy "…"` is a misspelled item keyword: its own item,
+        // so that the item before it is not reported broken too.
+        let typo = lead == 0
+            && !word.is_empty()
+            && after.len() < trimmed.len() - word.len()
+            && after.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_' || c == '"')
+            && did_you_mean(&word, ["policy", "let", "rule"]).is_some();
         let starts_item = trimmed.starts_with('@')
             || matches!(word.as_str(), "policy" | "let" | "rule")
-            || (!word.is_empty() && after.starts_with('=') && !after.starts_with("=="));
+            || typo
+            || (!word.is_empty() && after.starts_with('=') && !after.starts_with("=="))
+            || (lead == 0 && param_like(trimmed).is_some());
         if starts_item {
             starts.push(offset + lead);
         }
@@ -806,56 +996,3 @@ fn item_chunks(text: &str) -> Vec<(usize, usize)> {
     }
     chunks
 }
-
-/// Turns a pest error into a diagnostic with an "expected …" message.
-fn syntax_error(file: &SourceFile, map: &OffsetMap, e: pest::error::Error<Rule>) -> Diagnostic {
-    use pest::error::{ErrorVariant, InputLocation};
-    let (start, end) = match e.location {
-        InputLocation::Pos(p) => (p, p),
-        InputLocation::Span((s, e)) => (s, e),
-    };
-    let mut span = map.span(Span::new(start, end));
-    if span.is_empty() {
-        // Point at the offending character (or the end of the file).
-        let len = file.text.get(span.start as usize..).and_then(|s| s.chars().next()).map_or(0, char::len_utf8);
-        span = Span::new(span.start as usize, span.start as usize + len);
-    }
-    let found = file.slice(span);
-    let found = if found.is_empty() { "end of input".to_string() } else { format!("`{found}`") };
-    let message = match &e.variant {
-        ErrorVariant::ParsingError { positives, .. } => {
-            let mut names: Vec<&str> = positives.iter().filter_map(|r| rule_name(*r)).collect();
-            names.sort_unstable();
-            names.dedup();
-            if names.is_empty() {
-                format!("unexpected {found}")
-            } else {
-                format!("expected {}, found {found}", join_or(&names))
-            }
-        }
-        ErrorVariant::CustomError { message } => message.clone(),
-    };
-    let message = if message.contains("call limit") {
-        "policy is too complex to parse (parser call limit reached)".to_string()
-    } else {
-        message
-    };
-    let help =
-        if found == "`<`" || found == "`>`" || found == "`==`" || found.starts_with("`<") || found.starts_with("`>") {
-            Some("comparisons do not chain: write `a < b and b < c`".to_string())
-        } else {
-            None
-        };
-    Diagnostic::new(Code::Syntax, file, span, message).label("here").help_opt(help)
-}
-
-fn join_or(names: &[&str]) -> String {
-    match names {
-        [] => String::new(),
-        [one] => (*one).to_string(),
-        [init @ .., last] => format!("{} or {last}", init.join(", ")),
-    }
-}
-
-#[allow(dead_code)]
-fn _assert_pairs(_: Pairs<'_>) {}

@@ -1,4 +1,4 @@
-//! STAGE 1: text → [`ast::Policy`](crate::ast::Policy).
+//! STAGE 1: text → [`ast::Policy`].
 //!
 //! The only module that names pest. A `.tenet` file is parsed with the grammar in
 //! `grammar/tenet.pest`; a YAML policy is read with serde-saphyr and its expression strings
@@ -6,12 +6,18 @@
 //! file ([`yaml`]). Parsing never stops at the first problem: after a syntax error the file
 //! is re-parsed item by item, so every broken item gets its own diagnostic.
 //!
-//! Limits (language.md §9.6): bracket and filter nesting is measured before pest runs, and
-//! expression trees deeper than [`MAX_DEPTH`] are rejected while they are built, so no input
-//! can overflow the stack; pest's call limit bounds backtracking.
+//! Limits (language.md §9.6): a linear scan before pest runs rejects text certainly nested
+//! deeper than [`MAX_DEPTH`] (brackets, `where` chains, runs of one operator — `a + a + …`,
+//! `not not …`), so pest never recurses deeply and long chains fail fast; expression trees
+//! deeper than [`MAX_DEPTH`] are also rejected while they are built. pest's call limit
+//! bounds backtracking, and its stack guard turns what is left into a diagnostic.
+//! `check::file` parses deeply nested files on a thread with a large stack.
+//!
+//! Syntax errors are phrased in `syntax.rs`.
 
 mod build;
 mod pest;
+mod syntax;
 pub mod yaml;
 
 use crate::ast;
@@ -31,6 +37,16 @@ pub const MAX_POLICY_BYTES: usize = 8 * 1024 * 1024;
 pub struct Parsed<T> {
     pub value: Option<T>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Parameters (`NAME`) and derived fields (`KIND.NAME`) whose definitions could not be
+    /// parsed: the checker declares them with an unknown type, so that their uses are not
+    /// reported as unknown names too.
+    pub broken: Vec<(String, Span)>,
+}
+
+impl<T> Parsed<T> {
+    pub fn new(value: Option<T>, diagnostics: Vec<Diagnostic>) -> Self {
+        Parsed { value, diagnostics, broken: Vec::new() }
+    }
 }
 
 /// Parses one policy file, choosing the form by its extension.
@@ -47,10 +63,10 @@ pub fn policy(file: &SourceFile) -> Parsed<ast::Policy> {
 pub fn dsl_policy(file: &SourceFile) -> Parsed<ast::Policy> {
     if file.text.len() > MAX_POLICY_BYTES {
         let d = Diagnostic::new(Code::TooDeep, file, Span::new(0, 0), "policy file is larger than 8 MiB");
-        return Parsed { value: None, diagnostics: vec![d] };
+        return Parsed::new(None, vec![d]);
     }
     if let Some(d) = nesting_error(file, &file.text, 0) {
-        return Parsed { value: None, diagnostics: vec![d] };
+        return Parsed::new(None, vec![d]);
     }
     build::file(file)
 }
@@ -60,7 +76,9 @@ pub fn dsl_policy(file: &SourceFile) -> Parsed<ast::Policy> {
 /// (None: the text is a verbatim slice of the file at `offset`).
 pub fn expression(file: &SourceFile, text: &str, map: &build::OffsetMap) -> Result<ast::Expr, Vec<Diagnostic>> {
     if let Some(d) = nesting_error(file, text, 0) {
-        return Err(vec![d.with_span(map.span(Span::new(0, text.len())))]);
+        // The span is in `text`; map it into the file.
+        let span = map.span(d.span);
+        return Err(vec![d.with_span(span)]);
     }
     build::expr_only(file, text, map)
 }
@@ -133,9 +151,22 @@ struct Scan {
 }
 
 /// How deeply `text` nests brackets and filters (pest recurses once per level); a cheap
-/// scan used to decide whether parsing needs a large stack.
+/// scan used to decide whether parsing needs a large stack. Brackets inside strings count
+/// too: they may be message templates or YAML-quoted expressions.
 pub fn max_nesting(text: &str) -> usize {
-    scan(text).max_nesting
+    let mut depth = 0usize;
+    let mut max = 0usize;
+    for b in text.bytes() {
+        match b {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max.max(scan(text).max_nesting)
 }
 
 /// Scans policy text for nesting without recursion and without building anything: brackets,

@@ -16,26 +16,33 @@ const RULE_KEYS: &[&str] = &["id", "severity", "code", "message", "remediation",
 pub fn policy(file: &SourceFile) -> Parsed<ast::Policy> {
     let root = match yaml::parse(file) {
         Ok(r) => r,
-        Err(d) => return Parsed { value: None, diagnostics: vec![d] },
+        Err(d) => return Parsed::new(None, vec![d]),
     };
-    let mut b = YamlBuilder { file, diags: Vec::new() };
+    let mut b = YamlBuilder { file, diags: Vec::new(), broken: Vec::new() };
     let value = b.policy(&root);
-    Parsed { value, diagnostics: b.diags }
+    Parsed { value, diagnostics: b.diags, broken: b.broken }
 }
 
 struct YamlBuilder<'a> {
     file: &'a SourceFile,
     diags: Vec<Diagnostic>,
+    /// Parameters and lets whose values did not parse (see [`Parsed::broken`]).
+    broken: Vec<(String, Span)>,
 }
 
 impl YamlBuilder<'_> {
-    fn unknown_keys(&mut self, entries: &[(YKey, YNode)], valid: &[&str], what: &str) {
+    /// Reports unknown keys; returns the valid keys they are likely typos of.
+    fn unknown_keys(&mut self, entries: &[(YKey, YNode)], valid: &[&'static str], what: &str) -> Vec<&'static str> {
+        let mut meant = Vec::new();
         for (k, _) in entries {
             if !valid.contains(&k.name.as_str()) {
-                let help = match did_you_mean(&k.name, valid.iter().copied()) {
-                    Some(s) => format!("did you mean `{s}`? valid keys: {}", valid.join(", ")),
-                    None => format!("valid keys: {}", valid.join(", ")),
+                let suggestion = did_you_mean(&k.name, valid.iter().copied());
+                let listed = valid.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ");
+                let help = match suggestion {
+                    Some(s) => format!("did you mean `{s}`? the keys of {what} are {listed}"),
+                    None => format!("the keys of {what} are {listed}"),
                 };
+                meant.extend(suggestion);
                 self.diags.push(
                     Diagnostic::new(Code::Yaml, self.file, k.span, format!("unknown key `{}` in {what}", k.name))
                         .label("unknown key")
@@ -43,6 +50,7 @@ impl YamlBuilder<'_> {
                 );
             }
         }
+        meant
     }
 
     fn wrong_type(&mut self, node: &YNode, key: &str, expected: &str) {
@@ -69,15 +77,23 @@ impl YamlBuilder<'_> {
 
     fn policy(&mut self, root: &YNode) -> Option<ast::Policy> {
         let Some(entries) = root.as_map() else {
+            let span = line_of(&self.file.text, root.span);
             self.diags.push(
-                Diagnostic::new(Code::Yaml, self.file, root.span, "a YAML policy is a mapping")
-                    .help("start with `policy: NAME` and `rules:`"),
+                Diagnostic::new(
+                    Code::Yaml,
+                    self.file,
+                    span,
+                    format!("a YAML policy must be a mapping, found {}", root.type_name()),
+                )
+                .label("the document starts here")
+                .help("write the policy as keys: `policy: NAME`, then `rules:` with a list of rules"),
             );
             return None;
         };
-        self.unknown_keys(entries, TOP_KEYS, "a policy");
+        let meant = self.unknown_keys(entries, TOP_KEYS, "a policy");
         let name = match root.get("policy") {
             Some(n) => self.string(n, "policy").map(|s| Spanned::new(s.to_string(), n.span)),
+            None if meant.contains(&"policy") => None,
             None => {
                 self.diags.push(
                     Diagnostic::new(Code::Yaml, self.file, Span::new(0, 0), "missing `policy: NAME`")
@@ -103,15 +119,18 @@ impl YamlBuilder<'_> {
                             Some(value) => {
                                 params.push(ast::Param { name: Spanned::new(k.name.clone(), k.span), value })
                             }
-                            None => self.diags.push(
-                                Diagnostic::new(
-                                    Code::Yaml,
-                                    self.file,
-                                    v.span,
-                                    format!("parameter `{}` must be a number, boolean, string or list", k.name),
+                            None => {
+                                self.broken.push((k.name.clone(), k.span));
+                                self.diags.push(
+                                    Diagnostic::new(
+                                        Code::Yaml,
+                                        self.file,
+                                        v.span,
+                                        format!("parameter `{}` must be a number, boolean, string or list", k.name),
+                                    )
+                                    .label("not a literal"),
                                 )
-                                .label("not a literal"),
-                            ),
+                            }
                         }
                     }
                 }
@@ -132,18 +151,19 @@ impl YamlBuilder<'_> {
                                     format!("`{}` must be KIND.NAME", k.name),
                                 )
                                 .label("missing kind")
-                                .help("write `user.web_sessions: count(...)`"),
+                                .help(format!("name the kind the field is derived for: `user.{}`", k.name)),
                             );
                             continue;
                         };
                         let kspan = Span::new(k.span.start as usize, k.span.start as usize + kind.len());
                         let fspan = Span::new(kspan.end as usize + 1, k.span.start as usize + k.name.len());
-                        if let Some(expr) = self.expr(v, "let") {
-                            lets.push(ast::Let {
+                        match self.expr(v, "let") {
+                            Some(expr) => lets.push(ast::Let {
                                 kind: Spanned::new(kind.into(), kspan),
                                 field: Spanned::new(field.into(), fspan),
                                 expr,
-                            });
+                            }),
+                            None => self.broken.push((k.name.clone(), k.span)),
                         }
                     }
                 }
@@ -162,12 +182,17 @@ impl YamlBuilder<'_> {
                 }
                 _ => self.wrong_type(r, "rules", "a list"),
             },
+            None if meant.contains(&"rules") => {}
             None => self.diags.push(
-                Diagnostic::new(Code::Yaml, self.file, root.span, "missing `rules:`")
+                Diagnostic::new(Code::Yaml, self.file, line_of(&self.file.text, root.span), "missing `rules:`")
+                    .label("this policy has no rules")
                     .help("add `rules:` with a list of `- id: … assert: …`"),
             ),
         }
-        Some(ast::Policy { file: self.file.clone(), name: name?, annotations, params, lets, rules })
+        // Without a usable name the rules are still checked (under the file's name), so that
+        // every problem is reported; the name's own diagnostic is already there.
+        let name = name.unwrap_or_else(|| Spanned::new(self.file.name.to_string(), Span::default()));
+        Some(ast::Policy { file: self.file.clone(), name, annotations, params, lets, rules })
     }
 
     fn annotation(&mut self, key: &str, node: &YNode) -> Option<Annotation> {
@@ -178,7 +203,12 @@ impl YamlBuilder<'_> {
             }
             ("tags", YValue::Seq(_)) => AnnotationValue::Expr(literal_expr(node)?),
             _ => {
-                self.wrong_type(node, key, if key == "tags" { "a list of strings" } else { "a string" });
+                let expected = match key {
+                    "tags" => "a list of strings",
+                    "severity" => "`error`, `warning` or `info`",
+                    _ => "a string",
+                };
+                self.wrong_type(node, key, expected);
                 return None;
             }
         };
@@ -209,12 +239,13 @@ impl YamlBuilder<'_> {
             self.wrong_type(node, "a rule", "a mapping with `id` and `assert`");
             return None;
         };
-        self.unknown_keys(entries, RULE_KEYS, "a rule");
+        let meant = self.unknown_keys(entries, RULE_KEYS, "a rule");
         let id = match node.get("id") {
             Some(n) => self.string(n, "id").map(|s| Spanned::new(s.to_string(), n.span)),
+            None if meant.contains(&"id") => None,
             None => {
                 self.diags.push(
-                    Diagnostic::new(Code::Yaml, self.file, node.span, "a rule needs an `id`")
+                    Diagnostic::new(Code::Yaml, self.file, line_of(&self.file.text, node.span), "a rule needs an `id`")
                         .label("no `id`")
                         .help("add `id: my_rule`"),
                 );
@@ -245,11 +276,17 @@ impl YamlBuilder<'_> {
         let guard = node.get("when").and_then(|n| self.expr(n, "when"));
         let assert_node = node.get("assert");
         let Some(assert_node) = assert_node else {
-            self.diags.push(
-                Diagnostic::new(Code::Yaml, self.file, node.span, "a rule needs an `assert`")
-                    .label("no `assert`")
-                    .help("add `assert: EXPRESSION`"),
-            );
+            if !meant.contains(&"assert") {
+                let (span, msg) = match &id {
+                    Some(id) => (id.span, format!("rule `{}` has no `assert`", id.node)),
+                    None => (line_of(&self.file.text, node.span), "a rule needs an `assert`".to_string()),
+                };
+                self.diags.push(
+                    Diagnostic::new(Code::Yaml, self.file, span, msg)
+                        .label("no `assert`")
+                        .help("add `assert: EXPRESSION`, the condition every subject must meet"),
+                );
+            }
             return None;
         };
         let assert_text =
@@ -286,4 +323,15 @@ fn literal_expr(node: &YNode) -> Option<Expr> {
         }
         YValue::Map(_) => None,
     }
+}
+
+/// The rest of the line from `span`'s start (mappings and lists have empty spans).
+fn line_of(text: &str, span: Span) -> Span {
+    if !span.is_empty() {
+        return span;
+    }
+    let start = span.start as usize;
+    let rest = text.get(start..).unwrap_or("");
+    let end = start + rest.find('\n').unwrap_or(rest.len());
+    Span::new(start, end)
 }

@@ -304,6 +304,10 @@ fn messages_interpolate_and_render_values() {
     let e = crate::support::engine("policy \"p\"\nrule r:\n   role.2fa   ==\n  true\n");
     let t = e.decode("t.json", Content::Json(br#"{"roles": [{"id": "r1"}]}"#.to_vec())).unwrap();
     assert_eq!(e.evaluate(&t, 0).findings[0].message, "role.2fa == true");
+    // A trailing comment is not part of the assertion's text, and `-5` stays a literal.
+    let e = crate::support::engine("policy \"p\"\nrule r: role.2fa == true and -5 < 0   # why\n");
+    let t = e.decode("t.json", Content::Json(br#"{"roles": [{"id": "r1"}]}"#.to_vec())).unwrap();
+    assert_eq!(e.evaluate(&t, 0).findings[0].message, "role.2fa == true and -5 < 0");
 }
 
 #[test]
