@@ -79,22 +79,29 @@ fn run_inner(args: &CheckArgs) -> Result<u8, String> {
     let mut failing = false;
     let threshold = args.fail_on.threshold();
     let window = pool.current_num_threads().max(1) * WINDOW_PER_THREAD;
-    let mut docs = snapshot::documents(&args.tenants).peekable();
+    let mut docs = snapshot::documents(&args.tenants);
     let mut progress = Progress::new();
-    let mut batch: Vec<Document> = Vec::new();
-    loop {
-        batch.clear();
+    let read_window = |docs: &mut snapshot::Documents| {
+        let mut batch: Vec<Document> = Vec::new();
         let mut bytes = 0;
         while batch.len() < window && bytes < WINDOW_BYTES {
             let Some(d) = docs.next() else { break };
             bytes += d.size();
             batch.push(d);
         }
-        if batch.is_empty() {
-            break;
-        }
-        let reports: Vec<TenantReport> =
-            pool.install(|| batch.par_iter().map(|d| engine.run_document(d, now)).collect());
+        batch
+    };
+    // Double buffering: the next window is read while the current one is evaluated, so
+    // reading (sequential by nature) overlaps with the parallel work. Output lags input
+    // by at most one window, and memory holds at most two.
+    let mut next = read_window(&mut docs);
+    while !next.is_empty() {
+        let batch = std::mem::take(&mut next);
+        let (reports, following): (Vec<TenantReport>, Vec<Document>) = pool.install(|| {
+            rayon::join(|| batch.par_iter().map(|d| engine.run_document(d, now)).collect(), || read_window(&mut docs))
+        });
+        drop(batch);
+        next = following;
         progress.advance(reports.len() as u64);
         for r in &reports {
             summary.add(&r.summary);
