@@ -146,3 +146,13 @@ fn thread_count_does_not_change_a_byte() {
     assert_eq!(one, run("2"));
     assert_eq!(one, run("4"));
 }
+
+#[test]
+fn human_report_of_the_examples() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tenet"))
+        .args(["check", "-p", "policies", "examples/tenants", "--now", "2026-11-22T00:00:00Z", "--format", "human"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+}
