@@ -140,9 +140,9 @@ pub enum Literal {
     Str(String),
     Bool(bool),
     Null,
-    /// Nanoseconds.
+    /// Microseconds.
     Duration(i64),
-    /// Nanoseconds since the Unix epoch (UTC).
+    /// Microseconds since the Unix epoch (UTC).
     Date(i64),
 }
 

@@ -137,6 +137,7 @@ impl Engine {
         filter: &RuleFilter,
     ) -> Result<Engine, CompileError> {
         lower::overrides::apply(&mut policies, sets).map_err(CompileError::Usage)?;
+        lower::patterns_valid(&policies).map_err(CompileError::Usage)?;
         for r in &filter.0 {
             let one = RuleFilter(vec![r.clone()]);
             if !policies.iter().any(|p| p.rules.iter().any(|rule| one.keeps(&p.name, &rule.name))) {

@@ -173,7 +173,9 @@ pub enum ExprKind {
         path: Box<Expr>,
         negate: bool,
     },
-    Matches(Box<Expr>, Arc<Regex>),
+    /// `x matches "pattern"`; the `u32` is the parameter the pattern came from, if any, so
+    /// that `lower` can recompile it after `--set`.
+    Matches(Box<Expr>, Arc<Regex>, Option<u32>),
     Call(Func, Vec<Expr>),
     Agg {
         func: AggFunc,
@@ -209,7 +211,7 @@ impl Expr {
             ExprKind::Lit(_) | ExprKind::Param(_) | ExprKind::Now | ExprKind::Kind(_) | ExprKind::Local(_) => {}
             ExprKind::List(items) | ExprKind::Call(_, items) => items.iter().for_each(f),
             ExprKind::Field { base, .. } | ExprKind::Let { base, .. } | ExprKind::RawKey { base, .. } => f(base),
-            ExprKind::Not(e) | ExprKind::Neg(e) | ExprKind::Has(e) | ExprKind::Matches(e, _) => f(e),
+            ExprKind::Not(e) | ExprKind::Neg(e) | ExprKind::Has(e) | ExprKind::Matches(e, _, _) => f(e),
             ExprKind::IsNull { path, .. } => f(path),
             ExprKind::Index(a, b) | ExprKind::Binary(_, a, b) => {
                 f(a);
@@ -233,7 +235,7 @@ impl Expr {
             ExprKind::Lit(_) | ExprKind::Param(_) | ExprKind::Now | ExprKind::Kind(_) | ExprKind::Local(_) => {}
             ExprKind::List(items) | ExprKind::Call(_, items) => items.iter_mut().for_each(f),
             ExprKind::Field { base, .. } | ExprKind::Let { base, .. } | ExprKind::RawKey { base, .. } => f(base),
-            ExprKind::Not(e) | ExprKind::Neg(e) | ExprKind::Has(e) | ExprKind::Matches(e, _) => f(e),
+            ExprKind::Not(e) | ExprKind::Neg(e) | ExprKind::Has(e) | ExprKind::Matches(e, _, _) => f(e),
             ExprKind::IsNull { path, .. } => f(path),
             ExprKind::Index(a, b) | ExprKind::Binary(_, a, b) => {
                 f(a);

@@ -1,15 +1,17 @@
 //! Runtime values, and the date and duration arithmetic of the language.
 //!
 //! A [`Value`] is what evaluation computes and what the snapshot decoder stores in entity
-//! slots. Dates are nanoseconds since the Unix epoch (UTC) and durations nanoseconds, so
-//! both compare and add as integers; the representable range is about 1677–2262.
+//! slots. Dates are microseconds since the Unix epoch (UTC) and durations microseconds
+//! ("ticks"), so both compare and add as integers; every RFC 3339 year 0000–9999 fits
+//! (`9999-12-31` is a common "never expires"), and sub-microsecond digits are dropped.
 
 use crate::model::KindId;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-pub const NANOS_PER_SEC: i64 = 1_000_000_000;
-pub const NANOS_PER_DAY: i64 = 86_400 * NANOS_PER_SEC;
+/// Ticks (the unit of dates and durations) per second: microseconds.
+pub const TICKS_PER_SEC: i64 = 1_000_000;
+pub const TICKS_PER_DAY: i64 = 86_400 * TICKS_PER_SEC;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -19,9 +21,9 @@ pub enum Value {
     Int(i64),
     Dec(f64),
     Str(Arc<str>),
-    /// Nanoseconds since the Unix epoch, UTC.
+    /// Microseconds since the Unix epoch, UTC.
     Date(i64),
-    /// Nanoseconds.
+    /// Microseconds.
     Duration(i64),
     List(Arc<[Value]>),
     /// An object of undeclared shape (fields typed `any`).
@@ -68,18 +70,18 @@ pub fn format_decimal(d: f64) -> String {
 }
 
 /// Renders a date as `YYYY-MM-DD` when it is midnight UTC, else as an RFC 3339 date-time.
-pub fn format_date(nanos: i64) -> String {
-    let days = nanos.div_euclid(NANOS_PER_DAY);
-    let rem = nanos.rem_euclid(NANOS_PER_DAY);
+pub fn format_date(ticks: i64) -> String {
+    let days = ticks.div_euclid(TICKS_PER_DAY);
+    let rem = ticks.rem_euclid(TICKS_PER_DAY);
     let (y, m, d) = civil_from_days(days);
     if rem == 0 {
         return format!("{y:04}-{m:02}-{d:02}");
     }
-    let secs = rem / NANOS_PER_SEC;
-    let frac = rem % NANOS_PER_SEC;
+    let secs = rem / TICKS_PER_SEC;
+    let frac = rem % TICKS_PER_SEC;
     let mut s = format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
     if frac != 0 {
-        let digits = format!("{frac:09}");
+        let digits = format!("{frac:06}");
         let _ = write!(s, ".{}", digits.trim_end_matches('0'));
     }
     s.push('Z');
@@ -87,8 +89,8 @@ pub fn format_date(nanos: i64) -> String {
 }
 
 /// Always an RFC 3339 date-time in UTC (for the report's `now`).
-pub fn format_datetime(nanos: i64) -> String {
-    let s = format_date(nanos);
+pub fn format_datetime(ticks: i64) -> String {
+    let s = format_date(ticks);
     if s.len() == 10 {
         format!("{s}T00:00:00Z")
     } else {
@@ -97,43 +99,44 @@ pub fn format_datetime(nanos: i64) -> String {
 }
 
 /// Renders a duration in the largest unit that divides it exactly (`3y`, `36h`, `90s`).
-pub fn format_duration(nanos: i64) -> String {
+pub fn format_duration(ticks: i64) -> String {
     const UNITS: [(&str, i64); 6] = [
-        ("y", 365 * NANOS_PER_DAY),
-        ("w", 7 * NANOS_PER_DAY),
-        ("d", NANOS_PER_DAY),
-        ("h", 3600 * NANOS_PER_SEC),
-        ("m", 60 * NANOS_PER_SEC),
-        ("s", NANOS_PER_SEC),
+        ("y", 365 * TICKS_PER_DAY),
+        ("w", 7 * TICKS_PER_DAY),
+        ("d", TICKS_PER_DAY),
+        ("h", 3600 * TICKS_PER_SEC),
+        ("m", 60 * TICKS_PER_SEC),
+        ("s", TICKS_PER_SEC),
     ];
-    if nanos == 0 {
+    if ticks == 0 {
         return "0s".into();
     }
     for (unit, size) in UNITS {
-        if nanos % size == 0 {
-            return format!("{}{unit}", nanos / size);
+        if ticks % size == 0 {
+            return format!("{}{unit}", ticks / size);
         }
     }
-    format!("{}ms", nanos / 1_000_000).replace("ms", "") + "ms"
+    // Below a second (only from date-times with fractions): microseconds.
+    format!("{ticks}µs")
 }
 
-/// Parses a duration literal `90s 15m 12h 30d 2w 3y` into nanoseconds.
+/// Parses a duration literal `90s 15m 12h 30d 2w 3y` into ticks (microseconds).
 pub fn parse_duration_literal(s: &str) -> Option<i64> {
     let unit = s.chars().last()?;
     let n: i64 = s.get(..s.len() - 1)?.parse().ok()?;
     let size = match unit {
-        's' => NANOS_PER_SEC,
-        'm' => 60 * NANOS_PER_SEC,
-        'h' => 3600 * NANOS_PER_SEC,
-        'd' => NANOS_PER_DAY,
-        'w' => 7 * NANOS_PER_DAY,
-        'y' => 365 * NANOS_PER_DAY,
+        's' => TICKS_PER_SEC,
+        'm' => 60 * TICKS_PER_SEC,
+        'h' => 3600 * TICKS_PER_SEC,
+        'd' => TICKS_PER_DAY,
+        'w' => 7 * TICKS_PER_DAY,
+        'y' => 365 * TICKS_PER_DAY,
         _ => return None,
     };
     n.checked_mul(size)
 }
 
-/// Parses an RFC 3339 date (`2026-01-01`, midnight UTC) or date-time into nanoseconds
+/// Parses an RFC 3339 date (`2026-01-01`, midnight UTC) or date-time into ticks (microseconds)
 /// since the epoch. Returns `None` for anything malformed or out of range.
 pub fn parse_date(s: &str) -> Option<i64> {
     let b = s.as_bytes();
@@ -153,9 +156,9 @@ pub fn parse_date(s: &str) -> Option<i64> {
         return None;
     }
     let days = days_from_civil(y, m, d);
-    let mut nanos = days.checked_mul(NANOS_PER_DAY)?;
+    let mut ticks = days.checked_mul(TICKS_PER_DAY)?;
     if b.len() == 10 {
-        return Some(nanos);
+        return Some(ticks);
     }
     if !matches!(b[10], b'T' | b't' | b' ') || b.len() < 20 || b[13] != b':' || b[16] != b':' {
         return None;
@@ -164,7 +167,7 @@ pub fn parse_date(s: &str) -> Option<i64> {
     if hh > 23 || mm > 59 || ss > 60 {
         return None;
     }
-    nanos = nanos.checked_add((hh * 3600 + mm * 60 + ss.min(59)) * NANOS_PER_SEC)?;
+    ticks = ticks.checked_add((hh * 3600 + mm * 60 + ss.min(59)) * TICKS_PER_SEC)?;
     let mut i = 19;
     if b.get(i) == Some(&b'.') {
         i += 1;
@@ -177,24 +180,24 @@ pub fn parse_date(s: &str) -> Option<i64> {
             return None;
         }
         let mut frac: i64 = 0;
-        for (k, c) in digits.bytes().take(9).enumerate() {
-            frac += i64::from(c - b'0') * 10i64.pow(8 - k as u32);
+        for (k, c) in digits.bytes().take(6).enumerate() {
+            frac += i64::from(c - b'0') * 10i64.pow(5 - k as u32);
         }
-        nanos = nanos.checked_add(frac)?;
+        ticks = ticks.checked_add(frac)?;
     }
     match s.get(i..)? {
-        "Z" | "z" => Some(nanos),
+        "Z" | "z" => Some(ticks),
         tz if tz.len() == 6 && (tz.starts_with('+') || tz.starts_with('-')) && tz.as_bytes()[3] == b':' => {
             let oh = num(i + 1..i + 3)?;
             let om = num(i + 4..i + 6)?;
             if oh > 23 || om > 59 {
                 return None;
             }
-            let off = (oh * 3600 + om * 60) * NANOS_PER_SEC;
+            let off = (oh * 3600 + om * 60) * TICKS_PER_SEC;
             if tz.starts_with('+') {
-                nanos.checked_sub(off)
+                ticks.checked_sub(off)
             } else {
-                nanos.checked_add(off)
+                ticks.checked_add(off)
             }
         }
         _ => None,
@@ -255,7 +258,12 @@ mod tests {
         }
         assert_eq!(format_date(parse_date("2026-01-01T09:30:00Z").unwrap()), "2026-01-01T09:30:00Z");
         assert_eq!(format_date(parse_date("2026-01-01T09:30:00.250+01:00").unwrap()), "2026-01-01T08:30:00.25Z");
-        assert_eq!(parse_date("2026-01-01").unwrap(), 20454 * NANOS_PER_DAY);
+        assert_eq!(parse_date("2026-01-01").unwrap(), 20454 * TICKS_PER_DAY);
+        // The whole RFC 3339 range fits ("never expires" dates, very old records).
+        for s in ["9999-12-31", "0001-01-01", "1500-06-30T12:00:00Z", "2300-01-01T08:00:00Z"] {
+            assert_eq!(format_date(parse_date(s).unwrap()), s);
+        }
+        assert!(parse_date("9999-12-31").unwrap() > parse_date("2262-04-12").unwrap());
     }
 
     #[test]

@@ -717,10 +717,14 @@ impl<'a> Cx<'a> {
         while let AK::Paren(inner) = &p.kind {
             p = inner;
         }
+        let mut param = None;
         let text = match &p.kind {
             AK::Lit(Literal::Str(s)) => Some(s.clone()),
-            AK::Name(n) => self.params.iter().find(|q| q.name == *n).and_then(|q| match &q.value {
-                Value::Str(s) => Some(s.to_string()),
+            AK::Name(n) => self.params.iter().position(|q| q.name == *n).and_then(|i| match &self.params[i].value {
+                Value::Str(s) => {
+                    param = Some(i as u32);
+                    Some(s.to_string())
+                }
                 _ => None,
             }),
             _ => None,
@@ -731,8 +735,8 @@ impl<'a> Cx<'a> {
                 .help = Some("write `x matches \"^[a-z]+$\"`".into());
             return poison(span);
         };
-        match regex::RegexBuilder::new(&text).size_limit(1 << 20).build() {
-            Ok(re) => mk(HK::Matches(Box::new(lhs), Arc::new(re)), Type::Bool, span),
+        match compile_regex(&text) {
+            Ok(re) => mk(HK::Matches(Box::new(lhs), Arc::new(re), param), Type::Bool, span),
             Err(e) => {
                 let msg = e.to_string();
                 let last = msg
@@ -1115,4 +1119,10 @@ fn arith_type(op: BinOp, a: &Type, b: &Type) -> Option<Type> {
         (BinOp::Add, x, y) if x.is_stringy() && y.is_stringy() => String,
         _ => return None,
     })
+}
+
+/// Compiles a `matches` pattern (Rust `regex` syntax, with a size limit against
+/// pathological patterns).
+pub fn compile_regex(text: &str) -> Result<regex::Regex, regex::Error> {
+    regex::RegexBuilder::new(text).size_limit(1 << 20).build()
 }

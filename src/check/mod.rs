@@ -10,6 +10,8 @@
 mod bind;
 mod expr;
 
+pub use expr::compile_regex;
+
 use crate::ast::{self, AnnotationValue, ExprKind as AK, Literal};
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::finding::Severity;

@@ -47,7 +47,7 @@ fn run_inner(args: &CheckArgs) -> Result<u8, String> {
     let now = match &args.now {
         Some(s) => parse_date(s.trim())
             .ok_or_else(|| format!("`--now {s}`: expected an RFC 3339 date-time like 2026-11-22T00:00:00Z"))?,
-        None => now_nanos(),
+        None => now_ticks(),
     };
     let threads = args.jobs.unwrap_or(0);
     if args.jobs == Some(0) {
@@ -127,9 +127,9 @@ fn write_error(e: std::io::Error) -> String {
     format!("cannot write the report: {e}")
 }
 
-pub(super) fn now_nanos() -> i64 {
+pub(super) fn now_ticks() -> i64 {
     let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
 
 /// A progress line on standard error for long runs on a terminal: it appears only after

@@ -62,7 +62,7 @@ fn explain_all(args: &ExplainArgs) -> Result<(String, u8), String> {
     };
     let now = match &args.now {
         Some(s) => parse_date(s.trim()).ok_or_else(|| format!("`--now {s}`: expected an RFC 3339 date-time"))?,
-        None => super::check::now_nanos(),
+        None => super::check::now_ticks(),
     };
     let plan = DecodePlan::new(&engine.model, &engine.program.projection);
     let mut out = String::new();

@@ -14,6 +14,11 @@ use serde_json::{Map, Value as J};
 pub fn evidence(env: &mut Env<'_>, e: &Expr, text: &str) -> Map<String, J> {
     let mut out = Map::new();
     collect(env, e, text, &mut out, false);
+    if out.is_empty() {
+        // Nothing below the assertion is worth naming (all literals): show the assertion.
+        let v = value_json(env, e);
+        out.insert(src(text, e).to_string(), v);
+    }
     out
 }
 
@@ -81,6 +86,14 @@ fn collect(env: &mut Env<'_>, e: &Expr, text: &str, out: &mut Map<String, J>, wa
                 }
                 _ => {}
             }
+        }
+        ExprKind::Matches(a, re, _) => {
+            let s = src(text, a);
+            if !is_literal_text(s) {
+                let v = value_json(env, a);
+                put(out, s, v);
+            }
+            put(out, "pattern", J::String(re.as_str().to_string()));
         }
         ExprKind::Binary(_, a, b) => {
             for operand in [a, b] {
@@ -200,7 +213,7 @@ fn walk(env: &mut Env<'_>, e: &Expr, text: &str, depth: usize, evaluated: bool, 
             vec![(a, evaluated), (b, eval_b)]
         }
         ExprKind::Binary(_, a, b) | ExprKind::Index(a, b) => vec![(a, evaluated), (b, evaluated)],
-        ExprKind::Not(a) | ExprKind::Neg(a) | ExprKind::Has(a) | ExprKind::Matches(a, _) => vec![(a, evaluated)],
+        ExprKind::Not(a) | ExprKind::Neg(a) | ExprKind::Has(a) | ExprKind::Matches(a, _, _) => vec![(a, evaluated)],
         ExprKind::IsNull { path, .. } => vec![(path, evaluated)],
         ExprKind::Call(_, args) => args.iter().map(|a| (a, evaluated)).collect(),
         ExprKind::Agg { arg, .. } => match arg.kind {

@@ -11,7 +11,7 @@ use crate::hir::{AggFunc, AggMode, Binder, Expr, ExprKind, Func, Quant};
 use crate::ir::Program;
 use crate::model::{KindId, Model, MAX_KINDS};
 use crate::snapshot::Tenant;
-use crate::value::{Value, NANOS_PER_DAY};
+use crate::value::{Value, TICKS_PER_DAY};
 use std::cmp::Ordering;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -182,24 +182,10 @@ impl<'a> Env<'a> {
                 ops::neg(&v).or_else(fail)
             }
             ExprKind::Binary(op, a, b) => self.binary(*op, a, b),
-            ExprKind::Has(path) => match self.eval(path) {
-                Ok(Value::Null) => Ok(Value::Bool(false)),
-                Ok(_) => Ok(Value::Bool(!self.reads_default(path)?)),
-                Err(e) if e.missing => Ok(Value::Bool(false)),
-                Err(e) => Err(e),
-            },
-            ExprKind::IsNull { path, negate } => {
-                let present = match self.eval(path) {
-                    Ok(Value::Null) => false,
-                    Ok(_) => !self.reads_default(path)?,
-                    Err(e) if e.missing => false,
-                    // A path that cannot be read at all (a dangling reference, a
-                    // malformed entity) is not present either: `== null` never errors.
-                    Err(_) => false,
-                };
-                Ok(Value::Bool(present == *negate))
-            }
-            ExprKind::Matches(a, re) => match self.eval(a)? {
+            ExprKind::Has(path) => Ok(Value::Bool(self.present(path)?)),
+            // `x == null` is exactly `not has(x)` (language.md §9.10).
+            ExprKind::IsNull { path, negate } => Ok(Value::Bool(self.present(path)? == *negate)),
+            ExprKind::Matches(a, re, _) => match self.eval(a)? {
                 Value::Str(s) => Ok(Value::Bool(re.is_match(&s))),
                 other => fail(format!("`matches` applies to strings, found {}", describe(&other))),
             },
@@ -240,16 +226,23 @@ impl<'a> Env<'a> {
         }
     }
 
-    /// Whether a path that evaluated to a value read it from the model's default.
-    fn reads_default(&mut self, path: &Expr) -> R<bool> {
+    /// Whether a path is present in the snapshot and not null (`has`): a model default
+    /// does not make a field present, and a value of the wrong type is present. A stored
+    /// field whose entity cannot be reached (missing or dangling reference) is absent.
+    fn present(&mut self, path: &Expr) -> R<bool> {
         if let ExprKind::Field { base, kind, field } = &path.kind {
-            let row = match self.entity(base, *kind) {
-                Ok(r) => r,
-                Err(_) => return Ok(false),
-            };
-            return Ok(matches!(self.tenant.field(*kind, row, *field), Value::Null));
+            let Ok(row) = self.entity(base, *kind) else { return Ok(false) };
+            if self.tenant.table(*kind).malformed.get(row as usize).copied().unwrap_or(false) {
+                return Ok(false);
+            }
+            return Ok(!matches!(self.tenant.field(*kind, row, *field), Value::Null));
         }
-        Ok(false)
+        match self.eval(path) {
+            Ok(Value::Null) => Ok(false),
+            Ok(_) => Ok(true),
+            Err(e) if e.missing => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     pub fn with_element<T>(
@@ -532,7 +525,7 @@ impl<'a> Env<'a> {
                 other => return fail(format!("`age` takes a date, found {}", describe(&other))),
             },
             Func::Days => match first {
-                Value::Duration(d) => Value::Dec(d as f64 / NANOS_PER_DAY as f64),
+                Value::Duration(d) => Value::Dec(d as f64 / TICKS_PER_DAY as f64),
                 other => return fail(format!("`days` takes a duration, found {}", describe(&other))),
             },
             Func::Abs => match first {

@@ -26,6 +26,46 @@ impl RuleFilter {
     }
 }
 
+/// Checks that every `matches` pattern taken from a parameter still compiles after
+/// `--set` (a bad pattern given on the command line is a usage error).
+pub fn patterns_valid(policies: &[hir::Policy]) -> Result<(), String> {
+    fn walk(e: &hir::Expr, p: &hir::Policy, err: &mut Option<String>) {
+        if let ExprKind::Matches(_, _, Some(i)) = &e.kind {
+            if let Some(param) = p.params.get(*i as usize) {
+                if let Value::Str(text) = &param.value {
+                    if let Err(e) = crate::check::compile_regex(text) {
+                        let msg = e.to_string();
+                        let last = msg
+                            .lines()
+                            .rfind(|l| !l.trim().is_empty())
+                            .unwrap_or("invalid pattern")
+                            .trim()
+                            .trim_start_matches("error: ");
+                        *err =
+                            Some(format!("`--set {}`: `{text}` is not a valid regular expression: {last}", param.name));
+                    }
+                }
+            }
+        }
+        e.for_each_child(&mut |c| walk(c, p, err));
+    }
+    let mut err = None;
+    for p in policies {
+        for r in &p.rules {
+            r.guard.iter().chain(std::iter::once(&r.assert)).for_each(|e| walk(e, p, &mut err));
+            for part in &r.message {
+                if let MessagePart::Expr(e) = part {
+                    walk(e, p, &mut err);
+                }
+            }
+        }
+        for l in &p.lets {
+            walk(&l.expr, p, &mut err);
+        }
+    }
+    err.map_or(Ok(()), Err)
+}
+
 /// Lowers checked policies (with overrides already applied) into one program.
 pub fn program(policies: &[hir::Policy], model: &Model, filter: &RuleFilter) -> Program {
     let mut order: Vec<&hir::Policy> = policies.iter().collect();
@@ -154,6 +194,17 @@ fn lower_expr(e: &mut hir::Expr, params: &[Value], proj: &mut Projection) {
         ExprKind::Field { kind, field, .. } => {
             if let Some(f) = proj.kinds.get_mut(*kind as usize).and_then(|k| k.fields.get_mut(*field as usize)) {
                 *f = true;
+            }
+        }
+        ExprKind::Matches(_, re, Some(i)) => {
+            // The pattern is a parameter: recompile it with the run's value (`--set`);
+            // `patterns_valid` has checked that it compiles.
+            if let Some(Value::Str(text)) = params.get(*i as usize) {
+                if re.as_str() != &**text {
+                    if let Ok(new) = crate::check::compile_regex(text) {
+                        *re = std::sync::Arc::new(new);
+                    }
+                }
             }
         }
         ExprKind::RawKey { kind, path, slot, .. } => {

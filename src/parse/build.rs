@@ -138,6 +138,8 @@ impl Builder<'_> {
         let mut lets = Vec::new();
         let mut rules = Vec::new();
         let mut first_item: Option<Span> = None;
+        // The first parameter, let or rule written before `policy "NAME"` (§2: it comes first).
+        let mut before_policy: Option<Span> = None;
         let mut failed = self.failed.iter().peekable();
         for (pair, base) in items {
             let sub_map = OffsetMap::Shift(base);
@@ -151,6 +153,15 @@ impl Builder<'_> {
                 let start = sub_map.offset(s.start());
                 let word = s.as_str().split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '@')).next();
                 first_item = Some(Span::new(start, start + word.map_or(0, str::len)));
+            }
+            if name.is_none()
+                && before_policy.is_none()
+                && matches!(pair.as_rule(), Rule::param_decl | Rule::let_decl | Rule::rule_decl)
+            {
+                let s = pair.as_span();
+                let start = sub_map.offset(s.start());
+                let word = s.as_str().split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).next();
+                before_policy = Some(Span::new(start, start + word.map_or(0, str::len)));
             }
             let mut sub =
                 Builder { file: self.file, map: &sub_map, text: self.text, diags: Vec::new(), failed: Vec::new() };
@@ -235,6 +246,14 @@ impl Builder<'_> {
                 )
                 .label("nothing to attach to")
                 .help("put annotations directly above the `rule` or `policy` they describe"),
+            );
+        }
+        if let (Some(n), Some(at)) = (&name, before_policy) {
+            self.diags.push(
+                Diagnostic::new(Code::Structure, self.file, at, "this comes before the `policy` declaration")
+                    .label("before `policy`")
+                    .related(n.span, "the policy is declared here")
+                    .help("start the file with `policy \"NAME\"` (after its annotations and comments)"),
             );
         }
         let diagnostics = std::mem::take(&mut self.diags);
@@ -534,7 +553,7 @@ impl Builder<'_> {
                 None => self.bad_literal(
                     span,
                     format!("duration `{}` is out of range", pair.as_str()),
-                    "a duration must fit in about 292 years (64-bit nanoseconds)".into(),
+                    "a duration must fit in about 292,000 years".into(),
                 ),
             },
             Rule::date | Rule::datetime => match parse_date(pair.as_str()) {

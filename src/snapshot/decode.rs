@@ -11,7 +11,7 @@
 
 use super::{Content, InputError, KindProjection, Layout, Projection, Table, Tenant, MAX_DOC_DEPTH, MAX_YAML_BYTES};
 use crate::model::{KindId, Model, Type};
-use crate::value::{format_decimal, parse_date, parse_duration_data, Value, NANOS_PER_SEC};
+use crate::value::{format_decimal, parse_date, parse_duration_data, Value, TICKS_PER_SEC};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::fmt;
@@ -1108,11 +1108,11 @@ fn convert(conv: &Conv, x: In<'_>, path: Path<'_>) -> Value {
             Some(n) => Value::Duration(n),
             None => Value::Bad(format!("field `{path}`: `{s}` is not a duration").into()),
         },
-        (K::Duration, In::I64(i)) => match i.checked_mul(NANOS_PER_SEC) {
+        (K::Duration, In::I64(i)) => match i.checked_mul(TICKS_PER_SEC) {
             Some(n) => Value::Duration(n),
             None => Value::Bad(format!("field `{path}`: {i} seconds is out of range for duration").into()),
         },
-        (K::Duration, In::U64(u)) => match i64::try_from(u).ok().and_then(|i| i.checked_mul(NANOS_PER_SEC)) {
+        (K::Duration, In::U64(u)) => match i64::try_from(u).ok().and_then(|i| i.checked_mul(TICKS_PER_SEC)) {
             Some(n) => Value::Duration(n),
             None => Value::Bad(format!("field `{path}`: {u} seconds is out of range for duration").into()),
         },

@@ -311,6 +311,11 @@ fn yaml_documents(bytes: Vec<u8>, shown: &str) -> Vec<Document> {
     }
     let pieces = split_yaml(&text);
     let count = pieces.iter().filter(|p| !matches!(p, Piece::Doc { empty: true, .. })).count();
+    if count == 0 {
+        // A `.yaml` file is at least one tenant: a file with no document in it is an
+        // unreadable tenant, as an empty `.json` file is.
+        return err("empty document: the YAML file holds no tenant".to_string());
+    }
     let label = |n: usize| if count > 1 { format!("{shown}#{n}") } else { shown.to_string() };
     if let [Piece::Doc { empty: false, .. }] = pieces.as_slice() {
         return vec![Document { label: label(1), source, content: Ok(Content::Yaml(text)) }];

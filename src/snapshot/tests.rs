@@ -1,6 +1,6 @@
 use super::*;
 use crate::model::Model;
-use crate::value::{parse_date, Value, NANOS_PER_SEC};
+use crate::value::{parse_date, Value, TICKS_PER_SEC};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -143,8 +143,8 @@ fn decodes_the_erp_model_into_tables() {
     assert_eq!(root.stride, nf + 4);
     assert_eq!(cell(&t, &m, "tenant", 0, "platform"), &s("netsuite"));
     assert_eq!(cell(&t, &m, "tenant", 0, "plan.seats"), &Value::Int(10));
-    assert_eq!(cell(&t, &m, "tenant", 0, "settings.session_expiry"), &Value::Duration(12 * 3600 * NANOS_PER_SEC));
-    assert_eq!(cell(&t, &m, "tenant", 0, "settings.session_expiry_mobile"), &Value::Duration(3600 * NANOS_PER_SEC));
+    assert_eq!(cell(&t, &m, "tenant", 0, "settings.session_expiry"), &Value::Duration(12 * 3600 * TICKS_PER_SEC));
+    assert_eq!(cell(&t, &m, "tenant", 0, "settings.session_expiry_mobile"), &Value::Duration(3600 * TICKS_PER_SEC));
     assert_eq!(cell(&t, &m, "tenant", 0, "settings.only_one_session_per_user"), &Value::Bool(true));
     // Defaults are not applied at decode: absent stays null.
     assert_eq!(cell(&t, &m, "tenant", 0, "settings.login_notifications"), &Value::Null);
@@ -316,7 +316,7 @@ fn yaml_decodes_like_json() {
     assert_eq!(cell(&t, &m, "role", 0, "2fa"), &Value::Bool(true));
     assert_eq!(t.table(kid(&m, "role")).malformed, vec![false, true]);
     assert_eq!(cell(&t, &m, "tenant", 0, "plan.seats"), &Value::Int(10));
-    assert_eq!(cell(&t, &m, "tenant", 0, "settings.session_expiry"), &Value::Duration(3600 * NANOS_PER_SEC));
+    assert_eq!(cell(&t, &m, "tenant", 0, "settings.session_expiry"), &Value::Duration(3600 * TICKS_PER_SEC));
     // YAML 1.2 booleans only.
     assert_eq!(
         bad(cell(&t, &m, "tenant", 0, "settings.login_notifications")),
@@ -558,10 +558,12 @@ fn single_document_yaml_has_no_number() {
     let a = write(&dir, "a.yaml", b"---\nid: a\n---\n");
     let b = write(&dir, "b.yml", b"\n~\n---\nid: b\n");
     let c = write(&dir, "c.yaml", b"# only a comment\n");
-    let docs: Vec<Document> = documents(&[a.clone(), b.clone(), c]).collect();
-    assert_eq!(labels(&docs), vec![a, b]);
+    let docs: Vec<Document> = documents(&[a.clone(), b.clone(), c.clone()]).collect();
+    assert_eq!(labels(&docs), vec![a, b, c]);
     assert_eq!(decode_doc(&docs[0], &plan).unwrap().id(&m).as_deref(), Some("a"));
     assert_eq!(decode_doc(&docs[1], &plan).unwrap().id(&m).as_deref(), Some("b"));
+    // A file with no document is an unreadable tenant, not silently nothing.
+    assert!(docs[2].content.as_ref().is_err_and(|e| e.message.starts_with("empty document")));
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -113,6 +113,11 @@ fn exit_codes() {
     assert_eq!(code(&["check", "-p", "does/not/exist.tenet", &clean]), 2);
     assert_eq!(code(&["check", "-p", &p, "does/not/exist.json"]), 2);
     assert_eq!(code(&["lint", "-p", &p]), 0);
+    // A `matches` pattern taken from a parameter follows `--set`; a bad one is a usage error.
+    let pat = write(&d, "pat.tenet", b"policy \"pat\"\npattern = \"^u\"\nrule ids: user.id matches pattern\n");
+    assert_eq!(code(&["check", "-p", &pat, &clean]), 0);
+    assert_eq!(code(&["check", "-p", &pat, &clean, "--set", "pattern=^x"]), 1);
+    assert_eq!(code(&["check", "-p", &pat, &clean, "--set", "pattern=("]), 2);
     assert_eq!(code(&["check", "--bogus"]), 2);
 }
 

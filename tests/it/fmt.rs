@@ -348,8 +348,7 @@ fn ex(kind: ExprKind) -> Expr {
     Expr { kind, span: Span::default() }
 }
 
-const NANOS_PER_SEC: i64 = 1_000_000_000;
-const NANOS_PER_DAY: i64 = 86_400 * NANOS_PER_SEC;
+use tenet::value::{TICKS_PER_DAY, TICKS_PER_SEC};
 
 fn literal() -> impl Strategy<Value = Literal> {
     let chars =
@@ -362,9 +361,9 @@ fn literal() -> impl Strategy<Value = Literal> {
         any::<bool>().prop_map(Literal::Bool),
         Just(Literal::Null),
         (0i64..250, prop::sample::select(vec![1i64, 60, 3600, 86_400, 604_800, 31_536_000]))
-            .prop_map(|(n, unit)| Literal::Duration(n * unit * NANOS_PER_SEC)),
+            .prop_map(|(n, unit)| Literal::Duration(n * unit * TICKS_PER_SEC)),
         (0i64..40_000, prop_oneof![Just(0i64), 0i64..86_400], prop_oneof![Just(0i64), 0i64..1000])
-            .prop_map(|(d, s, ms)| Literal::Date(d * NANOS_PER_DAY + s * NANOS_PER_SEC + ms * 1_000_000)),
+            .prop_map(|(d, s, ms)| Literal::Date(d * TICKS_PER_DAY + s * TICKS_PER_SEC + ms * 1_000)),
     ]
 }
 

@@ -354,3 +354,46 @@ rules:
     assert!(a.contains("Plan has 2 seats but users' session caps add up to 3"), "{a}");
     assert!(a.contains("web_sessions_within_cap"), "{a}");
 }
+
+#[test]
+fn null_comparison_is_exactly_has_even_for_mistyped_data() {
+    let t = r#"{"id": "t", "roles": [{"id": "r1", "name": 5, "multiple_sessions": "yes"}, {"id": "r2"}]}"#;
+    let p = r#"policy "p"
+        rule eq_null: role.name == null
+        rule ne_null: role.name != null
+        rule has_name: has(role.name)
+        rule default_is_absent: role.multiple_sessions == null
+    "#;
+    assert_eq!(
+        statuses(p, t),
+        vec![
+            // `5` is present (of the wrong type): not null, and has() is true.
+            "eq_null roles[0] fail",
+            "eq_null roles[1] pass",
+            "ne_null roles[0] pass",
+            "ne_null roles[1] fail",
+            "has_name roles[0] pass",
+            "has_name roles[1] fail",
+            "default_is_absent roles[0] fail",
+            "default_is_absent roles[1] pass",
+        ]
+    );
+}
+
+#[test]
+fn dates_span_the_whole_rfc3339_range() {
+    pass("9999-12-31 > 2262-04-12");
+    pass("0001-01-01 < 1677-09-21");
+    pass("age(9999-12-31) < 0s");
+    let t =
+        r#"{"id": "t", "integrations": [{"id": "i1", "certificates": [{"id": "c1", "expires_at": "9999-12-31"}]}]}"#;
+    let s = statuses("policy \"p\"\nrule never_expires: min(cert.expires_at) > now\n", t);
+    // No other kind is mentioned, so `min` ranges over every certificate of the tenant.
+    assert_eq!(s, vec!["never_expires tenant pass"]);
+}
+
+#[test]
+fn policy_declaration_comes_first() {
+    let d = crate::support::diagnostics("x = 1\npolicy \"p\"\nrule a: true\n");
+    assert!(d.contains("this comes before the `policy` declaration"), "{d}");
+}
