@@ -16,7 +16,7 @@ use crate::ast::{self, AnnotationValue, ExprKind as AK, Literal};
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::finding::Severity;
 use crate::hir::{self, MessagePart};
-use crate::model::{KindId, KindSet, Model, Type};
+use crate::model::{KindId, Model, Type};
 use crate::parse::{self, Parsed};
 use crate::source::{SourceFile, Span};
 use crate::value::Value;
@@ -506,8 +506,6 @@ pub fn lit(l: &Literal) -> (Value, Type) {
     }
 }
 
-#[allow(dead_code)]
-fn _k(_: KindSet) {}
 
 /// Whether a literal of type `lit` may stand for a parameter of type `ty` (for `--set`).
 pub fn literal_fits(lit: &Type, ty: &Type) -> bool {

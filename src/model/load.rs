@@ -2,7 +2,7 @@
 
 use super::{Field, Kind, KindId, Model, Type, MAX_KINDS};
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
-use crate::source::{SourceFile, Span};
+use crate::source::SourceFile;
 use crate::value::{parse_date, parse_duration_data, Value};
 use crate::yaml::{self, YNode, YValue};
 use std::sync::Arc;
@@ -324,8 +324,6 @@ impl Model {
     }
 }
 
-#[allow(dead_code)]
-fn _span(_: Span) {}
 
 #[cfg(test)]
 mod tests {
