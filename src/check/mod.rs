@@ -506,7 +506,6 @@ pub fn lit(l: &Literal) -> (Value, Type) {
     }
 }
 
-
 /// Whether a literal of type `lit` may stand for a parameter of type `ty` (for `--set`).
 pub fn literal_fits(lit: &Type, ty: &Type) -> bool {
     match (lit, ty) {

@@ -324,7 +324,6 @@ impl Model {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
