@@ -739,13 +739,7 @@ impl<'a> Cx<'a> {
             Ok(re) => mk(HK::Matches(Box::new(lhs), Arc::new(re), param), Type::Bool, span),
             Err(e) => {
                 let msg = e.to_string();
-                let last = msg
-                    .lines()
-                    .rfind(|l| !l.trim().is_empty())
-                    .unwrap_or("invalid pattern")
-                    .trim()
-                    .trim_start_matches("error: ")
-                    .to_string();
+                let last = regex_error_summary(&e);
                 let (span, label) = match self.regex_error_span(p, &text, &msg) {
                     Some(at) => (at, "this part of the pattern".to_string()),
                     None => (pattern.span, "this pattern".to_string()),
@@ -1119,6 +1113,17 @@ fn arith_type(op: BinOp, a: &Type, b: &Type) -> Option<Type> {
         (BinOp::Add, x, y) if x.is_stringy() && y.is_stringy() => String,
         _ => return None,
     })
+}
+
+/// The one-line reason of a regex error (its last line, without `error: `).
+pub fn regex_error_summary(e: &regex::Error) -> String {
+    let msg = e.to_string();
+    msg.lines()
+        .rfind(|l| !l.trim().is_empty())
+        .unwrap_or("invalid pattern")
+        .trim()
+        .trim_start_matches("error: ")
+        .to_string()
 }
 
 /// Compiles a `matches` pattern (Rust `regex` syntax, with a size limit against

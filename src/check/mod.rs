@@ -10,7 +10,7 @@
 mod bind;
 mod expr;
 
-pub use expr::compile_regex;
+pub use expr::{compile_regex, regex_error_summary};
 
 use crate::ast::{self, AnnotationValue, ExprKind as AK, Literal};
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};

@@ -34,13 +34,7 @@ pub fn patterns_valid(policies: &[hir::Policy]) -> Result<(), String> {
             if let Some(param) = p.params.get(*i as usize) {
                 if let Value::Str(text) = &param.value {
                     if let Err(e) = crate::check::compile_regex(text) {
-                        let msg = e.to_string();
-                        let last = msg
-                            .lines()
-                            .rfind(|l| !l.trim().is_empty())
-                            .unwrap_or("invalid pattern")
-                            .trim()
-                            .trim_start_matches("error: ");
+                        let last = crate::check::regex_error_summary(&e);
                         *err =
                             Some(format!("`--set {}`: `{text}` is not a valid regular expression: {last}", param.name));
                     }
