@@ -256,6 +256,7 @@ pub fn decode(doc_label: &str, source: Arc<str>, content: &Content, plan: &Decod
     INTERNED.with(|i| i.borrow_mut().clear());
     let tables = match content {
         Content::Json(bytes) => decode_json(bytes, plan),
+        Content::JsonFile(path) => decode_json_file(doc_label, path, plan),
         Content::Yaml(text) => decode_yaml(text, plan),
     };
     INTERNED.with(|i| {
@@ -293,25 +294,48 @@ fn intern(s: &str) -> Arc<str> {
 }
 
 fn new_state<'p, 's>(plan: &'p DecodePlan, yaml: Option<&'s str>) -> State<'p, 's> {
-    let tables = plan.kinds.iter().map(|k| Table { stride: k.stride, ..Table::default() }).collect();
-    State { plan, tables, error: None, yaml }
+    State { plan, tables: plan.empty_tables(), error: None, yaml }
+}
+
+impl DecodePlan {
+    /// A table per kind, with no rows.
+    pub(super) fn empty_tables(&self) -> Vec<Table> {
+        self.kinds.iter().map(|k| Table { stride: k.stride, ..Table::default() }).collect()
+    }
+}
+
+/// A large JSON file: split as it is read and decoded on every core (see `stream`); a file
+/// the split does not handle is read whole and decoded the ordinary way, which says why.
+fn decode_json_file(shown: &str, path: &std::path::Path, plan: &DecodePlan) -> Result<Vec<Table>, InputError> {
+    let cannot_read = |e: &std::io::Error| InputError::new(super::read::cannot_read(shown, e));
+    let file = std::fs::File::open(path).map_err(|e| cannot_read(&e))?;
+    match super::stream::decode(file, plan, super::stream::Limits::default()) {
+        Ok(tables) => Ok(tables),
+        Err(super::stream::Stop::Io(e)) => Err(cannot_read(&e)),
+        Err(super::stream::Stop::Irregular) => decode_json(&std::fs::read(path).map_err(|e| cannot_read(&e))?, plan),
+    }
 }
 
 fn decode_json(bytes: &[u8], plan: &DecodePlan) -> Result<Vec<Table>, InputError> {
+    decode_json_onto(bytes, plan, new_state(plan, None).tables)
+}
+
+/// Decodes a JSON document whose root row goes after the rows already in `tables`.
+fn decode_json_onto(bytes: &[u8], plan: &DecodePlan, tables: Vec<Table>) -> Result<Vec<Table>, InputError> {
     let (bytes, bom) = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
         Some(rest) => (rest, 3),
         None => (bytes, 0),
     };
     let text = std::str::from_utf8(bytes)
         .map_err(|e| InputError::new(format!("invalid UTF-8 at byte {}", e.valid_up_to() + bom)))?;
-    if let Some(at) = too_deep(bytes) {
+    if let Some(at) = super::scan::too_deep(bytes) {
         return Err(InputError::new(format!("nested deeper than {MAX_DOC_DEPTH} levels at byte {}", at + bom)));
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(InputError::new("empty document"));
     }
     let one_line = !bytes.contains(&b'\n');
-    let mut st = new_state(plan, None);
+    let mut st = State { plan, tables, error: None, yaml: None };
     let mut de = serde_json::Deserializer::from_str(text);
     // `too_deep` has already bounded the nesting at MAX_DOC_DEPTH; serde_json's own limit
     // (127) would otherwise reject documents the contract accepts.
@@ -323,55 +347,104 @@ fn decode_json(bytes: &[u8], plan: &DecodePlan) -> Result<Vec<Table>, InputError
     }
 }
 
-/// The byte offset of the first `[`/`{` nested deeper than [`MAX_DOC_DEPTH`], if any.
-/// serde_json skips ignored values without a depth limit, so this bounds them too.
-fn too_deep(b: &[u8]) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut i = 0;
-    while let Some(&c) = b.get(i) {
-        match c {
-            b'"' => {
-                i = string_end(b, i + 1)?;
-            }
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > MAX_DOC_DEPTH {
-                    return Some(i);
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-        i += 1;
-    }
-    None
+// ------------------------------------------------------------------------------- pieces
+//
+// The parts of a document that `stream` decodes separately: runs of elements of the root's
+// entity collections (in parallel), then the rest of the root object.
+
+/// A root entity collection that `stream` may split: `(key, child kind, root slot)`.
+pub(super) fn root_collections(plan: &DecodePlan) -> Vec<(Box<str>, KindId, usize)> {
+    let Some(root) = plan.kinds.get(Model::ROOT as usize) else { return Vec::new() };
+    root.obj
+        .entries
+        .iter()
+        .filter_map(|(key, action)| match action {
+            Action::Collection { slot, child, also, .. } if also.is_empty() => Some((key.clone(), *child, *slot)),
+            _ => None,
+        })
+        .collect()
 }
 
-/// The index of the `"` closing a JSON string whose contents start at `i` (`None` at the
-/// end of the input). Strings are most of a snapshot's bytes, and most are short, so this
-/// tests eight bytes at a time for a quote or a backslash (SWAR) rather than calling out.
-fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let has = |w: u64, c: u8| {
-        let x = w ^ (LO * u64::from(c));
-        x.wrapping_sub(LO) & !x & HI
-    };
-    loop {
-        while let Some(chunk) = b.get(i..i + 8) {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            let w = u64::from_le_bytes(word);
-            if has(w, b'"') | has(w, b'\\') != 0 {
-                break;
+/// Decodes `[e, e, …]`, consecutive elements of the root's collection of `child` starting
+/// at position `first`, into tables of their own (see [`append_tables`]). `None` when the
+/// piece does not decode: the caller then decodes the whole document the ordinary way,
+/// which reports the error exactly as it would have.
+pub(super) fn decode_elements(bytes: &[u8], plan: &DecodePlan, child: KindId, first: u32) -> Option<Vec<Table>> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mut st = new_state(plan, None);
+    let mut de = serde_json::Deserializer::from_str(text);
+    // The splitter has bounded the nesting of every element at MAX_DOC_DEPTH.
+    de.disable_recursion_limit();
+    let seed = ElementsSeed { st: &mut st, child, first };
+    de.deserialize_seq(seed).and_then(|()| de.end()).ok()?;
+    Some(st.tables)
+}
+
+/// The rest of the root object (`{` its other members `}`) decoded after the elements:
+/// the root row goes into `tables`, and each split collection's slot then covers its rows.
+pub(super) fn decode_root(
+    bytes: &[u8],
+    plan: &DecodePlan,
+    tables: Vec<Table>,
+    split: &[(usize, KindId, u32)],
+) -> Result<Vec<Table>, InputError> {
+    let mut tables = decode_json_onto(bytes, plan, tables)?;
+    if let Some(root) = tables.get_mut(Model::ROOT as usize) {
+        for &(slot, child, n) in split {
+            if let Some(c) = root.cells.get_mut(slot) {
+                *c = Value::Entities(child, 0, n);
             }
-            i += 8;
         }
-        match *b.get(i)? {
-            b'"' => return Some(i),
-            b'\\' => i += 2,
-            _ => i += 1,
+    }
+    Ok(tables)
+}
+
+/// Appends the rows of `part` (from [`decode_elements`]) to `main`, rebasing parent rows
+/// and collection ranges by the rows `main` already had.
+pub(super) fn append_tables(plan: &DecodePlan, main: &mut [Table], part: Vec<Table>, top: KindId) {
+    let before: Vec<u32> = main.iter().map(|t| t.len() as u32).collect();
+    let off = |k: KindId| before.get(k as usize).copied().unwrap_or(0);
+    for (k, (m, p)) in main.iter_mut().zip(part).enumerate() {
+        if p.is_empty() {
+            continue;
         }
+        let Some(kp) = plan.kinds.get(k) else { continue };
+        let parent_off = if k == top as usize { 0 } else { kp.parent.map_or(0, off) };
+        let first = m.len();
+        m.parent.extend(p.parent.iter().map(|r| r + parent_off));
+        m.index.extend_from_slice(&p.index);
+        m.malformed.extend_from_slice(&p.malformed);
+        m.cells.extend(p.cells);
+        for row in first..m.len() {
+            for &(slot, _) in &kp.collections {
+                if let Some(Value::Entities(c, start, _)) = m.cells.get_mut(row * m.stride + slot) {
+                    *start += off(*c);
+                }
+            }
+        }
+    }
+}
+
+/// `[e, e, …]`: elements of the root's collection of `child`, numbered from `first`.
+struct ElementsSeed<'a, 'p, 's> {
+    st: &'a mut State<'p, 's>,
+    child: KindId,
+    first: u32,
+}
+
+impl<'de> Visitor<'de> for ElementsSeed<'_, '_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut index = self.first;
+        while seq.next_element_seed(ElementSeed { st: &mut *self.st, kind: self.child, parent: 0, index })?.is_some() {
+            index = index.saturating_add(1);
+        }
+        Ok(())
     }
 }
 

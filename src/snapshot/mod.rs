@@ -15,6 +15,8 @@
 
 mod decode;
 mod read;
+mod scan;
+mod stream;
 #[cfg(test)]
 mod tests;
 
@@ -24,6 +26,7 @@ use std::sync::{Arc, OnceLock};
 
 pub use decode::{decode, DecodePlan};
 pub use read::{documents, Documents};
+pub use stream::STREAM_MIN_BYTES;
 
 /// Tenant documents nested deeper than this are input errors (language.md §9.6).
 pub const MAX_DOC_DEPTH: usize = 128;
@@ -117,6 +120,9 @@ pub struct Document {
 #[derive(Debug)]
 pub enum Content {
     Json(Vec<u8>),
+    /// A JSON file of at least [`STREAM_MIN_BYTES`], read while it is decoded rather than
+    /// held whole.
+    JsonFile(std::path::PathBuf),
     Yaml(String),
 }
 
@@ -261,6 +267,8 @@ impl Document {
     pub fn size(&self) -> usize {
         match &self.content {
             Ok(Content::Json(b)) => b.len(),
+            // Read as it is decoded; its size still bounds what else is in flight.
+            Ok(Content::JsonFile(p)) => std::fs::metadata(p).map_or(0, |m| m.len() as usize),
             Ok(Content::Yaml(s)) => s.len(),
             Err(_) => 0,
         }

@@ -73,7 +73,7 @@ fn error_doc(shown: String, message: String) -> Document {
     Document { source: Arc::from(shown.as_str()), label: shown, content: Err(InputError::new(message)) }
 }
 
-fn cannot_read(shown: &str, e: &io::Error) -> String {
+pub(super) fn cannot_read(shown: &str, e: &io::Error) -> String {
     format!("cannot read `{shown}`: {e}")
 }
 
@@ -127,6 +127,13 @@ impl Documents {
                 Ok(f) => self.lines = Some(Lines::new(Box::new(BufReader::with_capacity(1 << 16, f)), shown)),
                 Err(e) => self.ready.push_back(error_doc(shown.clone(), cannot_read(&shown, &e))),
             },
+            Some(Format::Json) if fs::metadata(path).is_ok_and(|m| m.len() >= super::STREAM_MIN_BYTES) => {
+                self.ready.push_back(Document {
+                    source: Arc::from(shown.as_str()),
+                    label: shown,
+                    content: Ok(Content::JsonFile(path.to_path_buf())),
+                });
+            }
             Some(Format::Json) => {
                 let doc = match fs::read(path) {
                     Ok(bytes) => {

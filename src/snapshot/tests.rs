@@ -627,3 +627,139 @@ fn documents_is_send() {
     fn assert_sync<T: Send + Sync>() {}
     assert_sync::<DecodePlan>();
 }
+
+// ------------------------------------------------------------------------------- stream
+
+/// The tenant's tables, comparable.
+fn shown(tables: &[Table]) -> String {
+    format!("{tables:?}")
+}
+
+/// Every split `stream` can make: tiny chunks, pieces and windows, up to the defaults.
+const LIMITS: &[stream::Limits] = &[
+    stream::Limits { chunk: 1, piece: 1, window: 1 },
+    stream::Limits { chunk: 7, piece: 1, window: 3 },
+    stream::Limits { chunk: 64, piece: 40, window: 1 },
+    stream::Limits { chunk: 100, piece: 300, window: 2 },
+    stream::Limits { chunk: 4 << 20, piece: 1 << 20, window: 2 },
+];
+
+/// Decodes `doc` both ways and demands the same tables from every split, or, for a
+/// document that is an input error, that every split hands it back.
+fn stream_agrees(doc: &str, plan: &DecodePlan) {
+    let whole = json(doc, plan).map(|t| shown(&t.tables));
+    for limits in LIMITS {
+        match (stream::decode(doc.as_bytes(), plan, *limits), &whole) {
+            (Ok(t), Ok(w)) => assert_eq!(&shown(&t), w, "{limits:?} on {doc}"),
+            (Err(stream::Stop::Irregular), Err(_)) => {}
+            (got, want) => panic!("{limits:?} on {doc}: {got:?} where the whole document gives {want:?}"),
+        }
+    }
+}
+
+/// A tenant with everything the splitter must step over: strings holding brackets, quotes
+/// and escapes, nested collections, malformed elements, empty and absent collections,
+/// members before and after the collections, unknown fields nested deep.
+fn tricky_tenant() -> String {
+    let mut users = Vec::new();
+    for i in 0..40 {
+        let sessions: Vec<String> = (0..i % 4)
+            .map(|j| format!(r#"{{"id": "s{i}-{j}", "device": "a[b{{c\"}}\\\\", "started_at": "2026-01-0{}"}}"#, j + 1))
+            .collect();
+        users.push(format!(
+            r#"{{"id": "u{i}", "name": "Ü{{[\"\\", "session_cap": {}, "roles": ["r{}"], "sessions": [{}], "x": {{"y": [[[{{"z": "]]]"}}]]]}}}}"#,
+            i % 3,
+            i % 5,
+            sessions.join(", ")
+        ));
+    }
+    users.insert(7, "17".into());
+    users.insert(9, r#""a string [""#.into());
+    users.insert(11, "[1, [2, {}]]".into());
+    users.insert(13, "null".into());
+    format!(
+        "{{\"id\": \"t1\", \"platform\": \"netsuite\", \"extra\": {{\"users\": [1, 2]}},\n \"users\" : [\n{}\n] ,\n \"roles\": [], \"integrations\": [{{\"id\": \"i1\", \"certificates\": [{{\"status\": \"active\"}}, 3]}}],\n \"plan\": {{\"seats\": 9}}, \"tail\": \"}}\"}}\n",
+        users.join(",\n  ")
+    )
+}
+
+#[test]
+fn stream_decodes_exactly_what_the_whole_document_decodes() {
+    let (m, plan) = erp_plan();
+    let doc = tricky_tenant();
+    assert!(json(&doc, &plan).is_ok());
+    stream_agrees(&doc, &plan);
+    // A projection that reads `tenant["users"]` raw keeps `users` whole; a narrow one
+    // skips nearly everything.
+    let raw = DecodePlan::new(&m, &full_proj(&m, &[&["users"]]));
+    stream_agrees(&doc, &raw);
+    let narrow = DecodePlan::new(&m, &Projection::default());
+    stream_agrees(&doc, &narrow);
+    for name in ["erpnext-dirty.json", "netsuite-globex.json"] {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/tenants").join(name);
+        stream_agrees(&std::fs::read_to_string(path).unwrap(), &plan);
+    }
+    let lines =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/tenants/bulk-export.jsonl"))
+            .unwrap();
+    for line in lines.lines().filter(|l| !l.trim().is_empty()) {
+        stream_agrees(line, &plan);
+    }
+}
+
+#[test]
+fn stream_hands_every_irregular_document_back() {
+    let (_, plan) = erp_plan();
+    let deep = format!(r#"{{"users": [{{"id": "u1", "x": {}{}}}]}}"#, "[".repeat(200), "]".repeat(200));
+    let irregular = [
+        r#"{"users": [{"id": "u1"},]}"#.to_string(),
+        r#"{"users": [{"id": "u1"}], "users": []}"#.into(),
+        r#"{"users": null, "users": [{"id": "u1"}]}"#.into(),
+        r#"{"users": [{"id": "u1"} {"id": "u2"}]}"#.into(),
+        r#"{"users": [{"id": "u1"}], "id": }"#.into(),
+        r#"{"users": [{"id": "u1"}]} {}"#.into(),
+        r#"{"users": [{"id": "u1"}]"#.into(),
+        r#"{"use\u0072s": [{"id": "u1"}]}"#.into(),
+        r#"[{"id": "u1"}]"#.into(),
+        "\u{feff}{}".into(),
+        r#"{"users": [{"id": tru}]}"#.into(),
+        r#"{"roles": {"id": "r1"}}"#.into(),
+        deep,
+    ];
+    for doc in irregular {
+        for limits in LIMITS {
+            assert!(
+                matches!(stream::decode(doc.as_bytes(), &plan, *limits), Err(stream::Stop::Irregular)),
+                "{limits:?} accepted {doc}"
+            );
+        }
+    }
+    let bad_utf8 = b"{\"users\": [{\"id\": \"a\xffb\"}]}";
+    assert!(matches!(stream::decode(&bad_utf8[..], &plan, LIMITS[2]), Err(stream::Stop::Irregular)));
+}
+
+#[test]
+fn a_large_json_file_reports_errors_as_a_small_one_does() {
+    let (_, plan) = erp_plan();
+    let dir = std::env::temp_dir().join(format!("tenet-stream-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let docs = [
+        r#"{"users": [{"id": "u1"},
+ ]}"#
+        .to_string(),
+        r#"{"users": [{"id": "u1"}], "users": []}"#.into(),
+        format!(r#"{{"users": [{{"id": "u1", "x": {}{}}}]}}"#, "[".repeat(200), "]".repeat(200)),
+        r#"{"roles": 5}"#.into(),
+        tricky_tenant(),
+    ];
+    for (i, doc) in docs.iter().enumerate() {
+        let path = dir.join(format!("{i}.json"));
+        std::fs::write(&path, doc).unwrap();
+        let small = json(doc, &plan).map(|t| shown(&t.tables));
+        let large = decode("t.json", Arc::from("t.json"), &Content::JsonFile(path), &plan).map(|t| shown(&t.tables));
+        assert_eq!(large, small, "{doc}");
+    }
+    let missing = decode("gone.json", Arc::from("gone.json"), &Content::JsonFile(dir.join("gone.json")), &plan);
+    assert!(err(missing).contains("gone.json"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -278,3 +278,47 @@ fn model_show_prints_the_builtin_model_and_custom_models_load() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("tem"));
 }
+
+/// A tenant of at least `STREAM_MIN_BYTES` is decoded while it is read, split into pieces
+/// decoded on every core; its report must be byte for byte the one the same tenant gets
+/// when read whole (as a JSONL line), at any thread count, and a broken large file must
+/// still get the small file's message.
+#[test]
+fn a_large_tenant_file_reports_what_a_small_one_would() {
+    let d = scratch("large");
+    let p = write(&d, "caps.tenet", POLICY.as_bytes());
+    let mut users = Vec::new();
+    let mut i = 0;
+    let mut size = 0;
+    while size < tenet::snapshot::STREAM_MIN_BYTES as usize + 1000 {
+        let sessions = (0..i % 4).map(|j| format!(r#"{{"id": "s{i}.{j}", "ua": "x[{{\"y"}}"#)).collect::<Vec<_>>();
+        let u = format!(
+            r#"{{"id": "u{i}", "session_cap": {}, "sessions": [{}], "note": "{}"}}"#,
+            i % 3,
+            sessions.join(","),
+            "n".repeat(i % 200)
+        );
+        size += u.len() + 2;
+        users.push(u);
+        i += 1;
+    }
+    let doc = format!("{{\"id\": \"big\", \"users\": [\n{}\n], \"platform\": \"erpnext\"}}", users.join(",\n"));
+    let big = write(&d, "big.json", doc.as_bytes());
+    let line = write(&d, "big.jsonl", doc.replace('\n', " ").as_bytes());
+    let whole = tenet(&["check", "-p", &p, &line, "--format", "jsonl", "--now", "2026-11-22T00:00:00Z"]);
+    assert_eq!(whole.status.code(), Some(1), "{}", String::from_utf8_lossy(&whole.stderr));
+    let want = String::from_utf8_lossy(&whole.stdout).replace("big.jsonl#1", "big.json").replace(&line, &big);
+    assert!(want.matches("\"status\":\"fail\"").count() > 1000, "the tenant has failures to report");
+    for jobs in ["1", "2", "3"] {
+        let out = tenet(&["check", "-j", jobs, "-p", &p, &big, "--format", "jsonl", "--now", "2026-11-22T00:00:00Z"]);
+        assert_eq!(String::from_utf8_lossy(&out.stdout), want, "-j{jobs}");
+    }
+    // A trailing comma after the last user: the large file's message is the small one's.
+    let broken = doc.replacen("\n], \"platform\"", ",\n], \"platform\"", 1);
+    let bad = write(&d, "bad.json", broken.as_bytes());
+    let out = tenet(&["check", "-p", &p, &bad, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let lines = broken.lines().count();
+    let msg = format!("invalid JSON at line {lines}, column 1: trailing comma");
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&msg), "{}", String::from_utf8_lossy(&out.stdout));
+}

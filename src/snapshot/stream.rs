@@ -1,0 +1,384 @@
+//! One large JSON tenant, decoded as it is read, on every core.
+//!
+//! A tenant with a million users is a few hundred MB of JSON, nearly all of it in the
+//! root's entity collections (`users`, `roles`, …). Rather than reading the file whole and
+//! decoding it on one thread, this reads it in chunks and splits it as it goes:
+//! - the root object's members are walked here, byte by byte (there are few);
+//! - a member that is an entity collection of the root is cut into pieces of whole
+//!   elements (about [`Limits::piece`] bytes each), whose ends the [`scan`](super::scan)
+//!   finds 64 bytes at a time; windows of pieces decode in parallel with rayon, each into
+//!   tables of its own, appended in document order;
+//! - every other member is kept, and decoded last as the root object.
+//!
+//! Memory is a window of pieces plus the decoded tables, never the whole file. The pieces
+//! and the root decode through the same seeds as a whole document, so the tenant is the
+//! same, row for row. Anything irregular (bad syntax, a repeated collection, too deep,
+//! invalid UTF-8, an escaped key) stops the split: the caller then decodes the file the
+//! ordinary way, which reports the error exactly as for a small file.
+
+use super::decode::{append_tables, decode_elements, decode_root, root_collections, DecodePlan};
+use super::scan::{Skip, Skipped};
+use super::Table;
+use crate::model::KindId;
+use rayon::prelude::*;
+use std::io::{self, Read};
+
+/// JSON files at least this large are decoded as they are read.
+pub const STREAM_MIN_BYTES: u64 = 16 << 20;
+
+/// Sizes of the split (small ones in tests exercise every boundary).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Limits {
+    /// Bytes read at a time.
+    pub chunk: usize,
+    /// A piece closes after the element that takes it to this many bytes.
+    pub piece: usize,
+    /// Pieces decoded at once, per worker thread.
+    pub window: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { chunk: 4 << 20, piece: 1 << 20, window: 2 }
+    }
+}
+
+/// Why the split stopped.
+#[derive(Debug)]
+pub(super) enum Stop {
+    /// The document is not one the split handles: decode it the ordinary way.
+    Irregular,
+    Io(io::Error),
+}
+
+impl From<io::Error> for Stop {
+    fn from(e: io::Error) -> Self {
+        Stop::Io(e)
+    }
+}
+
+/// Decodes one JSON tenant from `r`. Any problem is a [`Stop`]: the ordinary path then
+/// decodes the document again and says what is wrong, where.
+pub(super) fn decode<R: Read>(r: R, plan: &DecodePlan, limits: Limits) -> Result<Vec<Table>, Stop> {
+    let collections = root_collections(plan);
+    let mut s = Splitter {
+        r,
+        buf: Vec::with_capacity(limits.chunk),
+        base: 0,
+        pos: 0,
+        mark: None,
+        eof: false,
+        limits,
+        collections: &collections,
+        seen: vec![false; collections.len()],
+        counts: vec![0; collections.len()],
+        rest: vec![b'{'],
+        rest_members: 0,
+        pieces: Vec::new(),
+        plan,
+        tables: plan.empty_tables(),
+        window: limits.window.max(1) * rayon::current_num_threads().max(1),
+    };
+    s.root()?;
+    s.flush()?;
+    s.rest.push(b'}');
+    let split: Vec<(usize, KindId, u32)> =
+        collections.iter().zip(&s.counts).map(|((_, child, slot), &n)| (*slot, *child, n)).collect();
+    decode_root(&s.rest, plan, std::mem::take(&mut s.tables), &split).map_err(|_| Stop::Irregular)
+}
+
+/// A run of consecutive elements of one collection, as `[e, e, …]`.
+struct Piece {
+    bytes: Vec<u8>,
+    child: KindId,
+    first: u32,
+}
+
+struct Splitter<'a, R> {
+    r: R,
+    /// Bytes read and not yet released; `buf[0]` is byte `base` of the input.
+    buf: Vec<u8>,
+    base: usize,
+    /// Absolute offset of the next byte to look at.
+    pos: usize,
+    /// Absolute offset of the start of a member or piece still being read: kept in `buf`.
+    mark: Option<usize>,
+    eof: bool,
+    limits: Limits,
+    collections: &'a [(Box<str>, KindId, usize)],
+    /// Which collections have been met (a second one is irregular).
+    seen: Vec<bool>,
+    /// Elements of each collection.
+    counts: Vec<u32>,
+    /// `{` and the root's other members, comma-separated.
+    rest: Vec<u8>,
+    rest_members: usize,
+    pieces: Vec<Piece>,
+    plan: &'a DecodePlan,
+    tables: Vec<Table>,
+    window: usize,
+}
+
+fn is_ws(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+impl<R: Read> Splitter<'_, R> {
+    /// The byte at absolute offset `at`, reading more when needed (`None` at the end).
+    fn byte(&mut self, at: usize) -> Result<Option<u8>, Stop> {
+        loop {
+            if let Some(&c) = self.buf.get(at - self.base) {
+                return Ok(Some(c));
+            }
+            if !self.fill()? {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Releases what is no longer needed and reads one more chunk; `false` at the end.
+    fn fill(&mut self) -> Result<bool, Stop> {
+        if self.eof {
+            return Ok(false);
+        }
+        let keep = self.mark.unwrap_or(self.pos).min(self.pos);
+        if keep > self.base {
+            self.buf.drain(..keep - self.base);
+            self.base = keep;
+        }
+        let old = self.buf.len();
+        self.buf.resize(old + self.limits.chunk, 0);
+        let n = loop {
+            match self.r.read(&mut self.buf[old..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.buf.truncate(old);
+                    return Err(e.into());
+                }
+            }
+        };
+        self.buf.truncate(old + n);
+        self.eof = n == 0;
+        Ok(n > 0)
+    }
+
+    /// Skips whitespace; the next byte, not consumed (`None` at the end).
+    fn peek(&mut self) -> Result<Option<u8>, Stop> {
+        loop {
+            match self.byte(self.pos)? {
+                Some(c) if is_ws(c) => self.pos += 1,
+                other => return Ok(other),
+            }
+        }
+    }
+
+    /// Consumes `c` after optional whitespace, or stops.
+    fn expect(&mut self, c: u8) -> Result<(), Stop> {
+        if self.peek()? != Some(c) {
+            return Err(Stop::Irregular);
+        }
+        self.pos += 1;
+        Ok(())
+    }
+
+    /// The root object, member by member, then the end of the input.
+    fn root(&mut self) -> Result<(), Stop> {
+        // A byte-order mark is left to the ordinary path.
+        self.expect(b'{')?;
+        if self.peek()? == Some(b'}') {
+            self.pos += 1;
+        } else {
+            loop {
+                self.member()?;
+                match self.peek()? {
+                    Some(b',') => self.pos += 1,
+                    Some(b'}') => {
+                        self.pos += 1;
+                        break;
+                    }
+                    _ => return Err(Stop::Irregular),
+                }
+            }
+        }
+        match self.peek()? {
+            None => Ok(()),
+            Some(_) => Err(Stop::Irregular),
+        }
+    }
+
+    /// One member of the root object.
+    fn member(&mut self) -> Result<(), Stop> {
+        if self.peek()? != Some(b'"') {
+            return Err(Stop::Irregular);
+        }
+        let start = self.pos;
+        self.mark = Some(start);
+        let key = self.key()?;
+        self.expect(b':')?;
+        let split = self.collections.iter().position(|(k, _, _)| k.as_bytes() == key.as_slice());
+        if let Some(i) = split {
+            if std::mem::replace(&mut self.seen[i], true) {
+                return Err(Stop::Irregular);
+            }
+        }
+        match (split, self.peek()?) {
+            (Some(i), Some(b'[')) => {
+                self.mark = None;
+                self.pos += 1;
+                self.elements(i)
+            }
+            (_, Some(_)) => {
+                self.value(1)?;
+                let start = start - self.base;
+                let end = self.pos - self.base;
+                if self.rest_members > 0 {
+                    self.rest.push(b',');
+                }
+                self.rest.extend_from_slice(self.buf.get(start..end).ok_or(Stop::Irregular)?);
+                self.rest_members += 1;
+                self.mark = None;
+                Ok(())
+            }
+            (_, None) => Err(Stop::Irregular),
+        }
+    }
+
+    /// A key without escapes (an escaped key could spell a collection's name).
+    fn key(&mut self) -> Result<Vec<u8>, Stop> {
+        self.pos += 1;
+        let mut key = Vec::new();
+        loop {
+            match self.byte(self.pos)? {
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(key);
+                }
+                Some(b'\\') | None => return Err(Stop::Irregular),
+                Some(c) => key.push(c),
+            }
+            self.pos += 1;
+        }
+    }
+
+    /// Skips one value whose container (if it is one) sits at document depth `base + 1`.
+    fn value(&mut self, base: usize) -> Result<(), Stop> {
+        match self.peek()? {
+            Some(b'{' | b'[') => {
+                let mut skip = Skip::new(base);
+                let mut at = self.pos;
+                loop {
+                    match skip.run(&self.buf, at - self.base, self.eof) {
+                        Skipped::End(end) => {
+                            self.pos = self.base + end;
+                            return Ok(());
+                        }
+                        Skipped::More(next) => {
+                            // `fill` keeps everything from `pos` (and `mark`) on; at the
+                            // end of the input, `run` reports `Eof` on the next call.
+                            at = self.base + next;
+                            self.fill()?;
+                        }
+                        Skipped::TooDeep(_) | Skipped::Eof => return Err(Stop::Irregular),
+                    }
+                }
+            }
+            Some(b'"') => {
+                self.pos += 1;
+                loop {
+                    match self.byte(self.pos)? {
+                        Some(b'"') => {
+                            self.pos += 1;
+                            return Ok(());
+                        }
+                        Some(b'\\') => self.pos += 2,
+                        Some(_) => self.pos += 1,
+                        None => return Err(Stop::Irregular),
+                    }
+                }
+            }
+            Some(_) => {
+                // A number or a literal: up to the next delimiter (serde_json checks it).
+                while let Some(c) = self.byte(self.pos)? {
+                    if is_ws(c) || matches!(c, b',' | b'}' | b']') {
+                        break;
+                    }
+                    self.pos += 1;
+                }
+                Ok(())
+            }
+            None => Err(Stop::Irregular),
+        }
+    }
+
+    /// The elements of collection `i`, after its `[`.
+    fn elements(&mut self, i: usize) -> Result<(), Stop> {
+        let Some(&(_, child, _)) = self.collections.get(i) else { return Err(Stop::Irregular) };
+        if self.peek()? == Some(b']') {
+            self.pos += 1;
+            return Ok(());
+        }
+        let mut piece: Option<(usize, u32)> = None;
+        loop {
+            if self.peek()?.is_none() {
+                return Err(Stop::Irregular);
+            }
+            if piece.is_none() {
+                piece = Some((self.pos, self.counts[i]));
+                self.mark = Some(self.pos);
+            }
+            self.value(2)?;
+            self.counts[i] = self.counts[i].checked_add(1).ok_or(Stop::Irregular)?;
+            if let Some((start, first)) = piece {
+                if self.pos - start >= self.limits.piece {
+                    self.cut(start, first, child)?;
+                    piece = None;
+                }
+            }
+            match self.peek()? {
+                Some(b',') => {
+                    self.pos += 1;
+                    if matches!(self.peek()?, Some(b']') | None) {
+                        return Err(Stop::Irregular);
+                    }
+                }
+                Some(b']') => {
+                    if let Some((start, first)) = piece {
+                        self.cut(start, first, child)?;
+                    }
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return Err(Stop::Irregular),
+            }
+        }
+    }
+
+    /// Closes the piece `start..pos`, decoding the window when it is full.
+    fn cut(&mut self, start: usize, first: u32, child: KindId) -> Result<(), Stop> {
+        let body = self.buf.get(start - self.base..self.pos - self.base).ok_or(Stop::Irregular)?;
+        let mut bytes = Vec::with_capacity(body.len() + 2);
+        bytes.push(b'[');
+        bytes.extend_from_slice(body);
+        bytes.push(b']');
+        self.pieces.push(Piece { bytes, child, first });
+        self.mark = None;
+        if self.pieces.len() >= self.window {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Decodes the pieces in hand, in parallel, and appends their rows in order.
+    fn flush(&mut self) -> Result<(), Stop> {
+        let plan = self.plan;
+        let pieces = std::mem::take(&mut self.pieces);
+        let decoded: Vec<Option<Vec<Table>>> =
+            pieces.par_iter().map(|p| decode_elements(&p.bytes, plan, p.child, p.first)).collect();
+        for (piece, part) in pieces.iter().zip(decoded) {
+            let part = part.ok_or(Stop::Irregular)?;
+            append_tables(plan, &mut self.tables, part, piece.child);
+        }
+        Ok(())
+    }
+}
