@@ -161,12 +161,18 @@ impl Engine {
 
     /// Decodes and evaluates one document; an unreadable one gives an `input` finding.
     pub fn run_document(&self, doc: &Document, now: i64) -> TenantReport {
+        self.run_document_keeping(doc, now).0
+    }
+
+    /// [`run_document`](Self::run_document), handing back the decoded tenant too, so that a
+    /// caller about to exit need not spend time freeing it.
+    pub fn run_document_keeping(&self, doc: &Document, now: i64) -> (TenantReport, Option<Tenant>) {
         match &doc.content {
             Ok(content) => match snapshot::decode(&doc.label, doc.source.clone(), content, &self.plan) {
-                Ok(t) => self.evaluate(&t, now),
-                Err(e) => eval::input_error(&doc.label, &doc.source, &e),
+                Ok(t) => (self.evaluate(&t, now), Some(t)),
+                Err(e) => (eval::input_error(&doc.label, &doc.source, &e), None),
             },
-            Err(e) => eval::input_error(&doc.label, &doc.source, e),
+            Err(e) => (eval::input_error(&doc.label, &doc.source, e), None),
         }
     }
 

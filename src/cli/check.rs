@@ -8,7 +8,7 @@ use crate::engine::{CompileError, Engine};
 use crate::finding::{Status, Summary, TenantReport};
 use crate::lower::{overrides, RuleFilter};
 use crate::report::{self, Format, PolicyLine, RunInfo};
-use crate::snapshot::{self, Document};
+use crate::snapshot::{self, Document, Tenant};
 use crate::value::{format_datetime, parse_date};
 use rayon::prelude::*;
 use std::io::{IsTerminal, Write};
@@ -97,10 +97,21 @@ fn run_inner(args: &CheckArgs) -> Result<u8, String> {
     let mut next = read_window(&mut docs);
     while !next.is_empty() {
         let batch = std::mem::take(&mut next);
-        let (reports, following): (Vec<TenantReport>, Vec<Document>) = pool.install(|| {
-            rayon::join(|| batch.par_iter().map(|d| engine.run_document(d, now)).collect(), || read_window(&mut docs))
+        type Done = (Vec<TenantReport>, Vec<Option<Tenant>>);
+        let ((reports, tenants), following): (Done, Vec<Document>) = pool.install(|| {
+            rayon::join(
+                || batch.par_iter().map(|d| engine.run_document_keeping(d, now)).unzip(),
+                || read_window(&mut docs),
+            )
         });
         drop(batch);
+        if following.is_empty() {
+            // The last window: the process is about to exit, and freeing a large tenant
+            // row by row (millions of strings) would only delay it; the OS takes it back.
+            std::mem::forget(tenants);
+        } else {
+            pool.install(|| tenants.into_par_iter().for_each(drop));
+        }
         next = following;
         progress.advance(reports.len() as u64);
         for r in &reports {

@@ -6,8 +6,8 @@
 //! - the root object's members are walked here, byte by byte (there are few);
 //! - a member that is an entity collection of the root is cut into pieces of whole
 //!   elements (about [`Limits::piece`] bytes each), whose ends the [`scan`](super::scan)
-//!   finds 64 bytes at a time; windows of pieces decode in parallel with rayon, each into
-//!   tables of its own, appended in document order;
+//!   finds 64 bytes at a time; pieces decode in parallel with rayon while the split goes
+//!   on, each into tables of its own, appended in document order;
 //! - every other member is kept, and decoded last as the root object.
 //!
 //! Memory is a window of pieces plus the decoded tables, never the whole file. The pieces
@@ -20,8 +20,10 @@ use super::decode::{append_tables, decode_elements, decode_root, root_collection
 use super::scan::{Skip, Skipped};
 use super::Table;
 use crate::model::KindId;
-use rayon::prelude::*;
+use std::collections::BTreeMap;
 use std::io::{self, Read};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 /// JSON files at least this large are decoded as they are read.
 pub const STREAM_MIN_BYTES: u64 = 16 << 20;
@@ -59,32 +61,76 @@ impl From<io::Error> for Stop {
 
 /// Decodes one JSON tenant from `r`. Any problem is a [`Stop`]: the ordinary path then
 /// decodes the document again and says what is wrong, where.
-pub(super) fn decode<R: Read>(r: R, plan: &DecodePlan, limits: Limits) -> Result<Vec<Table>, Stop> {
+///
+/// The splitter runs on the calling thread and hands each piece to rayon; with
+/// [`Limits::window`] pieces per thread already in flight it decodes the next one itself,
+/// which bounds memory; in a one-thread pool it decodes every piece itself. Decoded pieces are
+/// appended in document order as soon as their predecessors are.
+pub(super) fn decode<R: Read + Send>(r: R, plan: &DecodePlan, limits: Limits) -> Result<Vec<Table>, Stop> {
     let collections = root_collections(plan);
-    let mut s = Splitter {
-        r,
-        buf: Vec::with_capacity(limits.chunk),
-        base: 0,
-        pos: 0,
-        mark: None,
-        eof: false,
-        limits,
-        collections: &collections,
-        seen: vec![false; collections.len()],
-        counts: vec![0; collections.len()],
-        rest: vec![b'{'],
-        rest_members: 0,
-        pieces: Vec::new(),
-        plan,
-        tables: plan.empty_tables(),
-        window: limits.window.max(1) * rayon::current_num_threads().max(1),
+    // One thread never spawns: a spawned piece would wait for the end of the split, and
+    // every piece decoded after it would wait to be appended.
+    let threads = rayon::current_num_threads();
+    let window = if threads > 1 { limits.window.max(1) * threads } else { 0 };
+    let in_flight = AtomicUsize::new(0);
+    let done: Mutex<BTreeMap<usize, Option<Vec<Table>>>> = Mutex::new(BTreeMap::new());
+    let lock = || done.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut tables = plan.empty_tables();
+    let mut appended = 0usize;
+    // Appends every decoded piece whose predecessors are all appended.
+    let mut append_ready = |tables: &mut Vec<Table>, pieces: &[KindId]| -> Result<(), Stop> {
+        while let Some(part) = lock().remove(&appended) {
+            let child = pieces.get(appended).copied().ok_or(Stop::Irregular)?;
+            append_tables(plan, tables, part.ok_or(Stop::Irregular)?, child);
+            appended += 1;
+        }
+        Ok(())
     };
-    s.root()?;
-    s.flush()?;
-    s.rest.push(b'}');
-    let split: Vec<(usize, KindId, u32)> =
-        collections.iter().zip(&s.counts).map(|((_, child, slot), &n)| (*slot, *child, n)).collect();
-    decode_root(&s.rest, plan, std::mem::take(&mut s.tables), &split).map_err(|_| Stop::Irregular)
+    let mut kinds: Vec<KindId> = Vec::new();
+    let (split, rest) = rayon::scope(|scope| -> Result<_, Stop> {
+        let sink = |piece: Piece| -> Result<(), Stop> {
+            let seq = kinds.len();
+            kinds.push(piece.child);
+            if in_flight.load(Ordering::Acquire) < window {
+                in_flight.fetch_add(1, Ordering::AcqRel);
+                let (in_flight, done) = (&in_flight, &done);
+                scope.spawn(move |_| {
+                    let part = decode_elements(&piece.bytes, plan, piece.child, piece.first);
+                    done.lock().unwrap_or_else(PoisonError::into_inner).insert(seq, part);
+                    in_flight.fetch_sub(1, Ordering::AcqRel);
+                });
+            } else {
+                let part = decode_elements(&piece.bytes, plan, piece.child, piece.first);
+                lock().insert(seq, part);
+            }
+            append_ready(&mut tables, &kinds)
+        };
+        let mut s = Splitter {
+            r,
+            buf: Vec::with_capacity(limits.chunk),
+            base: 0,
+            pos: 0,
+            mark: None,
+            eof: false,
+            limits,
+            collections: &collections,
+            seen: vec![false; collections.len()],
+            counts: vec![0; collections.len()],
+            rest: vec![b'{'],
+            rest_members: 0,
+            sink,
+        };
+        s.root()?;
+        s.rest.push(b'}');
+        let split: Vec<(usize, KindId, u32)> =
+            collections.iter().zip(&s.counts).map(|((_, child, slot), &n)| (*slot, *child, n)).collect();
+        Ok((split, s.rest))
+    })?;
+    append_ready(&mut tables, &kinds)?;
+    if appended != kinds.len() {
+        return Err(Stop::Irregular);
+    }
+    decode_root(&rest, plan, tables, &split).map_err(|_| Stop::Irregular)
 }
 
 /// A run of consecutive elements of one collection, as `[e, e, …]`.
@@ -94,7 +140,7 @@ struct Piece {
     first: u32,
 }
 
-struct Splitter<'a, R> {
+struct Splitter<'a, R, S> {
     r: R,
     /// Bytes read and not yet released; `buf[0]` is byte `base` of the input.
     buf: Vec<u8>,
@@ -113,17 +159,15 @@ struct Splitter<'a, R> {
     /// `{` and the root's other members, comma-separated.
     rest: Vec<u8>,
     rest_members: usize,
-    pieces: Vec<Piece>,
-    plan: &'a DecodePlan,
-    tables: Vec<Table>,
-    window: usize,
+    /// Where finished pieces go.
+    sink: S,
 }
 
 fn is_ws(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\r')
 }
 
-impl<R: Read> Splitter<'_, R> {
+impl<R: Read, S: FnMut(Piece) -> Result<(), Stop>> Splitter<'_, R, S> {
     /// The byte at absolute offset `at`, reading more when needed (`None` at the end).
     fn byte(&mut self, at: usize) -> Result<Option<u8>, Stop> {
         loop {
@@ -354,31 +398,14 @@ impl<R: Read> Splitter<'_, R> {
         }
     }
 
-    /// Closes the piece `start..pos`, decoding the window when it is full.
+    /// Closes the piece `start..pos` and hands it on.
     fn cut(&mut self, start: usize, first: u32, child: KindId) -> Result<(), Stop> {
         let body = self.buf.get(start - self.base..self.pos - self.base).ok_or(Stop::Irregular)?;
         let mut bytes = Vec::with_capacity(body.len() + 2);
         bytes.push(b'[');
         bytes.extend_from_slice(body);
         bytes.push(b']');
-        self.pieces.push(Piece { bytes, child, first });
         self.mark = None;
-        if self.pieces.len() >= self.window {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    /// Decodes the pieces in hand, in parallel, and appends their rows in order.
-    fn flush(&mut self) -> Result<(), Stop> {
-        let plan = self.plan;
-        let pieces = std::mem::take(&mut self.pieces);
-        let decoded: Vec<Option<Vec<Table>>> =
-            pieces.par_iter().map(|p| decode_elements(&p.bytes, plan, p.child, p.first)).collect();
-        for (piece, part) in pieces.iter().zip(decoded) {
-            let part = part.ok_or(Stop::Irregular)?;
-            append_tables(plan, &mut self.tables, part, piece.child);
-        }
-        Ok(())
+        (self.sink)(Piece { bytes, child, first })
     }
 }
