@@ -130,7 +130,7 @@ fn collect(env: &mut Env<'_>, e: &Expr, text: &str, out: &mut Map<String, J>, wa
             for (i, item) in items.iter().enumerate() {
                 let saved = env.bound;
                 let mut found = None;
-                let r = env.with_element(*binder, item.clone(), list, i, |env| {
+                let r = env.with_element(*binder, item, list, i, |env| {
                     if env.eval_bool(pred)? == target {
                         let mut inner = Map::new();
                         collect(env, pred, text, &mut inner, target);
@@ -273,7 +273,7 @@ fn quant_trace(
         let saved = env.bound;
         let mut decided = false;
         let mut lines = Vec::new();
-        let _ = env.with_element(binder, item, list, i, |env| {
+        let _ = env.with_element(binder, &item, list, i, |env| {
             let r = env.eval_bool(pred);
             decided = matches!(
                 (q, &r),

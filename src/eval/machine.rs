@@ -12,6 +12,7 @@ use crate::ir::Program;
 use crate::model::{KindId, Model, MAX_KINDS};
 use crate::snapshot::Tenant;
 use crate::value::{Value, TICKS_PER_DAY};
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +50,29 @@ impl Elems {
         match self {
             Elems::List(l) => l.get(i).cloned().unwrap_or(Value::Null),
             Elems::Range(k, s, _) => Value::Entity(*k, s + i as u32),
+        }
+    }
+}
+
+/// The elements of a list value, borrowed: entity ranges give entity values, stored lists
+/// their own elements (no reference count is touched).
+enum Items<'e> {
+    Slice(&'e [Value]),
+    Range(KindId, u32, u32),
+}
+
+impl<'e> Items<'e> {
+    fn len(&self) -> usize {
+        match self {
+            Items::Slice(l) => l.len(),
+            Items::Range(_, _, n) => *n as usize,
+        }
+    }
+
+    fn get(&self, i: usize) -> Cow<'e, Value> {
+        match self {
+            Items::Slice(l) => l.get(i).map_or(Cow::Owned(Value::Null), Cow::Borrowed),
+            Items::Range(k, s, _) => Cow::Owned(Value::Entity(*k, s + i as u32)),
         }
     }
 }
@@ -104,9 +128,36 @@ impl<'a> Env<'a> {
     }
 
     pub fn eval_bool(&mut self, e: &Expr) -> R<bool> {
-        match self.eval(e)? {
-            Value::Bool(b) => Ok(b),
-            other => fail(format!("expected a boolean, found {}", describe(&other))),
+        match &*self.operand(e)? {
+            Value::Bool(b) => Ok(*b),
+            other => fail(format!("expected a boolean, found {}", describe(other))),
+        }
+    }
+
+    /// Evaluates `e`, borrowing rather than cloning a literal or a stored field: cloning a
+    /// string or a list touches its shared reference count, which was most of the cost of
+    /// a rule like `all(user.roles: ...)`.
+    fn operand<'e>(&mut self, e: &'e Expr) -> R<Cow<'e, Value>>
+    where
+        'a: 'e,
+    {
+        match &e.kind {
+            ExprKind::Lit(v) => Ok(Cow::Borrowed(v)),
+            ExprKind::Field { base, kind, field } => {
+                let row = self.entity(base, *kind)?;
+                Ok(Cow::Borrowed(self.field_ref(*kind, row, *field)?))
+            }
+            _ => Ok(Cow::Owned(self.eval(e)?)),
+        }
+    }
+
+    /// The elements of a list operand, borrowed from it.
+    fn items<'e>(&self, v: &'e Value, from: &Expr) -> R<Items<'e>> {
+        match v {
+            Value::List(items) => Ok(Items::Slice(items)),
+            Value::Entities(k, s, n) => Ok(Items::Range(*k, *s, *n)),
+            Value::Null => fail(format!("{} is null, expected a list", self.describe_path(from))),
+            other => fail(format!("expected a list, found {}", describe(other))),
         }
     }
 
@@ -128,7 +179,7 @@ impl<'a> Env<'a> {
             }
             ExprKind::Field { base, kind, field } => {
                 let row = self.entity(base, *kind)?;
-                self.read_field(*kind, row, *field)
+                self.field_ref(*kind, row, *field).cloned()
             }
             ExprKind::Let { base, kind, index } => {
                 let row = self.entity(base, *kind)?;
@@ -158,14 +209,14 @@ impl<'a> Env<'a> {
                 self.index(b, i, base)
             }
             ExprKind::Project { list, slot, deref, body } => {
-                let l = self.eval(list)?;
-                let items = self.elems(l, list)?;
+                let l = self.operand(list)?;
+                let items = self.items(&l, list)?;
                 let mut out = Vec::with_capacity(items.len());
                 for i in 0..items.len() {
                     let item = items.get(i);
                     let item = match deref {
-                        Some(k) => self.deref(*k, item, list, Some(i))?,
-                        None => item,
+                        Some(k) => self.deref(*k, &item, list, Some(i))?,
+                        None => item.into_owned(),
                     };
                     self.set_local(*slot, item);
                     match self.eval(body)? {
@@ -192,27 +243,27 @@ impl<'a> Env<'a> {
             ExprKind::Call(func, args) => self.call(*func, args),
             ExprKind::Agg { func, mode, arg } => self.aggregate(*func, *mode, arg),
             ExprKind::Filter { list, binder, pred } => {
-                let l = self.eval(list)?;
-                let items = self.elems(l, list)?;
+                let l = self.operand(list)?;
+                let items = self.items(&l, list)?;
                 let mut out = Vec::new();
                 for i in 0..items.len() {
                     let item = items.get(i);
                     let saved = self.bound;
-                    let keep = self.with_element(*binder, item.clone(), list, i, |env| env.eval_bool(pred));
+                    let keep = self.with_element(*binder, &item, list, i, |env| env.eval_bool(pred));
                     self.bound = saved;
                     if keep? {
-                        out.push(item);
+                        out.push(item.into_owned());
                     }
                 }
                 Ok(Value::List(out.into()))
             }
             ExprKind::Quant { q, list, binder, pred } => {
-                let l = self.eval(list)?;
-                let items = self.elems(l, list)?;
+                let l = self.operand(list)?;
+                let items = self.items(&l, list)?;
                 for i in 0..items.len() {
                     let item = items.get(i);
                     let saved = self.bound;
-                    let r = self.with_element(*binder, item, list, i, |env| env.eval_bool(pred));
+                    let r = self.with_element(*binder, &item, list, i, |env| env.eval_bool(pred));
                     self.bound = saved;
                     match (q, r?) {
                         (Quant::Any, true) => return Ok(Value::Bool(true)),
@@ -248,14 +299,14 @@ impl<'a> Env<'a> {
     pub fn with_element<T>(
         &mut self,
         binder: Binder,
-        item: Value,
+        item: &Value,
         list: &Expr,
         i: usize,
         f: impl FnOnce(&mut Self) -> R<T>,
     ) -> R<T> {
         match binder {
             Binder::Kind { kind, deref } => {
-                let item = if deref { self.deref(kind, item, list, Some(i))? } else { item };
+                let item = if deref { self.deref(kind, item, list, Some(i))? } else { item.clone() };
                 match item {
                     Value::Entity(k, row) => self.bind(k, row),
                     other => {
@@ -271,7 +322,7 @@ impl<'a> Env<'a> {
             Binder::Local { slot, deref } => {
                 let item = match deref {
                     Some(k) => self.deref(k, item, list, Some(i))?,
-                    None => item,
+                    None => item.clone(),
                 };
                 self.set_local(slot, item);
                 f(self)
@@ -286,7 +337,7 @@ impl<'a> Env<'a> {
         }
         match self.eval(base)? {
             Value::Entity(_, row) => Ok(row),
-            v @ Value::Str(_) => match self.deref(kind, v, base, None)? {
+            v @ Value::Str(_) => match self.deref(kind, &v, base, None)? {
                 Value::Entity(_, row) => Ok(row),
                 _ => fail("internal: reference did not resolve to an entity"),
             },
@@ -295,23 +346,23 @@ impl<'a> Env<'a> {
     }
 
     /// Follows a reference: the key `v` of an entity of `kind`.
-    fn deref(&mut self, kind: KindId, v: Value, from: &Expr, index: Option<usize>) -> R<Value> {
+    fn deref(&mut self, kind: KindId, v: &Value, from: &Expr, index: Option<usize>) -> R<Value> {
         match v {
-            Value::Str(key) => match self.tenant.lookup(self.model, kind, &key) {
+            Value::Str(key) => match self.tenant.lookup(self.model, kind, key) {
                 Some(row) => Ok(Value::Entity(kind, row)),
                 None => {
                     let at = match index {
                         Some(i) => format!("{}[{i}]", self.describe_path(from)),
                         None => self.describe_path(from),
                     };
-                    fail(format!("dangling reference {at} = {}", json_string(&key)))
+                    fail(format!("dangling reference {at} = {}", json_string(key)))
                 }
             },
-            e @ Value::Entity(..) => Ok(e),
+            Value::Entity(k, r) => Ok(Value::Entity(*k, *r)),
             other => fail(format!(
                 "a reference to `{}` must be a string key, found {}",
                 self.model.kind_name(kind),
-                describe(&other)
+                describe(other)
             )),
         }
     }
@@ -345,16 +396,19 @@ impl<'a> Env<'a> {
         format!("{} at {} is not an object", self.model.kind_name(kind), self.tenant.path(self.model, kind, row))
     }
 
-    fn read_field(&mut self, kind: KindId, row: u32, field: u16) -> R<Value> {
-        let t = self.tenant.table(kind);
+    /// A stored field (its model default when absent), borrowed from the tenant.
+    fn field_ref(&self, kind: KindId, row: u32, field: u16) -> R<&'a Value> {
+        let tenant = self.tenant;
+        let model = self.model;
+        let t = tenant.table(kind);
         if t.malformed.get(row as usize).copied().unwrap_or(false) {
             return fail(self.malformed(kind, row));
         }
-        match self.tenant.field(kind, row, field) {
+        match tenant.field(kind, row, field) {
             Value::Null => {
-                let f = self.model.field(kind, field);
+                let f = model.field(kind, field);
                 match &f.default {
-                    Some(d) => Ok(d.clone()),
+                    Some(d) => Ok(d),
                     None => Err(EvalError {
                         missing: true,
                         reason: format!("missing field {}.{}", self.model.kind_name(kind), f.name),
@@ -362,7 +416,7 @@ impl<'a> Env<'a> {
                 }
             }
             Value::Bad(reason) => fail(reason.to_string()),
-            v => Ok(v.clone()),
+            v => Ok(v),
         }
     }
 
@@ -434,14 +488,15 @@ impl<'a> Env<'a> {
                 Err(e) => Err(e),
             },
             BinOp::Eq | BinOp::Ne => {
-                let (x, y) = (self.eval(a)?, self.eval(b)?);
+                let x = self.operand(a)?;
+                let y = self.operand(b)?;
                 let eq = self.equals(&x, &y)?;
                 Ok(Value::Bool(eq == (op == BinOp::Eq)))
             }
             BinOp::In | BinOp::NotIn => {
-                let x = self.eval(a)?;
-                let l = self.eval(b)?;
-                let items = self.elems(l, b)?;
+                let x = self.operand(a)?;
+                let l = self.operand(b)?;
+                let items = self.items(&l, b)?;
                 let mut found = false;
                 for i in 0..items.len() {
                     if self.equals(&x, &items.get(i))? {
@@ -452,7 +507,8 @@ impl<'a> Env<'a> {
                 Ok(Value::Bool(found == (op == BinOp::In)))
             }
             _ => {
-                let (x, y) = (self.eval(a)?, self.eval(b)?);
+                let x = self.operand(a)?;
+                let y = self.operand(b)?;
                 match ops::binary_pure(op, &x, &y) {
                     Ok(Some(v)) => Ok(v),
                     Ok(None) => {
@@ -544,30 +600,31 @@ impl<'a> Env<'a> {
     }
 
     fn aggregate(&mut self, func: AggFunc, mode: AggMode, arg: &Expr) -> R<Value> {
-        let values: Vec<Value> = match mode {
+        let mut acc = Fold::new(func);
+        match mode {
             AggMode::List => {
-                let l = self.eval(arg)?;
+                let l = self.operand(arg)?;
                 if func == AggFunc::Count {
-                    if let Value::Entities(_, _, n) = l {
-                        return Ok(Value::Int(i64::from(n)));
+                    match &*l {
+                        Value::Entities(_, _, n) => return Ok(Value::Int(i64::from(*n))),
+                        Value::List(items) => return Ok(Value::Int(items.len() as i64)),
+                        _ => {}
                     }
                 }
-                self.elements(&l, arg)?
+                let items = self.items(&l, arg)?;
+                for i in 0..items.len() {
+                    acc.push(&items.get(i))?;
+                }
             }
-            AggMode::Range { deepest: None, .. } => vec![self.eval(arg)?],
+            AggMode::Range { deepest: None, .. } => acc.push(&*self.operand(arg)?)?,
             AggMode::Range { deepest: Some(d), under, .. } => {
                 let saved = self.bound;
-                let mut out = Vec::new();
-                let r = self.range(d, under, &mut |env| {
-                    out.push(env.eval(arg)?);
-                    Ok(())
-                });
+                let r = self.range(d, under, &mut |env| acc.push(&*env.operand(arg)?));
                 self.bound = saved;
                 r?;
-                out
             }
-        };
-        fold_aggregate(func, &values)
+        }
+        acc.finish()
     }
 
     /// Calls `f` with every entity of `kind` under the bound entity of `under` bound.
@@ -612,64 +669,89 @@ impl<'a> Env<'a> {
 /// count/sum/min/max/avg over collected values (language.md §9.11: overflow is checked at
 /// every step; `avg` is exact and yields a decimal).
 pub fn fold_aggregate(func: AggFunc, values: &[Value]) -> R<Value> {
-    match func {
-        AggFunc::Count => Ok(Value::Int(values.len() as i64)),
-        AggFunc::Sum => {
-            let mut acc = Value::Int(0);
-            for v in values {
+    let mut acc = Fold::new(func);
+    for v in values {
+        acc.push(v)?;
+    }
+    acc.finish()
+}
+
+/// An aggregate folded one value at a time, so a range over a million entities collects
+/// nothing.
+struct Fold {
+    func: AggFunc,
+    n: usize,
+    /// `sum`: the running total (`Int(0)` until the first value).
+    sum: Value,
+    /// `min`/`max`: the best value so far.
+    best: Option<Value>,
+    /// `avg`: integer and decimal parts, summed apart.
+    int_sum: i128,
+    dec_sum: f64,
+    any_dec: bool,
+}
+
+impl Fold {
+    fn new(func: AggFunc) -> Fold {
+        Fold { func, n: 0, sum: Value::Int(0), best: None, int_sum: 0, dec_sum: 0.0, any_dec: false }
+    }
+
+    fn push(&mut self, v: &Value) -> R<()> {
+        self.n += 1;
+        match self.func {
+            AggFunc::Count => {}
+            AggFunc::Sum => {
                 if matches!(v, Value::Null) {
                     return fail("sum over a null value");
                 }
-                acc = match (&acc, v) {
+                self.sum = match (&self.sum, v) {
                     (Value::Int(0), Value::Duration(_)) => v.clone(),
-                    _ => ops::arith(BinOp::Add, &acc, v).or_else(|e| fail(format!("sum: {e}")))?,
+                    (Value::Int(a), Value::Int(b)) if a.checked_add(*b).is_some() => Value::Int(a.wrapping_add(*b)),
+                    _ => ops::arith(BinOp::Add, &self.sum, v).or_else(|e| fail(format!("sum: {e}")))?,
                 };
             }
-            Ok(acc)
-        }
-        AggFunc::Min | AggFunc::Max => {
-            let name = if func == AggFunc::Min { "min" } else { "max" };
-            let mut best: Option<&Value> = None;
-            for v in values {
-                best = Some(match best {
-                    None => v,
+            AggFunc::Min | AggFunc::Max => {
+                let better = match &self.best {
+                    None => true,
                     Some(b) => {
+                        let name = if self.func == AggFunc::Min { "min" } else { "max" };
                         let ord = ops::compare(v, b, BinOp::Lt).or_else(|e| fail(format!("{name}: {e}")))?;
-                        if (func == AggFunc::Min && ord == Ordering::Less)
-                            || (func == AggFunc::Max && ord == Ordering::Greater)
-                        {
-                            v
-                        } else {
-                            b
-                        }
+                        (self.func == AggFunc::Min && ord == Ordering::Less)
+                            || (self.func == AggFunc::Max && ord == Ordering::Greater)
                     }
-                });
-            }
-            match best {
-                Some(v) => Ok(v.clone()),
-                None => fail(format!("{name} of an empty list")),
-            }
-        }
-        AggFunc::Avg => {
-            if values.is_empty() {
-                return fail("avg of an empty list");
-            }
-            let mut int_sum: i128 = 0;
-            let mut dec_sum = 0.0f64;
-            let mut any_dec = false;
-            for v in values {
-                match v {
-                    Value::Int(i) => int_sum += i128::from(*i),
-                    Value::Dec(d) => {
-                        dec_sum += d;
-                        any_dec = true;
-                    }
-                    other => return fail(format!("avg: expected a number, found {}", describe(other))),
+                };
+                if better {
+                    self.best = Some(v.clone());
                 }
             }
-            let n = values.len() as f64;
-            let r = if any_dec { (int_sum as f64 + dec_sum) / n } else { int_sum as f64 / n };
-            Ok(Value::Dec(r))
+            AggFunc::Avg => match v {
+                Value::Int(i) => self.int_sum += i128::from(*i),
+                Value::Dec(d) => {
+                    self.dec_sum += d;
+                    self.any_dec = true;
+                }
+                other => return fail(format!("avg: expected a number, found {}", describe(other))),
+            },
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> R<Value> {
+        match self.func {
+            AggFunc::Count => Ok(Value::Int(self.n as i64)),
+            AggFunc::Sum => Ok(self.sum),
+            AggFunc::Min | AggFunc::Max => match self.best {
+                Some(v) => Ok(v),
+                None => fail(format!("{} of an empty list", if self.func == AggFunc::Min { "min" } else { "max" })),
+            },
+            AggFunc::Avg => {
+                if self.n == 0 {
+                    return fail("avg of an empty list");
+                }
+                let n = self.n as f64;
+                let r = if self.any_dec { (self.int_sum as f64 + self.dec_sum) / n } else { self.int_sum as f64 / n };
+                Ok(Value::Dec(r))
+            }
         }
     }
 }
