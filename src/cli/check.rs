@@ -71,16 +71,17 @@ fn run_inner(args: &CheckArgs) -> Result<u8, String> {
     let stdout = std::io::stdout();
     let format = args.format.unwrap_or(if stdout.is_terminal() { Format::Human } else { Format::Json });
     let color = format == Format::Human && stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let mut reporter = report::reporter(format, info, color);
-    let mut out = std::io::BufWriter::new(stdout.lock());
-
-    let mut summary = Summary::new();
-    let mut input_errors = false;
-    let mut failing = false;
-    let threshold = args.fail_on.threshold();
+    let mut emit = Emit {
+        reporter: report::reporter(format, info, color),
+        out: std::io::BufWriter::with_capacity(1 << 16, stdout),
+        summary: Summary::new(),
+        input_errors: false,
+        failing: false,
+        threshold: args.fail_on.threshold(),
+        progress: Progress::new(),
+    };
     let window = pool.current_num_threads().max(1) * WINDOW_PER_THREAD;
     let mut docs = snapshot::documents(&args.tenants);
-    let mut progress = Progress::new();
     let read_window = |docs: &mut snapshot::Documents| {
         let mut batch: Vec<Document> = Vec::new();
         let mut bytes = 0;
@@ -91,19 +92,28 @@ fn run_inner(args: &CheckArgs) -> Result<u8, String> {
         }
         batch
     };
-    // Double buffering: the next window is read while the current one is evaluated, so
-    // reading (sequential by nature) overlaps with the parallel work. Output lags input
-    // by at most one window, and memory holds at most two.
+    // A pipeline of three windows: while one window of tenants is decoded and evaluated
+    // in parallel, the previous window's reports are written and the next window is
+    // read. Reading and writing are sequential by nature; this way they overlap with
+    // the parallel work. Output lags input by at most two windows, and memory holds at
+    // most three.
     let mut next = read_window(&mut docs);
+    let mut done: Vec<TenantReport> = Vec::new();
     while !next.is_empty() {
         let batch = std::mem::take(&mut next);
-        type Done = (Vec<TenantReport>, Vec<Option<Tenant>>);
-        let ((reports, tenants), following): (Done, Vec<Document>) = pool.install(|| {
-            rayon::join(
-                || batch.par_iter().map(|d| engine.run_document_keeping(d, now)).unzip(),
-                || read_window(&mut docs),
-            )
-        });
+        let previous = std::mem::take(&mut done);
+        type Evaluated = (Vec<TenantReport>, Vec<Option<Tenant>>);
+        let ((reports, tenants), (following, wrote)): (Evaluated, (Vec<Document>, Result<(), String>)) =
+            pool.install(|| {
+                rayon::join(
+                    || batch.par_iter().map(|d| engine.run_document_keeping(d, now)).unzip(),
+                    || {
+                        let wrote = emit.reports(&previous);
+                        (read_window(&mut docs), wrote)
+                    },
+                )
+            });
+        wrote?;
         drop(batch);
         if following.is_empty() {
             // The last window: the process is about to exit, and freeing a large tenant
@@ -112,26 +122,49 @@ fn run_inner(args: &CheckArgs) -> Result<u8, String> {
         } else {
             pool.install(|| tenants.into_par_iter().for_each(drop));
         }
+        done = reports;
         next = following;
-        progress.advance(reports.len() as u64);
-        for r in &reports {
-            summary.add(&r.summary);
-            input_errors |= r.input_error;
-            failing |=
-                r.findings.iter().any(|f| f.status == Status::Error || threshold.is_some_and(|t| f.severity >= t));
-            reporter.tenant(&mut out, r).map_err(write_error)?;
-        }
     }
-    progress.finish();
-    reporter.finish(&mut out, &summary).map_err(write_error)?;
-    out.flush().map_err(write_error)?;
-    Ok(if input_errors {
+    emit.reports(&done)?;
+    emit.progress.finish();
+    emit.reporter.finish(&mut emit.out, &emit.summary).map_err(write_error)?;
+    emit.out.flush().map_err(write_error)?;
+    Ok(if emit.input_errors {
         EXIT_USAGE
-    } else if failing {
+    } else if emit.failing {
         1
     } else {
         0
     })
+}
+
+/// Where reports go, and what they add up to.
+struct Emit {
+    reporter: Box<dyn report::Reporter>,
+    out: std::io::BufWriter<std::io::Stdout>,
+    summary: Summary,
+    input_errors: bool,
+    failing: bool,
+    threshold: Option<crate::finding::Severity>,
+    progress: Progress,
+}
+
+impl Emit {
+    /// Writes reports in order and counts them.
+    fn reports(&mut self, reports: &[TenantReport]) -> Result<(), String> {
+        if reports.is_empty() {
+            return Ok(());
+        }
+        self.progress.advance(reports.len() as u64);
+        for r in reports {
+            self.summary.add(&r.summary);
+            self.input_errors |= r.input_error;
+            self.failing |=
+                r.findings.iter().any(|f| f.status == Status::Error || self.threshold.is_some_and(|t| f.severity >= t));
+            self.reporter.tenant(&mut self.out, r).map_err(write_error)?;
+        }
+        Ok(())
+    }
 }
 
 fn write_error(e: std::io::Error) -> String {

@@ -40,7 +40,7 @@ pub struct PolicyLine {
     pub rules: usize,
 }
 
-pub trait Reporter {
+pub trait Reporter: Send {
     fn tenant(&mut self, out: &mut dyn Write, report: &TenantReport) -> io::Result<()>;
     fn finish(&mut self, out: &mut dyn Write, summary: &Summary) -> io::Result<()>;
 }

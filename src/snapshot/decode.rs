@@ -261,6 +261,14 @@ pub fn decode(doc_label: &str, source: Arc<str>, content: &Content, plan: &Decod
     Ok(Tenant::new(doc_label.to_string(), source, tables?, plan.layout.clone()))
 }
 
+thread_local! {
+    /// Buffers for building lists (one per nesting level in use).
+    static LIST_BUFFERS: std::cell::RefCell<Vec<Vec<Value>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A list buffer grown larger than this is not kept for reuse.
+const MAX_LIST_BUFFER: usize = 4096;
+
 /// Byte equality for the short strings of keys and enum values, inline: a call to `memcmp`
 /// per object key was a tenth of the decode time.
 #[inline]
@@ -1442,23 +1450,32 @@ impl<'de> Visitor<'de> for TypedSeed<'_> {
                 return Ok(mismatch(self.conv, self.path, "a list"));
             }
         };
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        // Elements gather in a reused buffer, so a list costs one allocation (its own).
+        let mut out = LIST_BUFFERS.with(|b| b.borrow_mut().pop()).unwrap_or_default();
+        out.clear();
         let mut bad = None;
-        loop {
+        let res = loop {
             if bad.is_some() {
-                if seq.next_element::<IgnoredAny>()?.is_none() {
-                    break;
+                match seq.next_element::<IgnoredAny>() {
+                    Ok(Some(_)) => continue,
+                    Ok(None) => break Ok(()),
+                    Err(e) => break Err(e),
                 }
-                continue;
             }
             let seed = TypedSeed { conv: inner, path: Path::Elem(&self.path, out.len()), yaml: self.yaml };
-            match seq.next_element_seed(seed)? {
-                None => break,
-                Some(Value::Bad(r)) => bad = Some(Value::Bad(r)),
-                Some(v) => out.push(v),
+            match seq.next_element_seed(seed) {
+                Ok(None) => break Ok(()),
+                Ok(Some(Value::Bad(r))) => bad = Some(Value::Bad(r)),
+                Ok(Some(v)) => out.push(v),
+                Err(e) => break Err(e),
             }
+        };
+        let list = bad.unwrap_or_else(|| Value::List(out.drain(..).collect()));
+        out.clear();
+        if out.capacity() <= MAX_LIST_BUFFER {
+            LIST_BUFFERS.with(|b| b.borrow_mut().push(out));
         }
-        Ok(bad.unwrap_or_else(|| Value::List(out.drain(..).collect())))
+        res.map(|()| list)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
