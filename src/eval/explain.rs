@@ -3,7 +3,7 @@
 //! Both re-evaluate sub-expressions of a rule for one subject. They run only for subjects
 //! that did not pass (evidence) or on request (explain), so passing subjects cost nothing.
 
-use super::machine::{Env, EvalError};
+use super::machine::Env;
 use super::{ops, render};
 use crate::ast::BinOp;
 use crate::hir::{Expr, ExprKind, Quant};
@@ -51,7 +51,7 @@ fn json(env: &Env<'_>, v: &Value) -> J {
 fn value_json(env: &mut Env<'_>, e: &Expr) -> J {
     match env.eval(e) {
         Ok(v) => json(env, &v),
-        Err(EvalError { reason, .. }) => J::String(format!("<error: {reason}>")),
+        Err(e) => J::String(format!("<error: {}>", e.reason)),
     }
 }
 

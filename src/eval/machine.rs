@@ -22,10 +22,11 @@ pub struct EvalError {
     pub reason: String,
 }
 
-pub type R<T> = Result<T, EvalError>;
+/// Errors are rare: boxed, a result is no larger than its value.
+pub type R<T> = Result<T, Box<EvalError>>;
 
 fn fail<T>(reason: impl Into<String>) -> R<T> {
-    Err(EvalError { missing: false, reason: reason.into() })
+    Err(Box::new(EvalError { missing: false, reason: reason.into() }))
 }
 
 /// The elements of a list value, without copying them out.
@@ -192,14 +193,14 @@ impl<'a> Env<'a> {
                     return fail(self.malformed(*kind, row));
                 }
                 match self.tenant.raw(*kind, row, *slot) {
-                    Value::Null => Err(EvalError {
+                    Value::Null => Err(Box::new(EvalError {
                         missing: true,
                         reason: format!(
                             "missing field {}[{}]",
                             self.model.kind_name(*kind),
                             json_string(&path.join("."))
                         ),
-                    }),
+                    })),
                     v => Ok(v.clone()),
                 }
             }
@@ -409,10 +410,10 @@ impl<'a> Env<'a> {
                 let f = model.field(kind, field);
                 match &f.default {
                     Some(d) => Ok(d),
-                    None => Err(EvalError {
+                    None => Err(Box::new(EvalError {
                         missing: true,
                         reason: format!("missing field {}.{}", self.model.kind_name(kind), f.name),
-                    }),
+                    })),
                 }
             }
             Value::Bad(reason) => fail(reason.to_string()),
@@ -465,12 +466,12 @@ impl<'a> Env<'a> {
             }
             (Value::Object(fields), Value::Str(k)) => match fields.iter().find(|(name, _)| name == k) {
                 Some((_, Value::Null)) | None => {
-                    Err(EvalError { missing: true, reason: format!("missing key {}", json_string(k)) })
+                    Err(Box::new(EvalError { missing: true, reason: format!("missing key {}", json_string(k)) }))
                 }
                 Some((_, v)) => Ok(v.clone()),
             },
             (Value::Null, _) => {
-                Err(EvalError { missing: true, reason: format!("{} is missing", self.describe_path(base)) })
+                Err(Box::new(EvalError { missing: true, reason: format!("{} is missing", self.describe_path(base)) }))
             }
             _ => fail(format!("cannot index {} with {}", describe(&b), describe(&i))),
         }

@@ -134,13 +134,13 @@ pub fn evaluate(env: &mut Env<'_>, rule: &Rule) -> (Status, Option<String>) {
         match env.eval_bool(g) {
             Ok(true) => {}
             Ok(false) => return (Status::Skip, None),
-            Err(e) => return (Status::Error, Some(reason(e, "when"))),
+            Err(e) => return (Status::Error, Some(reason(*e, "when"))),
         }
     }
     match env.eval_bool(&rule.assert) {
         Ok(true) => (Status::Pass, None),
         Ok(false) => (Status::Fail, None),
-        Err(e) => (Status::Error, Some(reason(e, ""))),
+        Err(e) => (Status::Error, Some(reason(*e, ""))),
     }
 }
 
