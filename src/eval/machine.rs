@@ -129,6 +129,30 @@ impl<'a> Env<'a> {
     }
 
     pub fn eval_bool(&mut self, e: &Expr) -> R<bool> {
+        // The connectives and comparisons that decide most rules, without making a
+        // `Value::Bool` of every step.
+        if let ExprKind::Binary(op, a, b) = &e.kind {
+            match op {
+                BinOp::And => return Ok(self.eval_bool(a)? && self.eval_bool(b)?),
+                BinOp::Or => return Ok(self.eval_bool(a)? || self.eval_bool(b)?),
+                BinOp::Requires => return Ok(!self.eval_bool(a)? || self.eval_bool(b)?),
+                BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                    let x = self.operand(a)?;
+                    let y = self.operand(b)?;
+                    let ord = match ops::compare(&x, &y, *op) {
+                        Ok(ord) => ord,
+                        Err(reason) => return fail(reason),
+                    };
+                    return Ok(match op {
+                        BinOp::Lt => ord == Ordering::Less,
+                        BinOp::Le => ord != Ordering::Greater,
+                        BinOp::Gt => ord == Ordering::Greater,
+                        _ => ord != Ordering::Less,
+                    });
+                }
+                _ => {}
+            }
+        }
         match &*self.operand(e)? {
             Value::Bool(b) => Ok(*b),
             other => fail(format!("expected a boolean, found {}", describe(other))),

@@ -80,25 +80,37 @@ struct RuleCtx<'a> {
 
 impl RuleCtx<'_> {
     fn rows(&self, from: usize, to: usize) -> (Vec<Finding>, Summary) {
+        let kind_name: Arc<str> = Arc::from(self.model.kind_name(self.rule.subject));
         let mut env = Env::new(self.program, self.model, self.t, self.now);
         let mut findings = Vec::new();
         let mut summary = Summary::new();
         let rule = self.rule;
+        env.enter_rule(rule.policy, rule.n_locals);
         for row in from as u32..to as u32 {
-            env.enter_rule(rule.policy, rule.n_locals);
+            if rule.n_locals > 0 {
+                // Fresh locals for every subject (a rule without any keeps the empty set).
+                env.enter_rule(rule.policy, rule.n_locals);
+            }
             env.bind(rule.subject, row);
             let (status, reason) = evaluate(&mut env, rule);
             summary.count(status, rule.severity);
             if matches!(status, Status::Fail | Status::Error) {
-                findings.push(self.finding(&mut env, row, status, reason));
+                findings.push(self.finding(&mut env, &kind_name, row, status, reason));
             }
         }
         (findings, summary)
     }
 
-    fn finding(&self, env: &mut Env<'_>, row: u32, status: Status, reason: Option<String>) -> Finding {
+    fn finding(
+        &self,
+        env: &mut Env<'_>,
+        kind_name: &Arc<str>,
+        row: u32,
+        status: Status,
+        reason: Option<String>,
+    ) -> Finding {
         let rule = self.rule;
-        let subject = self.subject(rule.subject, row);
+        let subject = self.subject(kind_name, rule.subject, row);
         let evidence = match (status, self.program.policies.get(rule.policy)) {
             (Status::Fail, Some(p)) => Some(explain::evidence(env, &rule.assert, &p.source)),
             _ => None,
@@ -119,12 +131,12 @@ impl RuleCtx<'_> {
         }
     }
 
-    fn subject(&self, kind: KindId, row: u32) -> Subject {
+    fn subject(&self, kind_name: &Arc<str>, kind: KindId, row: u32) -> Subject {
         let m = self.model;
         if kind == Model::ROOT {
-            return Subject { kind: Arc::from(m.kind_name(kind)), id: self.t.id(m), path: String::new() };
+            return Subject { kind: kind_name.clone(), id: self.t.id(m), path: String::new() };
         }
-        Subject { kind: Arc::from(m.kind_name(kind)), id: self.t.key(m, kind, row), path: self.t.path(m, kind, row) }
+        Subject { kind: kind_name.clone(), id: self.t.key(m, kind, row), path: self.t.path(m, kind, row) }
     }
 }
 

@@ -232,17 +232,27 @@ impl Tenant {
 
     /// The full path of an entity: `users[3].sessions[1]`; `""` for the root.
     pub fn path(&self, model: &Model, kind: KindId, row: u32) -> String {
-        let mut parts = Vec::new();
+        use std::fmt::Write;
+        // The entity and its ancestors below the root, innermost first.
+        let mut steps = [(0 as KindId, 0u32); crate::model::MAX_KINDS];
+        let mut n = 0;
         let (mut k, mut r) = (kind, row);
         while let Some(parent) = model.kind(k).parent {
-            let t = self.table(k);
-            let idx = t.index.get(r as usize).copied().unwrap_or(0);
-            parts.push(format!("{}[{idx}]", model.kind(k).collection.as_deref().unwrap_or("?")));
-            r = t.parent.get(r as usize).copied().unwrap_or(0);
+            let Some(step) = steps.get_mut(n) else { break };
+            *step = (k, r);
+            n += 1;
+            r = self.table(k).parent.get(r as usize).copied().unwrap_or(0);
             k = parent;
         }
-        parts.reverse();
-        parts.join(".")
+        let mut out = String::new();
+        for (i, &(k, r)) in steps[..n].iter().rev().enumerate() {
+            if i > 0 {
+                out.push('.');
+            }
+            let idx = self.table(k).index.get(r as usize).copied().unwrap_or(0);
+            let _ = write!(out, "{}[{idx}]", model.kind(k).collection.as_deref().unwrap_or("?"));
+        }
+        out
     }
 
     /// The row of the entity of `kind` whose key is `key` (first one wins on duplicates).
