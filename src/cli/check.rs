@@ -114,7 +114,7 @@ fn run_inner(args: &CheckArgs) -> Result<u8, String> {
                 )
             });
         wrote?;
-        drop(batch);
+        docs.recycle(batch);
         if following.is_empty() {
             // The last window: the process is about to exit, and freeing a large tenant
             // row by row (millions of strings) would only delay it; the OS takes it back.

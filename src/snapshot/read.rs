@@ -21,6 +21,7 @@ pub fn documents(inputs: &[String]) -> Documents {
         pending: VecDeque::new(),
         ready: VecDeque::new(),
         lines: None,
+        spare: Vec::new(),
     }
 }
 
@@ -33,6 +34,27 @@ pub struct Documents {
     ready: VecDeque<Document>,
     /// The JSONL file being read.
     lines: Option<Lines>,
+    /// Buffers of documents already decoded, for the next JSONL lines (see
+    /// [`Documents::recycle`]).
+    spare: Vec<Vec<u8>>,
+}
+
+/// Buffers kept for reuse at most.
+const MAX_SPARE: usize = 256;
+
+impl Documents {
+    /// Hands back documents that are done with, so that their buffers hold the next
+    /// lines: reading then reuses memory that is already mapped rather than faulting in
+    /// fresh pages for every line.
+    pub fn recycle(&mut self, docs: Vec<Document>) {
+        for d in docs {
+            if let Ok(Content::Json(buf)) = d.content {
+                if self.spare.len() < MAX_SPARE && buf.capacity() <= MAX_LINE_HINT {
+                    self.spare.push(buf);
+                }
+            }
+        }
+    }
 }
 
 enum Item {
@@ -51,7 +73,7 @@ impl Iterator for Documents {
                 return Some(d);
             }
             if let Some(lines) = &mut self.lines {
-                match lines.next() {
+                match lines.next_with(&mut self.spare) {
                     Some(d) => return Some(d),
                     None => self.lines = None,
                 }
@@ -124,7 +146,7 @@ impl Documents {
     fn open_file(&mut self, path: &Path, shown: String) {
         match format_of(path) {
             Some(Format::Lines) => match fs::File::open(path) {
-                Ok(f) => self.lines = Some(Lines::new(Box::new(BufReader::with_capacity(1 << 16, f)), shown)),
+                Ok(f) => self.lines = Some(Lines::new(Box::new(BufReader::with_capacity(1 << 20, f)), shown)),
                 Err(e) => self.ready.push_back(error_doc(shown.clone(), cannot_read(&shown, &e))),
             },
             Some(Format::Json) if fs::metadata(path).is_ok_and(|m| m.len() >= super::STREAM_MIN_BYTES) => {
@@ -244,24 +266,33 @@ struct Lines {
     source: Arc<str>,
     line: usize,
     done: bool,
+    /// Length of the last line read (capped at [`MAX_LINE_HINT`]).
+    last_len: usize,
 }
+
+/// A line buffer is never sized ahead beyond this (a huge line grows as it is read).
+const MAX_LINE_HINT: usize = 64 << 20;
 
 impl Lines {
     fn new(reader: Box<dyn BufRead + Send>, shown: String) -> Lines {
-        Lines { reader, source: Arc::from(shown.as_str()), shown, line: 0, done: false }
+        Lines { reader, source: Arc::from(shown.as_str()), shown, line: 0, done: false, last_len: 0 }
     }
 }
 
-impl Iterator for Lines {
-    type Item = Document;
-
-    fn next(&mut self) -> Option<Document> {
+impl Lines {
+    /// The next non-blank line as a document, read into a spare buffer if there is one.
+    fn next_with(&mut self, spare: &mut Vec<Vec<u8>>) -> Option<Document> {
         while !self.done {
-            let mut buf = Vec::new();
+            // Lines of one export are much alike: room for the last one's length (and a
+            // little) saves growing the buffer by doubling, copying as it goes.
+            let mut buf = spare.pop().unwrap_or_default();
+            buf.clear();
+            buf.reserve(self.last_len + self.last_len / 8 + 64);
             match self.reader.read_until(b'\n', &mut buf) {
                 Ok(0) => self.done = true,
-                Ok(_) => {
+                Ok(n) => {
                     self.line += 1;
+                    self.last_len = n.min(MAX_LINE_HINT);
                     if buf.last() == Some(&b'\n') {
                         buf.pop();
                         if buf.last() == Some(&b'\r') {

@@ -130,14 +130,18 @@ impl Carry {
     }
 }
 
-/// The block at `at`, padded with zeros (never structural) past the end of `b`.
-fn block(b: &[u8], at: usize) -> [u8; BLOCK] {
+/// The masks of the block at `at`, padded with zeros (never structural) past the end of
+/// `b`; a whole block is read in place.
+fn block_masks(b: &[u8], at: usize) -> Masks {
+    if let Some(whole) = b.get(at..at + BLOCK).and_then(|w| <&[u8; BLOCK]>::try_from(w).ok()) {
+        return masks(whole);
+    }
     let mut out = [0u8; BLOCK];
     if let Some(rest) = b.get(at..) {
         let n = rest.len().min(BLOCK);
         out[..n].copy_from_slice(&rest[..n]);
     }
-    out
+    masks(&out)
 }
 
 /// The byte offset of the first `[`/`{` nested deeper than [`MAX_DOC_DEPTH`], if any.
@@ -147,7 +151,7 @@ pub(super) fn too_deep(b: &[u8]) -> Option<usize> {
     let mut depth = 0usize;
     let mut at = 0;
     while at < b.len() {
-        let (open, close) = carry.brackets(&masks(&block(b, at)));
+        let (open, close) = carry.brackets(&block_masks(b, at));
         let mut events = open | close;
         while events != 0 {
             let p = events.trailing_zeros();
@@ -203,7 +207,7 @@ impl Skip {
             if b.len().saturating_sub(at) < BLOCK && !(eof && at < b.len()) {
                 return if eof { Skipped::Eof } else { Skipped::More(at) };
             }
-            let (open, close) = self.carry.brackets(&masks(&block(b, at)));
+            let (open, close) = self.carry.brackets(&block_masks(b, at));
             let mut events = open | close;
             while events != 0 {
                 let p = events.trailing_zeros();
@@ -254,7 +258,8 @@ mod tests {
         let mut carry = Carry::default();
         let mut at = 0;
         while at < b.len() {
-            let (open, close) = carry.brackets(&masks(&block(b, at)));
+            assert_eq!(block_masks(b, at), masks(&block(b, at)));
+            let (open, close) = carry.brackets(&block_masks(b, at));
             for p in 0..64 {
                 if open >> p & 1 == 1 {
                     out.push((at + p, true));
@@ -280,6 +285,15 @@ mod tests {
                 ALPHABET[(x % ALPHABET.len() as u64) as usize]
             })
             .collect()
+    }
+
+    /// The block at `at`, zero-padded.
+    fn block(b: &[u8], at: usize) -> [u8; BLOCK] {
+        let mut out = [0u8; BLOCK];
+        let rest = &b[at.min(b.len())..];
+        let n = rest.len().min(BLOCK);
+        out[..n].copy_from_slice(&rest[..n]);
+        out
     }
 
     #[test]
