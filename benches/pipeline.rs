@@ -4,6 +4,8 @@
 //!   for all shipped packs and for the six-rule workload; `compile/model_erp` loads the
 //!   built-in model alone.
 //! - `decode/*`: JSON bytes → decoded `Tenant` for the six-rule program (throughput in bytes).
+//! - `decode_file/*`: the same from a file, through the streaming path that `tenet check`
+//!   takes for JSON files of 16 MB or more (read in chunks, split, pieces decoded).
 //! - `evaluate/*`: the six rules over an already-decoded tenant, on one thread
 //!   (throughput in entities: tenant, roles, users, sessions, integrations, certificates).
 //! - `end_to_end/*`: decode + evaluate from bytes, on one thread.
@@ -121,6 +123,24 @@ fn bench_stages(c: &mut Criterion) {
             b.iter_batched(|| json.clone(), |bytes| decode(&engine, bytes), BatchSize::LargeInput)
         });
         g.finish();
+
+        // The same tenant as a file, the way `tenet check` reads one of 16 MB or more:
+        // streamed in chunks and split into pieces (on one thread here, as `-j1`).
+        let path = std::env::temp_dir().join(format!("tenet-bench-{}-{label}.json", std::process::id()));
+        std::fs::write(&path, &json).unwrap();
+        let streamed = pool.install(|| engine.decode("bench.json", Content::JsonFile(path.clone()))).unwrap();
+        assert_eq!(
+            engine.evaluate(&streamed, NOW).findings.len(),
+            report.findings.len(),
+            "{label}: streamed decode differs"
+        );
+        let mut g = c.benchmark_group("decode_file");
+        g.throughput(Throughput::Bytes(json.len() as u64));
+        g.bench_function(label, |b| {
+            b.iter(|| pool.install(|| engine.decode("bench.json", Content::JsonFile(path.clone())).unwrap()))
+        });
+        g.finish();
+        let _ = std::fs::remove_file(&path);
 
         let mut g = c.benchmark_group("evaluate");
         g.throughput(Throughput::Elements(stats.entities()));

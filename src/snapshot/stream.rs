@@ -107,7 +107,8 @@ pub(super) fn decode<R: Read + Send>(r: R, plan: &DecodePlan, limits: Limits) ->
         };
         let mut s = Splitter {
             r,
-            buf: Vec::with_capacity(limits.chunk),
+            buf: Vec::new(),
+            filled: 0,
             base: 0,
             pos: 0,
             mark: None,
@@ -144,6 +145,9 @@ struct Splitter<'a, R, S> {
     r: R,
     /// Bytes read and not yet released; `buf[0]` is byte `base` of the input.
     buf: Vec<u8>,
+    /// `buf[..filled]` holds input; the rest is spare room, already initialized, so that
+    /// reading into it never zeroes memory again.
+    filled: usize,
     base: usize,
     /// Absolute offset of the next byte to look at.
     pos: usize,
@@ -168,10 +172,15 @@ fn is_ws(c: u8) -> bool {
 }
 
 impl<R: Read, S: FnMut(Piece) -> Result<(), Stop>> Splitter<'_, R, S> {
+    /// The input bytes in hand (`data()[0]` is byte `base` of the input).
+    fn data(&self) -> &[u8] {
+        self.buf.get(..self.filled).unwrap_or(&[])
+    }
+
     /// The byte at absolute offset `at`, reading more when needed (`None` at the end).
     fn byte(&mut self, at: usize) -> Result<Option<u8>, Stop> {
         loop {
-            if let Some(&c) = self.buf.get(at - self.base) {
+            if let Some(&c) = self.data().get(at - self.base) {
                 return Ok(Some(c));
             }
             if !self.fill()? {
@@ -187,22 +196,23 @@ impl<R: Read, S: FnMut(Piece) -> Result<(), Stop>> Splitter<'_, R, S> {
         }
         let keep = self.mark.unwrap_or(self.pos).min(self.pos);
         if keep > self.base {
-            self.buf.drain(..keep - self.base);
+            let shift = keep - self.base;
+            self.buf.copy_within(shift..self.filled, 0);
+            self.filled -= shift;
             self.base = keep;
         }
-        let old = self.buf.len();
-        self.buf.resize(old + self.limits.chunk, 0);
+        let want = self.filled + self.limits.chunk;
+        if self.buf.len() < want {
+            self.buf.resize(want, 0);
+        }
         let n = loop {
-            match self.r.read(&mut self.buf[old..]) {
+            match self.r.read(&mut self.buf[self.filled..want]) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.buf.truncate(old);
-                    return Err(e.into());
-                }
+                Err(e) => return Err(e.into()),
             }
         };
-        self.buf.truncate(old + n);
+        self.filled += n;
         self.eof = n == 0;
         Ok(n > 0)
     }
@@ -279,7 +289,8 @@ impl<R: Read, S: FnMut(Piece) -> Result<(), Stop>> Splitter<'_, R, S> {
                 if self.rest_members > 0 {
                     self.rest.push(b',');
                 }
-                self.rest.extend_from_slice(self.buf.get(start..end).ok_or(Stop::Irregular)?);
+                let member = self.buf.get(start..end).filter(|_| end <= self.filled).ok_or(Stop::Irregular)?;
+                self.rest.extend_from_slice(member);
                 self.rest_members += 1;
                 self.mark = None;
                 Ok(())
@@ -312,7 +323,7 @@ impl<R: Read, S: FnMut(Piece) -> Result<(), Stop>> Splitter<'_, R, S> {
                 let mut skip = Skip::new(base);
                 let mut at = self.pos;
                 loop {
-                    match skip.run(&self.buf, at - self.base, self.eof) {
+                    match skip.run(self.data(), at - self.base, self.eof) {
                         Skipped::End(end) => {
                             self.pos = self.base + end;
                             return Ok(());
@@ -400,7 +411,7 @@ impl<R: Read, S: FnMut(Piece) -> Result<(), Stop>> Splitter<'_, R, S> {
 
     /// Closes the piece `start..pos` and hands it on.
     fn cut(&mut self, start: usize, first: u32, child: KindId) -> Result<(), Stop> {
-        let body = self.buf.get(start - self.base..self.pos - self.base).ok_or(Stop::Irregular)?;
+        let body = self.data().get(start - self.base..self.pos - self.base).ok_or(Stop::Irregular)?;
         let mut bytes = Vec::with_capacity(body.len() + 2);
         bytes.push(b'[');
         bytes.extend_from_slice(body);
