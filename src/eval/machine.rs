@@ -643,10 +643,21 @@ impl<'a> Env<'a> {
             }
             AggMode::Range { deepest: None, .. } => acc.push(&*self.operand(arg)?)?,
             AggMode::Range { deepest: Some(d), under, .. } => {
+                // Every value is evaluated before any folding error counts (as when the
+                // values were collected first): an evaluation error, which `??` may catch
+                // when it is a missing field, wins over an overflow met earlier.
                 let saved = self.bound;
-                let r = self.range(d, under, &mut |env| acc.push(&*env.operand(arg)?));
+                let mut folding: R<()> = Ok(());
+                let r = self.range(d, under, &mut |env| {
+                    let v = env.operand(arg)?;
+                    if folding.is_ok() {
+                        folding = acc.push(&v);
+                    }
+                    Ok(())
+                });
                 self.bound = saved;
                 r?;
+                folding?;
             }
         }
         acc.finish()

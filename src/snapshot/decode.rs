@@ -434,16 +434,16 @@ pub(super) fn append_tables(plan: &DecodePlan, main: &mut [Table], part: Vec<Tab
         }
         let Some(kp) = plan.kinds.get(k) else { continue };
         let parent_off = if k == top as usize { 0 } else { kp.parent.map_or(0, off) };
-        let first = m.len();
+        let first_cell = m.cells.len();
         m.parent.extend(p.parent.iter().map(|r| r + parent_off));
         m.index.extend_from_slice(&p.index);
         m.malformed.extend_from_slice(&p.malformed);
         m.cells.extend(p.cells);
-        for row in first..m.len() {
-            for &(slot, _) in &kp.collections {
-                if let Some(Value::Entities(c, start, _)) = m.cells.get_mut(row * m.stride + slot) {
-                    *start += off(*c);
-                }
+        // Every collection range, wherever it sits: a collection's own slot, and any raw
+        // key slot that names the same key and holds the same value.
+        for cell in m.cells.get_mut(first_cell..).into_iter().flatten() {
+            if let Value::Entities(c, start, _) = cell {
+                *start += off(*c);
             }
         }
     }

@@ -40,22 +40,40 @@ pub struct Documents {
 }
 
 /// Buffers kept for reuse at most.
-const MAX_SPARE: usize = 256;
+const MAX_SPARE: usize = 64;
 
 impl Documents {
     /// Hands back documents that are done with, so that their buffers hold the next
     /// lines: reading then reuses memory that is already mapped rather than faulting in
     /// fresh pages for every line.
     pub fn recycle(&mut self, docs: Vec<Document>) {
+        // Only lines are read into spare buffers: while no JSONL input is open, keeping
+        // buffers (of whole `.json` files, say) would only hold memory.
+        if self.lines.is_none() {
+            return;
+        }
+        let mut held: usize = self.spare.iter().map(Vec::capacity).sum();
         for d in docs {
             if let Ok(Content::Json(buf)) = d.content {
-                if self.spare.len() < MAX_SPARE && buf.capacity() <= MAX_LINE_HINT {
+                if self.spare.len() < MAX_SPARE && held + buf.capacity() <= MAX_SPARE_BYTES {
+                    held += buf.capacity();
                     self.spare.push(buf);
                 }
             }
         }
     }
 }
+
+impl Documents {
+    /// Bytes held in spare buffers.
+    #[cfg(test)]
+    pub(super) fn spare_bytes(&self) -> usize {
+        self.spare.iter().map(Vec::capacity).sum()
+    }
+}
+
+/// Bytes of spare buffers kept at most.
+const MAX_SPARE_BYTES: usize = 64 << 20;
 
 enum Item {
     /// A file found in a directory; `shown` is its path as reported.

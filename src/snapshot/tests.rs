@@ -763,3 +763,49 @@ fn a_large_json_file_reports_errors_as_a_small_one_does() {
     assert!(err(missing).contains("gone.json"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A raw key on a nested kind naming one of its collections (`user["sessions"]`) holds the
+/// same range as the collection: appending a piece must rebase it too (found in review;
+/// the checker turns `user["sessions"]` into the field today, but the decoder must not
+/// depend on that).
+#[test]
+fn stream_rebases_raw_keys_that_hold_a_collection() {
+    let m = Model::erp();
+    let mut p = full_proj(&m, &[]);
+    p.kinds[kid(&m, "user") as usize].raw_keys = vec![vec!["sessions".to_string()]];
+    let plan = DecodePlan::new(&m, &p);
+    let doc = r#"{"id": "t", "users": [{"id": "u1", "sessions": [{"id": "s1"}, {"id": "s2"}]},
+        {"id": "u2", "sessions": [{"id": "s3"}]}, {"id": "u3"}]}"#;
+    stream_agrees(doc, &plan);
+}
+
+/// Finished documents hand their buffers back for the next JSONL lines; buffers of whole
+/// `.json` files are not kept, and what is kept stays small (found in review: a directory
+/// of JSON files used to pile up to 256 buffers).
+#[test]
+fn recycled_buffers_stay_bounded() {
+    let dir = std::env::temp_dir().join(format!("tenet-spare-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let body = format!("{{\"id\": \"t\", \"pad\": \"{}\"}}", "x".repeat(1 << 20));
+    for i in 0..40 {
+        std::fs::write(dir.join(format!("{i:03}.json")), &body).unwrap();
+    }
+    let line = format!("{body}\n");
+    std::fs::write(dir.join("z.jsonl"), line.repeat(120)).unwrap();
+    let mut docs = documents(&[dir.to_string_lossy().into_owned()]);
+    let mut seen = 0;
+    let mut most = 0;
+    loop {
+        let batch: Vec<_> = docs.by_ref().take(16).collect();
+        if batch.is_empty() {
+            break;
+        }
+        seen += batch.len();
+        docs.recycle(batch);
+        most = most.max(docs.spare_bytes());
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(seen, 160);
+    assert!(most > 0, "JSONL lines reuse buffers");
+    assert!(most <= 64 << 20, "{} MiB of spare buffers", most >> 20);
+}

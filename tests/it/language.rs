@@ -397,3 +397,24 @@ fn policy_declaration_comes_first() {
     let d = crate::support::diagnostics("x = 1\npolicy \"p\"\nrule a: true\n");
     assert!(d.contains("this comes before the `policy` declaration"), "{d}");
 }
+
+/// An aggregate over entities evaluates every value before a folding error counts (as if
+/// the values were collected first): a missing field later in the range is what `??`
+/// sees, not an overflow met earlier (found by review of the streaming fold).
+#[test]
+fn range_aggregates_report_evaluation_errors_before_folding_errors() {
+    let t = r#"{"id": "t", "users": [{"id": "a", "email": "x", "session_cap": 9223372036854775807},
+        {"id": "b", "email": "y", "session_cap": 1}, {"id": "c"}]}"#;
+    assert_eq!(value_of(r#"(sum(user.session_cap * len(user.email)) ?? 0) == 0"#, t), "pass");
+    let plain = value_of(r#"sum(user.session_cap * len(user.email)) == 0"#, t);
+    assert!(plain.starts_with("error") && plain.contains("missing field user.email"), "{plain}");
+    let t2 = r#"{"id": "t", "users": [{"id": "a", "session_cap": 9223372036854775807},
+        {"id": "b", "session_cap": 1}, {"id": "c", "session_cap": "x"}]}"#;
+    let bad = value_of(r#"sum(user.session_cap) > 0"#, t2);
+    assert!(bad.contains("is a string (\"x\"), expected int"), "{bad}");
+    // With no evaluation error, the folding error itself is reported.
+    let t3 =
+        r#"{"id": "t", "users": [{"id": "a", "session_cap": 9223372036854775807}, {"id": "b", "session_cap": 1}]}"#;
+    let ovf = value_of(r#"sum(user.session_cap) > 0"#, t3);
+    assert!(ovf.contains("sum: integer overflow"), "{ovf}");
+}
