@@ -85,7 +85,9 @@ impl RuleCtx<'_> {
         let mut findings = Vec::new();
         let mut summary = Summary::new();
         let rule = self.rule;
-        let ahead = subject_fields(self.model, rule);
+        // Small tables stay in cache, where prefetching only costs.
+        let big = self.t.table(rule.subject).len() >= PREFETCH_MIN_ROWS;
+        let ahead = if big { subject_fields(self.model, rule) } else { Vec::new() };
         env.enter_rule(rule.policy, rule.n_locals);
         for row in from as u32..to as u32 {
             // A subject's lists and strings live in their own heap blocks: asking for the
@@ -160,6 +162,8 @@ impl RuleCtx<'_> {
 
 /// How many subjects ahead [`RuleCtx::rows`] prefetches.
 const PREFETCH_ROWS: u32 = 4;
+/// Subjects of a kind with fewer rows than this are not prefetched.
+const PREFETCH_MIN_ROWS: usize = 16_384;
 
 /// The subject's own fields a rule reads whose values live in heap blocks of their own
 /// (strings, references, lists of them: `user.roles` in a rule about users), at most a
