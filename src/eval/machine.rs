@@ -29,32 +29,6 @@ fn fail<T>(reason: impl Into<String>) -> R<T> {
     Err(Box::new(EvalError { missing: false, reason: reason.into() }))
 }
 
-/// The elements of a list value, without copying them out.
-pub enum Elems {
-    List(std::sync::Arc<[Value]>),
-    Range(KindId, u32, u32),
-}
-
-impl Elems {
-    pub fn len(&self) -> usize {
-        match self {
-            Elems::List(l) => l.len(),
-            Elems::Range(_, _, n) => *n as usize,
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    pub fn get(&self, i: usize) -> Value {
-        match self {
-            Elems::List(l) => l.get(i).cloned().unwrap_or(Value::Null),
-            Elems::Range(k, s, _) => Value::Entity(*k, s + i as u32),
-        }
-    }
-}
-
 /// The elements of a list value, borrowed: entity ranges give entity values, stored lists
 /// their own elements (no reference count is touched).
 enum Items<'e> {
@@ -463,19 +437,11 @@ impl<'a> Env<'a> {
         r
     }
 
-    /// The elements of a list value (entities of a collection become entity values).
-    pub fn elems(&self, v: Value, from: &Expr) -> R<Elems> {
-        match v {
-            Value::List(items) => Ok(Elems::List(items)),
-            Value::Entities(k, s, n) => Ok(Elems::Range(k, s, n)),
-            Value::Null => fail(format!("{} is null, expected a list", self.describe_path(from))),
-            other => fail(format!("expected a list, found {}", describe(&other))),
-        }
-    }
-
+    /// The elements of a list value, copied out (entities of a collection become entity
+    /// values).
     fn elements(&self, v: &Value, from: &Expr) -> R<Vec<Value>> {
-        let e = self.elems(v.clone(), from)?;
-        Ok((0..e.len()).map(|i| e.get(i)).collect())
+        let items = self.items(v, from)?;
+        Ok((0..items.len()).map(|i| items.get(i).into_owned()).collect())
     }
 
     fn index(&mut self, b: Value, i: Value, base: &Expr) -> R<Value> {
@@ -702,18 +668,9 @@ impl<'a> Env<'a> {
     }
 }
 
-/// count/sum/min/max/avg over collected values (language.md §9.11: overflow is checked at
-/// every step; `avg` is exact and yields a decimal).
-pub fn fold_aggregate(func: AggFunc, values: &[Value]) -> R<Value> {
-    let mut acc = Fold::new(func);
-    for v in values {
-        acc.push(v)?;
-    }
-    acc.finish()
-}
-
-/// An aggregate folded one value at a time, so a range over a million entities collects
-/// nothing.
+/// count/sum/min/max/avg (language.md §9.11: overflow is checked at every step; `avg` is
+/// exact and yields a decimal), folded one value at a time, so a range over a million
+/// entities collects nothing.
 struct Fold {
     func: AggFunc,
     n: usize,
