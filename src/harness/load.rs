@@ -406,14 +406,14 @@ impl Loader<'_> {
         if root.contains(path) {
             return true;
         }
-        let msg = format!("`{what}: {rel}` is outside `{}`, the directory tree this test file may read", root.shown);
+        let tree = if root.shown == "." { "the current directory".to_string() } else { format!("`{}`", root.shown) };
         self.error(
             node.span,
-            msg,
-            "outside the test's directory tree",
+            format!("`{what}: {rel}` is outside {tree}"),
+            "outside the directory tree this test file may read",
             Some(
-                "test files read only below the directory `tenet test` runs in (or the directory given to it); \
-                 pass `--allow-outside-paths` to allow other paths"
+                "a test file reads only below the directory `tenet test` runs in (or the directory given to it); \
+                 `--allow-outside-paths` lifts this"
                     .into(),
             ),
         );
