@@ -12,8 +12,8 @@
 
 use super::out::{self, Fail};
 use super::{print_diagnostics, EXIT_USAGE};
-use crate::fsio;
 use crate::fmt::{format, FmtError};
+use crate::fsio;
 use crate::source::SourceFile;
 use std::path::Path;
 

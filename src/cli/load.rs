@@ -1,10 +1,10 @@
 //! Loading the model and the policies named on the command line.
 
 use crate::diagnostic::{Code, Diagnostic};
+use crate::fsio;
 use crate::hir;
 use crate::model::{self, Model};
 use crate::source::{SourceFile, Span};
-use crate::fsio;
 use std::path::Path;
 
 /// Loads `--model FILE`, or the built-in `erp` model.

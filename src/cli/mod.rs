@@ -159,9 +159,21 @@ pub fn stderr_color() -> bool {
 pub fn print_diagnostics(diags: &[crate::diagnostic::Diagnostic]) {
     let color = stderr_color();
     for d in diags {
-        say_raw!("{}", crate::diagnostic::render(d, color));
+        say_raw!("{}", render_diagnostic(d, color));
     }
     if !diags.is_empty() {
         say!("{} problem{} found", diags.len(), if diags.len() == 1 { "" } else { "s" });
+    }
+}
+
+/// A diagnostic as text for standard error. The lines it quotes come from files (policies,
+/// test files with inline tenants) that may hold control characters: when they do, the
+/// diagnostic is rendered without colors and escaped (`report::terminal_safe`).
+pub fn render_diagnostic(d: &crate::diagnostic::Diagnostic, color: bool) -> String {
+    let plain = crate::diagnostic::render(d, false);
+    match crate::report::terminal_safe(&plain, true) {
+        std::borrow::Cow::Borrowed(_) if color => crate::diagnostic::render(d, true),
+        std::borrow::Cow::Borrowed(_) => plain,
+        std::borrow::Cow::Owned(escaped) => escaped,
     }
 }

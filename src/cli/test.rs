@@ -77,7 +77,8 @@ fn run_inner(args: &TestArgs) -> Result<u8, Fail> {
     let want_coverage = args.coverage || args.coverage_min.is_some() || args.coverage_format.is_some();
     let opts = Options { update: args.update, coverage: want_coverage };
 
-    let files: Vec<TestFile> = pool.install(|| found.par_iter().map(|f| harness::load_file(f, args.allow_outside_paths)).collect());
+    let files: Vec<TestFile> =
+        pool.install(|| found.par_iter().map(|f| harness::load_file(f, args.allow_outside_paths)).collect());
     let selected: Vec<(usize, usize)> = files
         .iter()
         .enumerate()
@@ -97,7 +98,7 @@ fn run_inner(args: &TestArgs) -> Result<u8, Fail> {
     let broken: Vec<&TestFile> = files.iter().filter(|f| !f.diagnostics.is_empty()).collect();
     for f in &broken {
         for d in &f.diagnostics {
-            say_raw!("{}", crate::diagnostic::render(d, color_err));
+            say_raw!("{}", super::render_diagnostic(d, color_err));
         }
     }
 

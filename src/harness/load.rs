@@ -198,12 +198,7 @@ pub fn load_file(found: &Found, allow_outside: bool) -> TestFile {
         },
         Err(e) => {
             let file = SourceFile::new(shown_path.as_str(), "");
-            tf.diagnostics.push(Diagnostic::new(
-                Code::Test,
-                &file,
-                Span::new(0, 0),
-                e,
-            ));
+            tf.diagnostics.push(Diagnostic::new(Code::Test, &file, Span::new(0, 0), e));
             return tf;
         }
     };
@@ -238,9 +233,8 @@ struct Root {
 
 impl Root {
     fn new(root: &Path) -> Root {
-        let canonical = std::fs::canonicalize(root)
-            .or_else(|_| std::path::absolute(root))
-            .unwrap_or_else(|_| root.to_path_buf());
+        let canonical =
+            std::fs::canonicalize(root).or_else(|_| std::path::absolute(root)).unwrap_or_else(|_| root.to_path_buf());
         Root { shown: shown(root), canonical }
     }
 

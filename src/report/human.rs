@@ -9,20 +9,19 @@ use std::io::{self, Write};
 /// characters (C0 but `\n` and `\t` when `lines` is set, DEL, C1) and the bidirectional
 /// overrides and isolates (U+202A–U+202E, U+2066–U+2069) are written as `\u{…}`, so data
 /// can neither send escape sequences (colors, titles, hyperlinks, cursor moves) to the
-/// terminal nor make text display in another order than it is. A backslash followed by
-/// `u{` is escaped too (`\u{5c}u{`), so an escaped character and its written-out form
-/// never look alike. Text without any of these is borrowed as it is.
+/// terminal nor make text display in another order than it is. Text without any of these
+/// is borrowed as it is.
 pub fn terminal_safe(text: &str, lines: bool) -> Cow<'_, str> {
     let unsafe_char = |c: char| {
         (c.is_control() && !(lines && (c == '\n' || c == '\t')))
             || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
     };
-    if !text.chars().any(unsafe_char) && !text.contains("\\u{") {
+    if !text.chars().any(unsafe_char) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
-    for (i, c) in text.char_indices() {
-        if unsafe_char(c) || (c == '\\' && text[i + 1..].starts_with("u{")) {
+    for c in text.chars() {
+        if unsafe_char(c) {
             out.push_str(&format!("\\u{{{:x}}}", c as u32));
         } else {
             out.push(c);
@@ -134,6 +133,5 @@ mod tests {
         assert_eq!(terminal_safe("a\nb\tc", false), "a\\u{a}b\\u{9}c");
         assert_eq!(terminal_safe("a\nb\tc", true), "a\nb\tc");
         assert_eq!(terminal_safe("\u{9b}\u{202e}\u{7f}", true), "\\u{9b}\\u{202e}\\u{7f}");
-        assert_eq!(terminal_safe("\\u{1b}", false), "\\u{5c}u{1b}");
     }
 }

@@ -412,7 +412,8 @@ fn tenet_closed_stdout(args: &[&str]) -> Output {
 fn a_closed_stdout_ends_every_command_quietly() {
     let d = scratch("closed");
     let p = write(&d, "caps.tenet", POLICY.as_bytes());
-    let users: Vec<String> = (0..3000).map(|i| format!(r#"{{"id": "u{i}", "sessions": [{{}}, {{}}, {{}}]}}"#)).collect();
+    let users: Vec<String> =
+        (0..3000).map(|i| format!(r#"{{"id": "u{i}", "sessions": [{{}}, {{}}, {{}}]}}"#)).collect();
     let t = write(&d, "t.json", format!(r#"{{"id": "t", "users": [{}]}}"#, users.join(",")).as_bytes());
     let ugly = write(&d, "ugly.tenet", POLICY.replace(" <= ", "<=").as_bytes());
     let dir = d.to_string_lossy().into_owned();

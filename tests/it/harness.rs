@@ -525,7 +525,11 @@ fn paths_in_test_files_stay_inside_the_tree() {
     assert!(stderr(&o).contains("is not a policy file"), "{}", show(&o));
     assert!(!show(&o).contains("SECRET"), "{}", show(&o));
     // Inside the tree, `../` is fine: the root is the directory `tenet test` runs in.
-    write(&repo, "tests/b.test.yaml", &format!("policy: ../caps.tenet\ncases:\n  - name: a\n    tenant_file: ../fixtures/t.json\n    expect: pass\n"));
+    write(
+        &repo,
+        "tests/b.test.yaml",
+        "policy: ../caps.tenet\ncases:\n  - name: a\n    tenant_file: ../fixtures/t.json\n    expect: pass\n",
+    );
     std::fs::remove_file(repo.join("a.test.yaml")).unwrap();
     let o = tenet_test(&repo, &[]);
     assert_eq!(code(&o), 0, "{}", show(&o));
@@ -590,4 +594,20 @@ fn special_files_named_by_a_test_file_are_errors_not_hangs() {
     assert!(Command::new("mkfifo").arg(d.join("f.test.yaml")).status().unwrap().success());
     let o = tenet_test_within(&d, &[], 60);
     assert_eq!(code(&o), 0, "{}", show(&o));
+}
+
+#[test]
+fn control_characters_quoted_by_diagnostics_are_escaped() {
+    let d = scratch("diag-escape");
+    write(&d, "caps.tenet", POLICY);
+    write(
+        &d,
+        "a.test.yaml",
+        &format!("policy: caps.tenet\n\"x\u{1b}]0;pwned\u{7}\": 1\n{}", &GOOD[GOOD.find("cases:").unwrap()..]),
+    );
+    let o = tenet_test(&d, &[]);
+    assert_eq!(code(&o), 2, "{}", show(&o));
+    let err = stderr(&o);
+    assert!(!err.contains(['\u{1b}', '\u{7}']), "{err:?}");
+    assert!(err.contains(r"x\u{1b}]0;pwned\u{7}"), "{err}");
 }
