@@ -87,14 +87,17 @@ pub fn walk(root: &Path, shown_root: &str, wants: &dyn Fn(&str) -> bool, skip_di
             }
             let rel_path = rel.join(entry.file_name());
             let path = root.join(&rel_path);
-            // `metadata` follows a symbolic link; `DirEntry::file_type` does not.
-            let meta = match entry.file_type() {
-                Ok(t) if t.is_symlink() => fs::metadata(&path),
-                Ok(_) => entry.metadata(),
-                Err(e) => Err(e),
-            };
-            let meta = match meta {
-                Ok(m) => m,
+            // `DirEntry::file_type` usually costs no system call but does not follow a
+            // symbolic link; `fs::metadata` does.
+            let kind = entry.file_type().and_then(|t| {
+                if t.is_symlink() {
+                    fs::metadata(&path).map(|m| (m.is_dir(), m.is_file()))
+                } else {
+                    Ok((t.is_dir(), t.is_file()))
+                }
+            });
+            let (is_dir, is_file) = match kind {
+                Ok(k) => k,
                 Err(e) => {
                     if wants(&name) {
                         let shown = shown_of(&rel_path);
@@ -103,14 +106,14 @@ pub fn walk(root: &Path, shown_root: &str, wants: &dyn Fn(&str) -> bool, skip_di
                     continue;
                 }
             };
-            if meta.is_dir() {
+            if is_dir {
                 if SKIPPED_DIRS.contains(&name.as_ref()) || skip_dirs.contains(&name.as_ref()) {
                     continue;
                 }
                 if fs::canonicalize(&path).map_or(true, |c| seen.insert(c)) {
                     stack.push(rel_path);
                 }
-            } else if meta.is_file() && wants(&name) {
+            } else if is_file && wants(&name) {
                 let shown = shown_of(&rel_path);
                 found.push((rel_path, Entry::File { path, shown }));
             }
