@@ -321,8 +321,8 @@ impl Loader<'_> {
             }
             Some(node) => match &node.value {
                 YValue::Seq(items) => {
-                    let mut names: Vec<(String, Span)> = Vec::new();
-                    let mut slugs: Vec<(String, Span)> = Vec::new();
+                    let mut names: std::collections::HashMap<String, Span> = std::collections::HashMap::new();
+                    let mut slugs: std::collections::HashMap<String, Span> = std::collections::HashMap::new();
                     for item in items {
                         if let Some(c) = self.case(item, shared.as_ref(), file_now, &mut names, &mut slugs) {
                             cases.push(c);
@@ -566,8 +566,8 @@ impl Loader<'_> {
         node: &YNode,
         shared: Option<&Shared>,
         file_now: Option<i64>,
-        names: &mut Vec<(String, Span)>,
-        slugs: &mut Vec<(String, Span)>,
+        names: &mut std::collections::HashMap<String, Span>,
+        slugs: &mut std::collections::HashMap<String, Span>,
     ) -> Option<Case> {
         let Some(entries) = node.as_map() else {
             self.error(
@@ -587,8 +587,7 @@ impl Loader<'_> {
             Some(n) => match n.as_str().filter(|s| !s.trim().is_empty()) {
                 Some(s) => {
                     let name = s.to_string();
-                    if let Some((_, first)) = names.iter().find(|(m, _)| *m == name) {
-                        let first = *first;
+                    if let Some(&first) = names.get(&name) {
                         self.diags.push(
                             Diagnostic::new(Code::Test, self.file, n.span, format!("duplicate case name `{name}`"))
                                 .label("used again here")
@@ -596,7 +595,7 @@ impl Loader<'_> {
                                 .help("case names are unique within a test file (they name the case's snapshot)"),
                         );
                     } else {
-                        names.push((name.clone(), n.span));
+                        names.insert(name.clone(), n.span);
                     }
                     Some((name, n.span))
                 }
@@ -654,8 +653,7 @@ impl Loader<'_> {
         let snapshot = match (&name, snapshot_flag) {
             (Some((n, span)), true) => {
                 let s = slug(n);
-                if let Some((_, first)) = slugs.iter().find(|(m, _)| *m == s) {
-                    let first = *first;
+                if let Some(&first) = slugs.get(&s) {
                     self.diags.push(
                         Diagnostic::new(
                             Code::Test,
@@ -668,7 +666,7 @@ impl Loader<'_> {
                         .help("rename one of the cases (snapshot files are named after the case, in lower case, with words joined by `-`)"),
                     );
                 }
-                slugs.push((s.clone(), *span));
+                slugs.entry(s.clone()).or_insert(*span);
                 let path = self.snapshot_dir.join(format!("{s}.json"));
                 Some(SnapshotRef { shown: shown(&path), path })
             }

@@ -49,9 +49,15 @@ struct Builder<'a> {
     failed: Vec<(usize, bool)>,
 }
 
+/// pest calls allowed per byte of the largest policy file (see [`init_limits`]).
+const CALLS_PER_BYTE: usize = 64;
+
 fn init_limits() {
-    // Bounds backtracking on pathological input; normal policies use far fewer calls.
-    ::pest::set_call_limit(std::num::NonZeroUsize::new(20_000_000));
+    // Bounds backtracking on pathological input.
+    // The limit is per parse and sized so that no file within MAX_POLICY_BYTES reaches it
+    // (a valid policy takes about 20–30 calls per byte); it is a last resort behind the
+    // nesting scan, not a limit on policy size.
+    ::pest::set_call_limit(std::num::NonZeroUsize::new(CALLS_PER_BYTE * super::MAX_POLICY_BYTES));
     // Record the tokens tried at the furthest position, for "expected …" messages. Always on
     // (not toggled around error paths): the setting is process-wide, and toggling it would
     // make diagnostics depend on what other threads are parsing.
@@ -323,10 +329,15 @@ impl Builder<'_> {
         let name = it.next()?;
         let value = it.next()?;
         let nspan = self.span(&name);
-        let vspan = self.span(&value);
-        let value = match value.as_rule() {
-            Rule::bare_word => AnnotationValue::Word(value.as_str().to_string()),
-            _ => AnnotationValue::Expr(self.expr(value)?),
+        // The value's span is the value's own (tight): the pair's may run on over whitespace
+        // and a comment before the `)`.
+        let (value, vspan) = match value.as_rule() {
+            Rule::bare_word => (AnnotationValue::Word(value.as_str().to_string()), self.span(&value)),
+            _ => {
+                let e = self.expr(value)?;
+                let span = e.span;
+                (AnnotationValue::Expr(e), span)
+            }
         };
         Some(Annotation { name: Spanned::new(name.as_str().to_string(), nspan), value: Spanned::new(value, vspan) })
     }
@@ -878,8 +889,10 @@ pub fn parse_template(file: &SourceFile, t: &Template) -> (Vec<TemplatePart>, Ve
                     parts.push(TemplatePart::Text(std::mem::take(&mut text)));
                 }
                 let inner = &t.text[i + 1..close];
+                // The offsets of the expression's bytes and its end only: copying the rest of
+                // the table for every `{…}` made a message with many of them quadratic.
                 let sub = match &map {
-                    OffsetMap::Table(tab) => OffsetMap::Table(tab.get(i + 1..).unwrap_or(&[]).to_vec()),
+                    OffsetMap::Table(tab) => OffsetMap::Table(tab.get(i + 1..=close).unwrap_or(&[]).to_vec()),
                     OffsetMap::Shift(b) => OffsetMap::Shift(b + i + 1),
                 };
                 match super::expression(file, inner, &sub) {
