@@ -229,35 +229,16 @@ impl Loader<'_> {
         self.diags.push(Diagnostic::new(Code::Test, self.file, span, message).label(label).help_opt(help));
     }
 
-    /// Reports unknown and duplicate keys of a mapping.
+    /// Reports unknown keys of a mapping (keys given twice are reported by `yaml::parse`).
     fn check_keys(&mut self, entries: &[(YKey, YNode)], valid: &[&str], what: &str) {
-        let mut seen: Vec<&YKey> = Vec::new();
-        for (k, _) in entries {
-            if let Some(first) = seen.iter().find(|s| s.name == k.name) {
-                let first = first.span;
-                self.diags.push(
-                    Diagnostic::new(Code::Test, self.file, k.span, format!("duplicate key `{}` {what}", k.name))
-                        .label("given again here")
-                        .related(first, "first given here"),
-                );
-                continue;
-            }
-            seen.push(k);
-            if !valid.contains(&k.name.as_str()) {
-                let mut help = format!("valid keys {what}: {}", valid.join(", "));
-                if let Some(d) = did_you_mean(&k.name, valid.iter().copied()) {
-                    help = format!("did you mean `{d}`? {help}");
-                }
-                self.error(k.span, format!("unknown key `{}` {what}", k.name), "unknown key", Some(help));
-            }
-        }
+        yaml::unknown_keys(self.file, Code::Test, entries, valid, what, &mut self.diags);
     }
 
     fn file(&mut self) -> (Vec<Case>, Rules) {
-        let root = match yaml::parse(self.file) {
+        let root = match yaml::parse(self.file, Code::Test) {
             Ok(n) => n,
             Err(d) => {
-                self.diags.push(d);
+                self.diags.extend(d);
                 return (Vec::new(), Vec::new());
             }
         };
@@ -270,7 +251,7 @@ impl Loader<'_> {
             );
             return (Vec::new(), Vec::new());
         };
-        self.check_keys(entries, FILE_KEYS, "in a test file");
+        self.check_keys(entries, FILE_KEYS, "a test file");
         let model = match root.get("model") {
             Some(m) => self.model(m),
             None => Some(Model::erp()),
@@ -579,7 +560,7 @@ impl Loader<'_> {
             return None;
         };
         let before = self.diags.len();
-        self.check_keys(entries, CASE_KEYS, "in a test case");
+        self.check_keys(entries, CASE_KEYS, "a test case");
         let line = line_of(self.file, node.span);
         let first_key = entries.first().map_or(node.span, |(k, _)| k.span);
 

@@ -15,26 +15,39 @@ use pest::Parser as _;
 
 /// Maps byte offsets of a text being parsed to byte offsets of the source file: the text
 /// may be a verbatim slice of the file (`Shift`) or an unescaped copy (`Table`).
+///
+/// `Ranges` keeps, for every byte of the text, the whole source range it came from (an
+/// escape like `\u00e9` is six source bytes for two text bytes), so spans end exactly.
 #[derive(Debug, Clone)]
 pub enum OffsetMap {
     Shift(usize),
     Table(Vec<u32>),
+    /// Per text byte (plus one for the end): where its source starts, and where it ends.
+    Ranges { starts: Vec<u32>, ends: Vec<u32> },
 }
 
 impl OffsetMap {
     pub fn offset(&self, i: usize) -> usize {
+        let at = |t: &[u32]| match t.get(i) {
+            Some(o) => *o as usize,
+            None => t.last().map_or(0, |o| *o as usize),
+        };
         match self {
             OffsetMap::Shift(base) => base + i,
-            OffsetMap::Table(t) => match t.get(i) {
-                Some(o) => *o as usize,
-                None => t.last().map_or(0, |o| *o as usize),
-            },
+            OffsetMap::Table(t) => at(t),
+            OffsetMap::Ranges { starts, .. } => at(starts),
         }
     }
 
     pub fn span(&self, s: Span) -> Span {
         let start = self.offset(s.start as usize);
-        let end = if s.end > s.start { self.offset(s.end as usize - 1) + 1 } else { start };
+        let end = match self {
+            _ if s.end <= s.start => start,
+            OffsetMap::Ranges { ends, .. } => {
+                ends.get(s.end as usize - 1).or(ends.last()).map_or(start, |e| *e as usize)
+            }
+            _ => self.offset(s.end as usize - 1) + 1,
+        };
         Span::new(start, end.max(start))
     }
 }
@@ -359,7 +372,7 @@ impl Builder<'_> {
         // span (tight), not the pair's text, which may run into a trailing comment.
         let assert_text = match self.map {
             OffsetMap::Shift(_) => collapse_ws(self.file.slice(assert.span)),
-            OffsetMap::Table(_) => collapse_ws(raw_text),
+            OffsetMap::Table(_) | OffsetMap::Ranges { .. } => collapse_ws(raw_text),
         };
         let (annotations, message) = split_message(self.file, annotations, &mut self.diags);
         Some(AstRule {
@@ -893,6 +906,10 @@ pub fn parse_template(file: &SourceFile, t: &Template) -> (Vec<TemplatePart>, Ve
                 // the table for every `{…}` made a message with many of them quadratic.
                 let sub = match &map {
                     OffsetMap::Table(tab) => OffsetMap::Table(tab.get(i + 1..=close).unwrap_or(&[]).to_vec()),
+                    OffsetMap::Ranges { starts, ends } => OffsetMap::Ranges {
+                        starts: starts.get(i + 1..=close).unwrap_or(&[]).to_vec(),
+                        ends: ends.get(i + 1..=close).unwrap_or(&[]).to_vec(),
+                    },
                     OffsetMap::Shift(b) => OffsetMap::Shift(b + i + 1),
                 };
                 match super::expression(file, inner, &sub) {
