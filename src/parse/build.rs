@@ -23,7 +23,10 @@ pub enum OffsetMap {
     Shift(usize),
     Table(Vec<u32>),
     /// Per text byte (plus one for the end): where its source starts, and where it ends.
-    Ranges { starts: Vec<u32>, ends: Vec<u32> },
+    Ranges {
+        starts: Vec<u32>,
+        ends: Vec<u32>,
+    },
 }
 
 impl OffsetMap {

@@ -338,8 +338,24 @@ mod tests {
     fn spans_land_exactly_after_every_yaml_escape() {
         // Escapes inside a DSL string before the unknown field `user.nope`.
         for esc in [
-            r"\0", r"\a", r"\b", r"\t", r"\v", r"\f", r"\e", r"\ ", r"\/", r"\\\\", r"\N", r"\_", r"\L", r"\P",
-            r"\x41", r"\u00e9", r"\U0001F600", r"\t",
+            r"\0",
+            r"\a",
+            r"\b",
+            r"\t",
+            r"\v",
+            r"\f",
+            r"\e",
+            r"\ ",
+            r"\/",
+            r"\\\\",
+            r"\N",
+            r"\_",
+            r"\L",
+            r"\P",
+            r"\x41",
+            r"\u00e9",
+            r"\U0001F600",
+            r"\t",
         ] {
             let assert = format!(r#""\"a{esc}b\" == user.nope""#);
             assert_eq!(spans(&assert), ["nope"], "escape {esc}");
