@@ -275,35 +275,16 @@ impl Loader<'_> {
         self.diags.push(Diagnostic::new(Code::Test, self.file, span, message).label(label).help_opt(help));
     }
 
-    /// Reports unknown and duplicate keys of a mapping.
+    /// Reports unknown keys of a mapping (keys given twice are reported by `yaml::parse`).
     fn check_keys(&mut self, entries: &[(YKey, YNode)], valid: &[&str], what: &str) {
-        let mut seen: Vec<&YKey> = Vec::new();
-        for (k, _) in entries {
-            if let Some(first) = seen.iter().find(|s| s.name == k.name) {
-                let first = first.span;
-                self.diags.push(
-                    Diagnostic::new(Code::Test, self.file, k.span, format!("duplicate key `{}` {what}", k.name))
-                        .label("given again here")
-                        .related(first, "first given here"),
-                );
-                continue;
-            }
-            seen.push(k);
-            if !valid.contains(&k.name.as_str()) {
-                let mut help = format!("valid keys {what}: {}", valid.join(", "));
-                if let Some(d) = did_you_mean(&k.name, valid.iter().copied()) {
-                    help = format!("did you mean `{d}`? {help}");
-                }
-                self.error(k.span, format!("unknown key `{}` {what}", k.name), "unknown key", Some(help));
-            }
-        }
+        yaml::unknown_keys(self.file, Code::Test, entries, valid, what, &mut self.diags);
     }
 
     fn file(&mut self) -> (Vec<Case>, Rules) {
-        let root = match yaml::parse(self.file) {
+        let root = match yaml::parse(self.file, Code::Test) {
             Ok(n) => n,
             Err(d) => {
-                self.diags.push(d);
+                self.diags.extend(d);
                 return (Vec::new(), Vec::new());
             }
         };
@@ -316,7 +297,7 @@ impl Loader<'_> {
             );
             return (Vec::new(), Vec::new());
         };
-        self.check_keys(entries, FILE_KEYS, "in a test file");
+        self.check_keys(entries, FILE_KEYS, "a test file");
         let model = match root.get("model") {
             Some(m) => self.model(m),
             None => Some(Model::erp()),
@@ -367,8 +348,8 @@ impl Loader<'_> {
             }
             Some(node) => match &node.value {
                 YValue::Seq(items) => {
-                    let mut names: Vec<(String, Span)> = Vec::new();
-                    let mut slugs: Vec<(String, Span)> = Vec::new();
+                    let mut names: std::collections::HashMap<String, Span> = std::collections::HashMap::new();
+                    let mut slugs: std::collections::HashMap<String, Span> = std::collections::HashMap::new();
                     for item in items {
                         if let Some(c) = self.case(item, shared.as_ref(), file_now, &mut names, &mut slugs) {
                             cases.push(c);
@@ -651,8 +632,8 @@ impl Loader<'_> {
         node: &YNode,
         shared: Option<&Shared>,
         file_now: Option<i64>,
-        names: &mut Vec<(String, Span)>,
-        slugs: &mut Vec<(String, Span)>,
+        names: &mut std::collections::HashMap<String, Span>,
+        slugs: &mut std::collections::HashMap<String, Span>,
     ) -> Option<Case> {
         let Some(entries) = node.as_map() else {
             self.error(
@@ -664,7 +645,7 @@ impl Loader<'_> {
             return None;
         };
         let before = self.diags.len();
-        self.check_keys(entries, CASE_KEYS, "in a test case");
+        self.check_keys(entries, CASE_KEYS, "a test case");
         let line = line_of(self.file, node.span);
         let first_key = entries.first().map_or(node.span, |(k, _)| k.span);
 
@@ -672,8 +653,7 @@ impl Loader<'_> {
             Some(n) => match n.as_str().filter(|s| !s.trim().is_empty()) {
                 Some(s) => {
                     let name = s.to_string();
-                    if let Some((_, first)) = names.iter().find(|(m, _)| *m == name) {
-                        let first = *first;
+                    if let Some(&first) = names.get(&name) {
                         self.diags.push(
                             Diagnostic::new(Code::Test, self.file, n.span, format!("duplicate case name `{name}`"))
                                 .label("used again here")
@@ -681,7 +661,7 @@ impl Loader<'_> {
                                 .help("case names are unique within a test file (they name the case's snapshot)"),
                         );
                     } else {
-                        names.push((name.clone(), n.span));
+                        names.insert(name.clone(), n.span);
                     }
                     Some((name, n.span))
                 }
@@ -739,8 +719,7 @@ impl Loader<'_> {
         let snapshot = match (&name, snapshot_flag) {
             (Some((n, span)), true) => {
                 let s = slug(n);
-                if let Some((_, first)) = slugs.iter().find(|(m, _)| *m == s) {
-                    let first = *first;
+                if let Some(&first) = slugs.get(&s) {
                     self.diags.push(
                         Diagnostic::new(
                             Code::Test,
@@ -753,7 +732,7 @@ impl Loader<'_> {
                         .help("rename one of the cases (snapshot files are named after the case, in lower case, with words joined by `-`)"),
                     );
                 }
-                slugs.push((s.clone(), *span));
+                slugs.entry(s.clone()).or_insert(*span);
                 let path = self.snapshot_dir.join(format!("{s}.json"));
                 Some(SnapshotRef { shown: shown(&path), path })
             }

@@ -13,5 +13,6 @@ mod evidence;
 mod examples;
 mod fmt;
 mod harness;
+mod harness_scale;
 mod language;
 mod support;
