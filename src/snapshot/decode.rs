@@ -9,7 +9,7 @@
 //! Data that does not fit the model's type is not an input error: it becomes
 //! [`Value::Bad`] with a reason naming the field, so only rules that read it get an `error`.
 
-use super::{Content, InputError, KindProjection, Layout, Projection, Table, Tenant, MAX_DOC_DEPTH, MAX_YAML_BYTES};
+use super::{Content, InputError, KindProjection, Layout, Projection, Table, Tenant, MAX_DOC_BYTES, MAX_DOC_DEPTH};
 use crate::model::{KindId, Model, Type};
 use crate::value::{format_decimal, parse_date, parse_duration_data, Value, TICKS_PER_SEC};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -256,7 +256,7 @@ pub fn decode(doc_label: &str, source: Arc<str>, content: &Content, plan: &Decod
     let tables = match content {
         Content::Json(bytes) => decode_json(bytes, plan),
         Content::JsonFile(path) => decode_json_file(doc_label, path, plan),
-        Content::Yaml(text) => decode_yaml(text, plan),
+        Content::Yaml { text, line } => decode_yaml(text, *line, plan),
     };
     Ok(Tenant::new(doc_label.to_string(), source, tables?, plan.layout.clone()))
 }
@@ -302,15 +302,82 @@ impl DecodePlan {
     }
 }
 
-/// A large JSON file: split as it is read and decoded on every core (see `stream`); a file
-/// the split does not handle is read whole and decoded the ordinary way, which says why.
+/// A large JSON file: split as it is read and decoded on every core (see `stream`). A file
+/// the split does not handle is decoded the ordinary way, which says why: read whole when
+/// it is at most [`MAX_DOC_BYTES`], else as it is read again, so that it is never held
+/// whole.
 fn decode_json_file(shown: &str, path: &std::path::Path, plan: &DecodePlan) -> Result<Vec<Table>, InputError> {
+    use std::io::Read;
     let cannot_read = |e: &std::io::Error| InputError::new(super::read::cannot_read(shown, e));
-    let file = std::fs::File::open(path).map_err(|e| cannot_read(&e))?;
-    match super::stream::decode(file, plan, super::stream::Limits::default()) {
+    let open = || std::fs::File::open(path).map_err(|e| cannot_read(&e));
+    match super::stream::decode(open()?, plan, super::stream::Limits::default()) {
         Ok(tables) => Ok(tables),
         Err(super::stream::Stop::Io(e)) => Err(cannot_read(&e)),
-        Err(super::stream::Stop::Irregular) => decode_json(&std::fs::read(path).map_err(|e| cannot_read(&e))?, plan),
+        Err(super::stream::Stop::Irregular) => {
+            if std::fs::metadata(path).is_ok_and(|m| m.len() <= MAX_DOC_BYTES as u64) {
+                let mut bytes = Vec::new();
+                open()?.take(MAX_DOC_BYTES as u64 + 1).read_to_end(&mut bytes).map_err(|e| cannot_read(&e))?;
+                if bytes.len() <= MAX_DOC_BYTES {
+                    return decode_json(&bytes, plan);
+                }
+            }
+            decode_json_read(open()?, plan).map_err(|e| match e {
+                ReadError::Io(e) => cannot_read(&e),
+                ReadError::Input(e) => e,
+            })
+        }
+    }
+}
+
+/// Why [`decode_json_read`] failed.
+pub(super) enum ReadError {
+    Io(std::io::Error),
+    Input(InputError),
+}
+
+/// Decodes a JSON document as it is read (see [`super::stream::Checked`]): memory is the
+/// tables, not the text. Errors read as for a document held whole, except that a syntax
+/// error met before a bracket nested too deep is reported as such, and that serde_json's
+/// column may be one further.
+pub(super) fn decode_json_read<R: std::io::Read>(r: R, plan: &DecodePlan) -> Result<Vec<Table>, ReadError> {
+    let mut checked = super::stream::Checked::new(r);
+    let mut st = new_state(plan, None);
+    let mut de = serde_json::Deserializer::from_reader(&mut checked);
+    // `Checked` bounds the nesting at MAX_DOC_DEPTH before serde_json sees a byte.
+    de.disable_recursion_limit();
+    let res = RootSeed { st: &mut st }.deserialize(&mut de).and_then(|()| de.end());
+    drop(de);
+    if let Some(at) = checked.too_deep {
+        return Err(ReadError::Input(InputError::new(format!(
+            "nested deeper than {MAX_DOC_DEPTH} levels at byte {at}"
+        ))));
+    }
+    match res {
+        Ok(()) => Ok(st.tables),
+        Err(e) if e.is_io() => Err(ReadError::Io(e.into())),
+        Err(e) => {
+            // Locations on the first line say only the column when the document has one
+            // line, as for a document held whole: look for a second line.
+            let one_line = e.line() == 1 && !has_newline(&mut checked).map_err(ReadError::Io)?;
+            Err(ReadError::Input(json_error(&e, st.error.take(), one_line)))
+        }
+    }
+}
+
+/// Reads on until a newline (`true`) or the end of the input.
+fn has_newline<R: std::io::Read>(r: &mut R) -> std::io::Result<bool> {
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) => return Ok(false),
+            Ok(n) => {
+                if buf.get(..n).is_some_and(|b| b.contains(&b'\n')) {
+                    return Ok(true);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -514,7 +581,7 @@ fn yaml_options() -> serde_saphyr::Options {
             max_documents: 1,
             max_aliases: 100_000,
             max_anchors: 100_000,
-            max_total_scalar_bytes: MAX_YAML_BYTES,
+            max_total_scalar_bytes: MAX_DOC_BYTES,
             enforce_alias_anchor_ratio: false,
             max_recorded_anchor_events: MAX_ALIAS_EVENTS,
         },
@@ -543,22 +610,23 @@ fn yaml_depth_bound(text: &str) -> usize {
     4 + text.bytes().filter(|b| matches!(b, b'-' | b':' | b'?' | b'[' | b'{')).count()
 }
 
-fn decode_yaml(text: &str, plan: &DecodePlan) -> Result<Vec<Table>, InputError> {
-    if text.len() > MAX_YAML_BYTES {
+/// Decodes a YAML document whose first line is line `line + 1` of its file.
+fn decode_yaml(text: &str, line: usize, plan: &DecodePlan) -> Result<Vec<Table>, InputError> {
+    if text.len() > MAX_DOC_BYTES {
         return Err(InputError::new(format!(
             "YAML document is larger than {} MiB ({} bytes)",
-            MAX_YAML_BYTES >> 20,
+            MAX_DOC_BYTES >> 20,
             text.len()
         )));
     }
     if yaml_depth_bound(text) <= INLINE_YAML_DEPTH {
-        return decode_yaml_here(text, plan);
+        return decode_yaml_here(text, line, plan);
     }
     std::thread::scope(|scope| {
         let worker = std::thread::Builder::new()
             .name("tenet-yaml".into())
             .stack_size(YAML_STACK)
-            .spawn_scoped(scope, || decode_yaml_here(text, plan));
+            .spawn_scoped(scope, || decode_yaml_here(text, line, plan));
         match worker {
             Ok(handle) => handle.join().unwrap_or_else(|_| Err(InputError::new("internal error while decoding YAML"))),
             Err(e) => Err(InputError::new(format!("cannot start a thread to decode YAML: {e}"))),
@@ -566,22 +634,25 @@ fn decode_yaml(text: &str, plan: &DecodePlan) -> Result<Vec<Table>, InputError> 
     })
 }
 
-fn decode_yaml_here(text: &str, plan: &DecodePlan) -> Result<Vec<Table>, InputError> {
+fn decode_yaml_here(text: &str, line: usize, plan: &DecodePlan) -> Result<Vec<Table>, InputError> {
     let mut st = new_state(plan, Some(text));
     let res = serde_saphyr::with_deserializer_from_str_with_options(text, yaml_options(), |de| {
         RootSeed { st: &mut st }.deserialize(de)
     });
     match res {
         Ok(()) => Ok(st.tables),
-        Err(e) => Err(yaml_error(&e, st.error.take())),
+        Err(e) => Err(yaml_error(&e, st.error.take(), line)),
     }
 }
 
-fn yaml_error(e: &serde_saphyr::Error, mine: Option<MyError>) -> InputError {
+/// The input error for a YAML document whose first line is line `line + 1` of its file.
+fn yaml_error(e: &serde_saphyr::Error, mine: Option<MyError>, line: usize) -> InputError {
     use serde_saphyr::budget::BudgetBreach;
     let e = e.without_snippet();
     let location = e.location().filter(|l| l.line() > 0);
-    let loc = location.map_or(String::new(), |l| format!(" at line {}, column {}", l.line(), l.column()));
+    let loc = location.map_or(String::new(), |l| {
+        format!(" at line {}, column {}", (l.line() as usize).saturating_add(line), l.column())
+    });
     if let Some(m) = mine {
         return InputError::new(if m.located { format!("{}{loc}", m.message) } else { m.message });
     }
