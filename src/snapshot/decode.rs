@@ -539,6 +539,10 @@ impl<'de> Visitor<'de> for ElementsSeed<'_, '_, '_> {
     }
 }
 
+/// How the message of a duplicate key inside a value read whole begins (an error raised
+/// through serde's `custom`, told apart from syntax errors by it).
+const DUPLICATE_KEY: &str = "duplicate key";
+
 fn json_error(e: &serde_json::Error, mine: Option<MyError>, one_line: bool) -> InputError {
     let loc = if e.line() == 0 || (one_line && e.column() == 0) {
         String::new()
@@ -556,6 +560,9 @@ fn json_error(e: &serde_json::Error, mine: Option<MyError>, one_line: bool) -> I
     let suffix = format!(" at line {} column {}", e.line(), e.column());
     if let Some(i) = msg.rfind(&suffix) {
         msg.truncate(i);
+    }
+    if msg.starts_with(DUPLICATE_KEY) {
+        return InputError::new(format!("{msg}{loc}"));
     }
     if msg.starts_with("recursion limit exceeded") {
         // serde_json's own limit (127 levels for values it builds); the pre-scan
@@ -589,6 +596,8 @@ fn yaml_options() -> serde_saphyr::Options {
             max_total_replayed_events: MAX_ALIAS_EVENTS,
             max_replay_stack_depth: 16,
         },
+        // Repeated keys reach the decoder, which rejects those it reads (as for JSON).
+        duplicate_keys: serde_saphyr::options::DuplicateKeyPolicy::PassThrough,
         strict_booleans: true,
         non_finite_float_policy: serde_saphyr::NonFiniteFloatPolicy::AsString,
         with_snippet: false,
@@ -697,6 +706,9 @@ fn yaml_error(e: &serde_saphyr::Error, mine: Option<MyError>, line: usize) -> In
         if let Some(i) = msg.find(&suffix) {
             msg.replace_range(i..i + suffix.len(), "");
         }
+    }
+    if msg.starts_with(DUPLICATE_KEY) {
+        return InputError::new(format!("{msg}{loc}"));
     }
     if msg.starts_with("recursion limit exceeded") {
         return InputError::new(format!("nested deeper than {MAX_DOC_DEPTH} levels{loc}"));
@@ -896,11 +908,24 @@ fn decode_object<'de, A: MapAccess<'de>>(
     kind: KindId,
     row: u32,
 ) -> Result<(), A::Error> {
+    let mut seen = Seen::new(obj.entries.len());
     while let Some(found) = map.next_key_seed(KeySeed { entries: &obj.entries })? {
-        let Some((_, action)) = found.and_then(|i| obj.entries.get(i)) else {
+        let Some((i, (key, action))) = found.and_then(|i| Some((i, obj.entries.get(i)?))) else {
             map.next_value::<IgnoredAny>()?;
             continue;
         };
+        if !seen.first(i) {
+            // A key tenet reads, given twice: which value is meant is not for tenet to guess.
+            let at = match obj.name.split_once('.') {
+                Some((_, within)) => format!("{within}.{key}"),
+                None => key.to_string(),
+            };
+            let msg = format!("{DUPLICATE_KEY} `{}`", st.path(kind, row, &at));
+            // Raised from the value, so that the deserializer says where it is.
+            let e = map.next_value_seed(Reject).err().unwrap_or_else(|| de::Error::custom(&msg));
+            st.error = Some(MyError { message: msg, located: true });
+            return Err(e);
+        }
         match action {
             Action::One(slot) => {
                 let v =
@@ -908,10 +933,6 @@ fn decode_object<'de, A: MapAccess<'de>>(
                 st.set(kind, row, slot.slot, v);
             }
             Action::Collection { slot, child, name, also } => {
-                if !matches!(st.get(kind, row, *slot), Value::Null) {
-                    let msg = format!("duplicate key `{}`", st.path(kind, row, name));
-                    return Err(st.fail(msg, true));
-                }
                 let v = map.next_value_seed(CollectionSeed { st: &mut *st, kind, row, child: *child, name })?;
                 for s in also {
                     st.set(kind, row, *s, v.clone());
@@ -933,6 +954,95 @@ fn decode_object<'de, A: MapAccess<'de>>(
         }
     }
     Ok(())
+}
+
+/// A value that is an error wherever it is (the deserializer adds where).
+struct Reject;
+
+impl<'de> DeserializeSeed<'de> for Reject {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Reject {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("no value")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Err(E::custom(DUPLICATE_KEY))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Err(E::custom(DUPLICATE_KEY))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Err(E::custom(DUPLICATE_KEY))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Err(E::custom(DUPLICATE_KEY))
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Err(E::custom(DUPLICATE_KEY))
+    }
+
+    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<(), E> {
+        Err(E::custom(DUPLICATE_KEY))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Err(E::custom(DUPLICATE_KEY))
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Err(E::custom(DUPLICATE_KEY))
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, _: D) -> Result<(), D::Error> {
+        Err(de::Error::custom(DUPLICATE_KEY))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        Err(de::Error::custom(DUPLICATE_KEY))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        Err(de::Error::custom(DUPLICATE_KEY))
+    }
+}
+
+/// Which entries of an object's plan its keys have met so far: a bit per entry, in a word
+/// for the first 64 (no allocation for any object of the shipped model).
+struct Seen {
+    low: u64,
+    more: Vec<bool>,
+}
+
+impl Seen {
+    fn new(entries: usize) -> Seen {
+        Seen { low: 0, more: if entries > 64 { vec![false; entries - 64] } else { Vec::new() } }
+    }
+
+    /// Marks entry `i`; `false` when it was already met.
+    #[inline]
+    fn first(&mut self, i: usize) -> bool {
+        if i < 64 {
+            let bit = 1u64 << i;
+            let first = self.low & bit == 0;
+            self.low |= bit;
+            first
+        } else {
+            self.more.get_mut(i - 64).is_none_or(|b| !std::mem::replace(b, true))
+        }
+    }
 }
 
 /// An object key → the index of its entry in the plan (`None`: skip the value).
@@ -1581,9 +1691,21 @@ impl<'de> Visitor<'de> for TypedSeed<'_> {
             return Ok(mismatch(self.conv, self.path, "an object"));
         }
         let mut pairs: Vec<(Arc<str>, Value)> = Vec::new();
+        // Keys met, once the object is large enough for a linear search to cost.
+        let mut index: Option<std::collections::HashSet<Arc<str>, foldhash::fast::RandomState>> = None;
         while let Some(key) = map.next_key_seed(AnyKey)? {
             match key {
                 Some(k) => {
+                    let again = if pairs.len() < 16 {
+                        pairs.iter().any(|(p, _)| *p == k)
+                    } else {
+                        let index = index.get_or_insert_with(|| pairs.iter().map(|(p, _)| p.clone()).collect());
+                        !index.insert(k.clone())
+                    };
+                    if again {
+                        // Every key of a value read whole is read.
+                        return Err(de::Error::custom(format!("{DUPLICATE_KEY} `{k}` in `{}`", self.path)));
+                    }
                     let v = map.next_value_seed(TypedSeed { conv: self.conv, path: self.path, yaml: None })?;
                     pairs.push((k, v));
                 }

@@ -5,6 +5,65 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+/// Issue 8, defect 16: a repeated key was last-wins for a JSON scalar, an error for a JSON
+/// collection and an error for any YAML key. One rule now: a key tenet reads (a model field,
+/// a path to one, a collection, a raw key), given twice in one object, is an input error
+/// naming it; repeated keys tenet does not read are ignored, in JSON and YAML alike.
+#[test]
+fn duplicate_keys_that_are_read_are_input_errors() {
+    let m = Model::erp();
+    let plan = DecodePlan::new(&m, &full_proj(&m, &[&["meta"], &["x-a", "b"]]));
+    let cases: &[(&str, &str, Option<&str>)] = &[
+        ("{\"id\": \"a\", \"id\": \"b\"}", "id: a\nid: b\n", Some("duplicate key `id` at ")),
+        (
+            "{\"users\": [{\"id\": \"u\"}, {\"email\": \"a\", \"email\": null}]}",
+            "users:\n  - id: u\n  - email: a\n    email: ~\n",
+            Some("duplicate key `users[1].email` at "),
+        ),
+        (
+            "{\"plan\": {\"seats\": 1, \"seats\": 2}}",
+            "plan:\n  seats: 1\n  seats: 2\n",
+            Some("duplicate key `plan.seats` at "),
+        ),
+        ("{\"plan\": 1, \"plan\": {}}", "plan: 1\nplan: {}\n", Some("duplicate key `plan` at ")),
+        ("{\"x-a\": {\"b\": 1, \"b\": 1}}", "x-a:\n  b: 1\n  b: 1\n", Some("duplicate key `x-a.b` at ")),
+        (
+            "{\"meta\": {\"k\": 1, \"k\": 2}}",
+            "meta:\n  k: 1\n  k: 2\n",
+            Some("duplicate key `k` in `tenant[\"meta\"]` at "),
+        ),
+        // Keys tenet does not read may repeat.
+        ("{\"id\": \"a\", \"zz\": 1, \"zz\": {}}", "id: a\nzz: 1\nzz: {}\n", None),
+        ("{\"plan\": {\"zz\": 1, \"zz\": 2}}", "plan:\n  zz: 1\n  zz: 2\n", None),
+        ("{\"users\": [{\"zz\": 1, \"zz\": 2}]}", "users:\n  - zz: 1\n    zz: 2\n", None),
+    ];
+    for (j, y, want) in cases {
+        for (what, got) in [("json", json(j, &plan)), ("yaml", yaml(y, &plan))] {
+            match (want, got) {
+                (Some(w), Err(e)) => assert!(e.message.starts_with(w), "{what} {j}: {}", e.message),
+                (None, Ok(_)) => {}
+                (_, got) => panic!("{what} {j}: {:?}", got.map(|t| shown(&t.tables))),
+            }
+        }
+    }
+    // Many keys in a value read whole: the index takes over from the linear search.
+    let many: Vec<String> = (0..40).map(|i| format!("\"k{i}\": {i}")).collect();
+    let doc = format!("{{\"meta\": {{{}, \"k33\": 0}}}}", many.join(", "));
+    assert!(err(json(&doc, &plan)).starts_with("duplicate key `k33` in `tenant[\"meta\"]` at column "));
+    assert!(json(&format!("{{\"meta\": {{{}}}}}", many.join(", ")), &plan).is_ok());
+    // The same in a large file, whether the repeat is in a split collection's element or
+    // among the root's other members.
+    for doc in [
+        r#"{"id": "t", "users": [{"id": "u1"}], "name": "a", "id": "u"}"#,
+        r#"{"users": [{"id": "u1"}, {"id": "u2", "email": "a", "email": "b"}]}"#,
+    ] {
+        for limits in LIMITS {
+            assert!(matches!(stream::decode(doc.as_bytes(), &plan, *limits), Err(stream::Stop::Irregular)));
+        }
+        assert!(err(json(doc, &plan)).starts_with("duplicate key"), "{doc}");
+    }
+}
+
 // ------------------------------------------------------------------------------- helpers
 
 /// A projection reading every field of every kind, plus raw keys on the tenant.
@@ -362,7 +421,7 @@ fn malformed_yaml_says_where() {
     let e = err(yaml("id: t\nusers: [a, b\nname: x\n", &plan));
     assert!(e.starts_with("invalid YAML at line "), "{e}");
     let e = err(yaml("id: t\nid: u\n", &plan));
-    assert_eq!(e, "duplicate key `id` at line 2, column 1");
+    assert_eq!(e, "duplicate key `id` at line 2, column 5");
 }
 
 #[test]
