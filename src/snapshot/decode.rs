@@ -81,11 +81,9 @@ struct Conv {
 #[derive(Debug)]
 enum ConvKind {
     Any,
+    /// Strings, keys and references alike: tenant-model.md §2 types keys and `ref<K>` as
+    /// strings, so an integer there is a type mismatch like any other.
     Str,
-    /// The kind's key field: a string, or an integer rendered as one.
-    Key,
-    /// `ref<K>`: a string key, or an integer rendered as one.
-    Ref,
     Int,
     Dec,
     Bool,
@@ -107,7 +105,7 @@ impl Conv {
             Type::Date => ConvKind::Date,
             Type::Duration => ConvKind::Duration,
             Type::Enum(vals) => ConvKind::Enum(vals.iter().map(|v| Arc::from(v.as_str())).collect()),
-            Type::Ref(_) => ConvKind::Ref,
+            Type::Ref(_) => ConvKind::Str,
             Type::List(inner) => ConvKind::List(Box::new(Conv::new(inner, model))),
         };
         Conv { kind, show: ty.show(model).to_string().into() }
@@ -118,7 +116,7 @@ impl Conv {
     }
 
     fn is_stringy(&self) -> bool {
-        matches!(self.kind, ConvKind::Str | ConvKind::Key | ConvKind::Ref | ConvKind::Enum(_))
+        matches!(self.kind, ConvKind::Str | ConvKind::Enum(_))
     }
 }
 
@@ -214,10 +212,7 @@ impl DecodePlan {
                 }
                 let keep = kl.slot_of[f] != super::NO_SLOT;
                 if keep {
-                    let mut conv = Conv::new(&field.ty, model);
-                    if kind.key == Some(f as u16) && matches!(conv.kind, ConvKind::Str) {
-                        conv.kind = ConvKind::Key;
-                    }
+                    let conv = Conv::new(&field.ty, model);
                     root.at(&path).slots.push(Slot {
                         slot: kl.slot_of[f] as usize,
                         conv,
@@ -1380,9 +1375,7 @@ fn convert(conv: &Conv, x: In<'_>, path: Path<'_>) -> Value {
         (K::Any, In::F64(f)) | (K::Dec, In::F64(f)) => Value::Dec(f),
         (K::Dec, In::I64(i)) => Value::Dec(i as f64),
         (K::Dec, In::U64(u)) => Value::Dec(u as f64),
-        (K::Any | K::Str | K::Key | K::Ref, In::Str(s)) => Value::Str(Arc::from(s)),
-        (K::Key | K::Ref, In::I64(i)) => Value::Str(i.to_string().into()),
-        (K::Key | K::Ref, In::U64(u)) => Value::Str(u.to_string().into()),
+        (K::Any | K::Str, In::Str(s)) => Value::Str(Arc::from(s)),
         (K::Enum(vals), In::Str(s)) => match vals.iter().find(|v| same(v.as_bytes(), s.as_bytes())) {
             Some(v) => Value::Str(v.clone()),
             None => {
@@ -1418,7 +1411,7 @@ fn convert_value(v: &Value, conv: &Conv, path: Path<'_>) -> Value {
         Value::Bool(b) => convert(conv, In::Bool(*b), path),
         Value::Int(i) => convert(conv, In::I64(*i), path),
         Value::Dec(f) => convert(conv, In::F64(*f), path),
-        Value::Str(s) if matches!(conv.kind, ConvKind::Str | ConvKind::Key | ConvKind::Ref) => Value::Str(s.clone()),
+        Value::Str(s) if matches!(conv.kind, ConvKind::Str) => Value::Str(s.clone()),
         Value::Str(s) => convert(conv, In::Str(s), path),
         Value::List(items) => match &conv.kind {
             ConvKind::List(inner) => {
