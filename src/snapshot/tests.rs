@@ -238,11 +238,13 @@ fn decodes_the_erp_model_into_tables() {
     assert_eq!(cell(&t, &m, "tenant", 0, "integrations"), &Value::Entities(integ, 0, 0));
     assert!(t.table(integ).is_empty());
 
-    // Roles: key accepts integers; a non-object element is a malformed row.
+    // Roles: a key is a string, an integer key a mismatch; a non-object element is a
+    // malformed row.
     let roles = t.table(role);
     assert_eq!(roles.malformed, vec![false, false, true]);
     assert_eq!(roles.index, vec![0, 1, 2]);
-    assert_eq!(cell(&t, &m, "role", 1, "id"), &s("7"));
+    assert_eq!(bad(cell(&t, &m, "role", 1, "id")), "field `role.id` is an int (7), expected string");
+    assert_eq!(t.key(&m, role, 1), None);
     assert_eq!(bad(cell(&t, &m, "role", 0, "2fa")), "field `role.2fa` is a string (\"yes\"), expected bool");
     assert_eq!(cell(&t, &m, "role", 0, "permissions"), &Value::List(vec![s("a"), s("b")].into()));
     assert_eq!(
@@ -252,10 +254,10 @@ fn decodes_the_erp_model_into_tables() {
     assert_eq!(cell(&t, &m, "role", 0, "status"), &Value::Null);
     assert!((0..roles.stride).all(|slot| roles.cell(2, slot) == &Value::Null));
     assert_eq!(t.key(&m, role, 2), None);
-    assert_eq!(t.lookup(&m, role, "7"), Some(1));
+    assert_eq!(t.lookup(&m, role, "7"), None);
 
     // Users and their sessions: depth first, parents and indexes.
-    assert_eq!(cell(&t, &m, "user", 0, "roles"), &Value::List(vec![s("r-1"), s("7")].into()));
+    assert_eq!(bad(cell(&t, &m, "user", 0, "roles")), "field `user.roles[1]` is an int (7), expected ref<role>");
     assert_eq!(
         bad(cell(&t, &m, "user", 0, "session_cap")),
         "field `user.session_cap` is a decimal (2.0), expected int"
@@ -318,7 +320,8 @@ fn type_mismatches_are_bad_values() {
         &plan,
     )
     .unwrap();
-    assert_eq!(cell(&t, &m, "tenant", 0, "id"), &s("12"));
+    assert_eq!(bad(cell(&t, &m, "tenant", 0, "id")), "field `tenant.id` is an int (12), expected string");
+    assert_eq!(t.id(&m), None);
     assert_eq!(bad(cell(&t, &m, "tenant", 0, "name")), "field `tenant.name` is a list, expected string");
     assert_eq!(bad(cell(&t, &m, "tenant", 0, "release")), "field `tenant.release` is an object, expected string");
     assert_eq!(bad(cell(&t, &m, "tenant", 0, "plan.seats")), "field `tenant.plan` is an int (5), expected an object");
