@@ -38,7 +38,7 @@ pub fn read_model(path: &Path, shown: &str) -> Result<Model, ModelError> {
     let bytes = fsio::read_file(path, shown, fsio::MAX_SOURCE_BYTES).map_err(ModelError::Read)?;
     let text = String::from_utf8(bytes).map_err(|_| not_model())?;
     let file = SourceFile::new(shown, text);
-    match crate::yaml::parse(&file) {
+    match crate::yaml::parse(&file, Code::Model) {
         Ok(root) if root.as_map().is_some() && root.get("kinds").is_some() => {}
         _ => return Err(not_model()),
     }

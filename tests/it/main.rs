@@ -6,6 +6,7 @@
 //! - `corpus`: broken policies → rendered diagnostics (insta snapshots).
 //! - `examples`: the shipped packs on the shipped example tenants = `examples/tenants/EXPECTED.md`.
 //! - `cli`: the binary: exit codes, JSON/JSONL reports, determinism, bad inputs.
+//! - `inputs`: how tenant data is typed as it is read (keys, references).
 
 mod cli;
 mod corpus;
@@ -14,5 +15,6 @@ mod examples;
 mod fmt;
 mod harness;
 mod harness_scale;
+mod inputs;
 mod language;
 mod support;
