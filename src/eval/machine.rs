@@ -88,7 +88,7 @@ impl<'a> Env<'a> {
         let mut k = kind;
         let mut r = row;
         loop {
-            self.bound[k as usize] = r;
+            self.set_row(k, r);
             match self.model.kind(k).parent {
                 Some(p) => {
                     r = self.tenant.table(k).parent.get(r as usize).copied().unwrap_or(0);
@@ -99,12 +99,28 @@ impl<'a> Env<'a> {
         }
     }
 
+    /// The row of the bound entity of kind `k`. (A model has at most `MAX_KINDS` kinds, so
+    /// `k` is in range; the checked read costs what an indexing one does.)
+    #[inline]
+    pub fn row_of(&self, k: KindId) -> u32 {
+        self.bound.get(k as usize).copied().unwrap_or(0)
+    }
+
+    #[inline]
+    fn set_row(&mut self, k: KindId, row: u32) {
+        if let Some(b) = self.bound.get_mut(k as usize) {
+            *b = row;
+        }
+    }
+
     fn set_local(&mut self, slot: u32, v: Value) {
         let i = self.local_base + slot as usize;
         if i >= self.locals.len() {
             self.locals.resize(i + 1, Value::Null);
         }
-        self.locals[i] = v;
+        if let Some(l) = self.locals.get_mut(i) {
+            *l = v;
+        }
     }
 
     pub fn eval_bool(&mut self, e: &Expr) -> R<bool> {
@@ -170,7 +186,7 @@ impl<'a> Env<'a> {
             ExprKind::Lit(v) => Ok(v.clone()),
             ExprKind::Param(_) => fail("internal: unlowered parameter"),
             ExprKind::Now => Ok(Value::Date(self.now)),
-            ExprKind::Kind(k) => Ok(Value::Entity(*k, self.bound[*k as usize])),
+            ExprKind::Kind(k) => Ok(Value::Entity(*k, self.row_of(*k))),
             ExprKind::Local(slot) => {
                 Ok(self.locals.get(self.local_base + *slot as usize).cloned().unwrap_or(Value::Null))
             }
@@ -323,7 +339,7 @@ impl<'a> Env<'a> {
     /// The row of the entity `base` reaches, when it reaches a well-formed one.
     fn reach_entity(&mut self, base: &Expr, kind: KindId) -> R<Option<u32>> {
         let row = match &base.kind {
-            ExprKind::Kind(k) => self.bound.get(*k as usize).copied(),
+            ExprKind::Kind(k) => Some(self.row_of(*k)),
             _ => {
                 let v = if base.is_path() {
                     self.reach(base)?
@@ -381,7 +397,7 @@ impl<'a> Env<'a> {
     /// The entity row `base` evaluates to (following a reference).
     fn entity(&mut self, base: &Expr, kind: KindId) -> R<u32> {
         if let ExprKind::Kind(k) = base.kind {
-            return Ok(self.bound[k as usize]);
+            return Ok(self.row_of(k));
         }
         match self.eval(base)? {
             Value::Entity(_, row) => Ok(row),
@@ -700,7 +716,7 @@ impl<'a> Env<'a> {
             k = p;
         }
         chain.reverse();
-        let start_row = self.bound[under as usize];
+        let start_row = self.row_of(under);
         self.range_level(&chain, under, start_row, f)
     }
 
@@ -718,7 +734,7 @@ impl<'a> Env<'a> {
             _ => (0, 0),
         };
         for row in start..start + len {
-            self.bound[k as usize] = row;
+            self.set_row(k, row);
             self.range_level(rest, k, row, f)?;
         }
         Ok(())
