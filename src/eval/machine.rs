@@ -38,6 +38,15 @@ enum Items<'e> {
 }
 
 impl<'e> Items<'e> {
+    /// The elements of `v`; none when it is not a list.
+    fn of(v: &'e Value) -> Items<'e> {
+        match v {
+            Value::List(items) => Items::Slice(items),
+            Value::Entities(k, s, n) => Items::Range(*k, *s, *n),
+            _ => Items::Slice(&[]),
+        }
+    }
+
     fn len(&self) -> usize {
         match self {
             Items::Slice(l) => l.len(),
@@ -584,6 +593,20 @@ impl<'a> Env<'a> {
             (Value::Entity(k, r), Value::Str(s)) | (Value::Str(s), Value::Entity(k, r)) => {
                 Ok(self.tenant.key(self.model, *k, *r).is_some_and(|key| *key == **s))
             }
+            // Lists whose elements need the tenant (a collection, entities against keys):
+            // element by element.
+            (Value::List(_) | Value::Entities(..), Value::List(_) | Value::Entities(..)) => {
+                let (a, b) = (Items::of(x), Items::of(y));
+                if a.len() != b.len() {
+                    return Ok(false);
+                }
+                for i in 0..a.len() {
+                    if !self.equals(&a.get(i), &b.get(i))? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
             _ => fail(format!("cannot compare {} with {}", describe(x), describe(y))),
         }
     }
@@ -640,7 +663,8 @@ impl<'a> Env<'a> {
                 other => return fail(format!("`age` takes a date, found {}", describe(&other))),
             },
             Func::Days => match first {
-                Value::Duration(d) => Value::Dec(d as f64 / TICKS_PER_DAY as f64),
+                // Exact, then rounded once.
+                Value::Duration(d) => Value::Dec(ops::div_rounded(i128::from(d), TICKS_PER_DAY.unsigned_abs())),
                 other => return fail(format!("`days` takes a duration, found {}", describe(&other))),
             },
             Func::Abs => match first {
