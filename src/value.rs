@@ -294,7 +294,7 @@ mod tests {
         assert_eq!(format_decimal(0.1 + 0.2), "0.30000000000000004");
         assert_eq!(format_decimal(-0.0), "-0.0");
         assert_eq!(format_decimal(1e16), "10000000000000000.0");
-        assert_eq!(format_decimal(1.2345678901234567e25), "12345678901234567000000000.0");
+        assert_eq!(format_decimal(1.2345678901234566e25), "12345678901234566000000000.0");
         assert_eq!(format_decimal(9_223_372_036_854_775_808.0), "9223372036854775808.0");
     }
 }
