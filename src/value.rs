@@ -295,6 +295,6 @@ mod tests {
         assert_eq!(format_decimal(-0.0), "-0.0");
         assert_eq!(format_decimal(1e16), "10000000000000000.0");
         assert_eq!(format_decimal(1.2345678901234566e25), "12345678901234566000000000.0");
-        assert_eq!(format_decimal(9_223_372_036_854_775_808.0), "9223372036854775808.0");
+        assert_eq!(format_decimal(9_223_372_036_854_775_808.0), "9223372036854776000.0");
     }
 }
