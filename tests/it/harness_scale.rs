@@ -39,7 +39,8 @@ fn a_key_given_twice_in_a_test_file_is_a_diagnostic_with_both_places() {
     write(&d, "caps.tenet", POLICY);
     let text = "policy: caps.tenet\ncases:\n  - name: one\n    tenant: {id: t}\n    expect: pass\n    name: two\n";
     write(&d, "caps.test.yaml", text);
-    let tf = tenet::harness::load_file(&tenet::harness::Found { path: d.join("caps.test.yaml"), root: d.clone() }, false);
+    let tf =
+        tenet::harness::load_file(&tenet::harness::Found { path: d.join("caps.test.yaml"), root: d.clone() }, false);
     assert_eq!(tf.diagnostics.len(), 1, "{:?}", tf.diagnostics);
     let diag = &tf.diagnostics[0];
     assert_eq!(diag.code.as_str(), "T070");
@@ -61,7 +62,8 @@ fn many_cases_in_one_file_load_in_linear_time() {
     }
     write(&d, "many.test.yaml", &text);
     let start = Instant::now();
-    let tf = tenet::harness::load_file(&tenet::harness::Found { path: d.join("many.test.yaml"), root: d.clone() }, false);
+    let tf =
+        tenet::harness::load_file(&tenet::harness::Found { path: d.join("many.test.yaml"), root: d.clone() }, false);
     let took = start.elapsed();
     assert!(tf.diagnostics.is_empty(), "{:?}", tf.diagnostics.first());
     assert_eq!(tf.cases.len(), n);
