@@ -156,6 +156,27 @@ fn not_regular(shown: &str) -> String {
     format!("`{shown}` is not a regular file (a FIFO, socket or device); tenet reads only regular files")
 }
 
+/// Opens a regular file for reading. The path is checked from its metadata first (so a
+/// device is never opened), then opened without blocking (`O_NONBLOCK` on Unix, which
+/// changes nothing for a regular file) and checked again through the open handle: a FIFO
+/// swapped in between the check and the open is refused too, instead of blocking the run.
+pub fn open_regular(path: &Path, shown: &str) -> Result<(fs::File, fs::Metadata), String> {
+    regular_file(path, shown)?;
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let f = options.open(path).map_err(|e| cannot_read(shown, &e))?;
+    let meta = f.metadata().map_err(|e| cannot_read(shown, &e))?;
+    if !meta.is_file() {
+        return Err(not_regular(shown));
+    }
+    Ok((f, meta))
+}
+
 /// Reads a regular file of at most `limit` bytes (the check is made before opening).
 pub fn read_file(path: &Path, shown: &str, limit: u64) -> Result<Vec<u8>, String> {
     use std::io::Read;
@@ -164,7 +185,7 @@ pub fn read_file(path: &Path, shown: &str, limit: u64) -> Result<Vec<u8>, String
     if meta.len() > limit {
         return Err(too_large());
     }
-    let f = fs::File::open(path).map_err(|e| cannot_read(shown, &e))?;
+    let (f, _) = open_regular(path, shown)?;
     let mut bytes = Vec::new();
     f.take(limit + 1).read_to_end(&mut bytes).map_err(|e| cannot_read(shown, &e))?;
     if bytes.len() as u64 > limit {
@@ -310,6 +331,12 @@ mod tests {
             let e = regular_file(&fifo, "t.json").unwrap_err();
             assert!(e.contains("not a regular file"), "{e}");
             assert!(read_file(&fifo, "t.json", 10).is_err());
+            assert!(open_regular(&fifo, "t.json").unwrap_err().contains("not a regular file"));
+            // A file that passes the check is opened and checked again through its handle.
+            let file = d.join("ok.json");
+            fs::write(&file, b"{}").unwrap();
+            let (_, meta) = open_regular(&file, "ok.json").unwrap();
+            assert_eq!(meta.len(), 2);
         }
     }
 }

@@ -299,7 +299,7 @@ impl DecodePlan {
 fn decode_json_file(shown: &str, path: &std::path::Path, plan: &DecodePlan) -> Result<Vec<Table>, InputError> {
     use std::io::Read;
     let cannot_read = |e: &std::io::Error| InputError::new(super::read::cannot_read(shown, e));
-    let open = || std::fs::File::open(path).map_err(|e| cannot_read(&e));
+    let open = || crate::fsio::open_regular(path, shown).map(|(f, _)| f).map_err(InputError::new);
     match super::stream::decode(open()?, plan, super::stream::Limits::default()) {
         Ok(tables) => Ok(tables),
         Err(super::stream::Stop::Io(e)) => Err(cannot_read(&e)),

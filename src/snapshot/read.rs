@@ -170,9 +170,9 @@ impl Documents {
             return;
         }
         match format_of(path) {
-            Some(Format::Lines) => match fs::File::open(path) {
-                Ok(f) => self.lines = Some(Lines::new(Box::new(BufReader::with_capacity(1 << 20, f)), shown)),
-                Err(e) => self.ready.push_back(error_doc(shown.clone(), cannot_read(&shown, &e))),
+            Some(Format::Lines) => match crate::fsio::open_regular(path, &shown) {
+                Ok((f, _)) => self.lines = Some(Lines::new(Box::new(BufReader::with_capacity(1 << 20, f)), shown)),
+                Err(m) => self.ready.push_back(error_doc(shown, m)),
             },
             Some(Format::Json) if fs::metadata(path).is_ok_and(|m| m.len() >= super::STREAM_MIN_BYTES) => {
                 self.ready.push_back(Document {
