@@ -5,6 +5,7 @@
 //! `Result<Value, EvalError>`; an error is never a pass. A *missing* error (an absent field
 //! without default) is the one kind `??` and `has` may catch.
 
+use super::exact::ExactSum;
 use super::ops::{self, describe, json_string};
 use crate::ast::BinOp;
 use crate::hir::{AggFunc, AggMode, Binder, Expr, ExprKind, Func, Quant};
@@ -798,15 +799,13 @@ struct Fold {
     acc: Option<Value>,
     /// `avg`: the integers, summed exactly.
     int_sum: i128,
-    /// `avg`: the decimals, summed with Neumaier's compensation (`dec_comp`).
-    dec_sum: f64,
-    dec_comp: f64,
-    any_dec: bool,
+    /// `avg`: the decimals, summed exactly (from the first one on).
+    decimals: Option<ExactSum>,
 }
 
 impl Fold {
     fn new(func: AggFunc) -> Fold {
-        Fold { func, n: 0, acc: None, int_sum: 0, dec_sum: 0.0, dec_comp: 0.0, any_dec: false }
+        Fold { func, n: 0, acc: None, int_sum: 0, decimals: None }
     }
 
     fn push(&mut self, v: &Value) -> R<()> {
@@ -848,11 +847,9 @@ impl Fold {
             AggFunc::Avg => match v {
                 Value::Int(i) => self.int_sum += i128::from(*i),
                 Value::Dec(d) => {
-                    let t = self.dec_sum + d;
-                    self.dec_comp +=
-                        if self.dec_sum.abs() >= d.abs() { (self.dec_sum - t) + d } else { (d - t) + self.dec_sum };
-                    self.dec_sum = t;
-                    self.any_dec = true;
+                    if !self.decimals.get_or_insert_with(ExactSum::default).add_f64(*d) {
+                        return fail(format!("avg: {} is not a finite decimal", describe(v)));
+                    }
                 }
                 other => return fail(format!("avg: expected a number, found {}", describe(other))),
             },
@@ -873,19 +870,12 @@ impl Fold {
                 if self.n == 0 {
                     return fail("avg of an empty list");
                 }
-                let mean = if self.any_dec {
-                    // The integers' sum, exact as far as a double goes, then the decimals.
-                    let hi = self.int_sum as f64;
-                    let lo = (self.int_sum - hi as i128) as f64;
-                    let total = hi + self.dec_sum;
-                    let comp = if hi.abs() >= self.dec_sum.abs() {
-                        (hi - total) + self.dec_sum
-                    } else {
-                        (self.dec_sum - total) + hi
-                    };
-                    (total + (comp + lo + self.dec_comp)) / self.n as f64
-                } else {
-                    ops::div_rounded(self.int_sum, self.n)
+                let mean = match self.decimals {
+                    Some(mut exact) => {
+                        exact.add_i128(self.int_sum);
+                        exact.mean(self.n)
+                    }
+                    None => ops::div_rounded(self.int_sum, self.n),
                 };
                 if mean.is_finite() {
                     Ok(Value::Dec(mean))
