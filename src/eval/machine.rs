@@ -315,23 +315,28 @@ impl<'a> Env<'a> {
     /// list all make the path absent. Only computing a part that is not data can fail: the
     /// index in `x[i]`, a derived field (`let`).
     fn present(&mut self, path: &Expr) -> R<bool> {
-        Ok(self.reach(path)?.is_some_and(|v| !matches!(*v, Value::Null)))
+        Ok(self.reach(path, true)?.is_some_and(|v| !matches!(*v, Value::Null)))
     }
 
-    /// The stored value at the end of a path, without its default; `None` when the path
-    /// cannot be followed (see [`Env::present`]).
-    fn reach(&mut self, path: &Expr) -> R<Option<Cow<'a, Value>>> {
+    /// The value at the end of a path; `None` when the path cannot be followed (see
+    /// [`Env::present`]). The `leaf` field is read as stored (a default does not make it
+    /// present); the steps before it read as evaluation reads them, with their defaults.
+    fn reach(&mut self, path: &Expr, leaf: bool) -> R<Option<Cow<'a, Value>>> {
         match &path.kind {
             ExprKind::Field { base, kind, field } => {
-                let row = self.reach_entity(base, *kind)?;
-                Ok(row.map(|row| Cow::Borrowed(self.tenant.field(*kind, row, *field))))
+                let Some(row) = self.reach_entity(base, *kind)? else { return Ok(None) };
+                let stored = self.tenant.field(*kind, row, *field);
+                if leaf || !matches!(stored, Value::Null) {
+                    return Ok(Some(Cow::Borrowed(stored)));
+                }
+                Ok(self.model.field(*kind, *field).default.as_ref().map(Cow::Borrowed))
             }
             ExprKind::RawKey { base, kind, slot, .. } => {
                 let row = self.reach_entity(base, *kind)?;
                 Ok(row.map(|row| Cow::Borrowed(self.tenant.raw(*kind, row, *slot))))
             }
             ExprKind::Index(base, index) => {
-                let Some(b) = self.reach(base)? else { return Ok(None) };
+                let Some(b) = self.reach(base, false)? else { return Ok(None) };
                 let i = self.eval(index)?;
                 Ok(match b {
                     Cow::Borrowed(b) => element(b, &i),
@@ -352,7 +357,7 @@ impl<'a> Env<'a> {
             ExprKind::Kind(k) => Some(self.row_of(*k)),
             _ => {
                 let v = if base.is_path() {
-                    self.reach(base)?
+                    self.reach(base, false)?
                 } else {
                     match self.eval(base) {
                         Ok(v) => Some(Cow::Owned(v)),
