@@ -5,6 +5,7 @@
 //! `Result<Value, EvalError>`; an error is never a pass. A *missing* error (an absent field
 //! without default) is the one kind `??` and `has` may catch.
 
+use super::exact::ExactSum;
 use super::ops::{self, describe, json_string};
 use crate::ast::BinOp;
 use crate::hir::{AggFunc, AggMode, Binder, Expr, ExprKind, Func, Quant};
@@ -314,23 +315,28 @@ impl<'a> Env<'a> {
     /// list all make the path absent. Only computing a part that is not data can fail: the
     /// index in `x[i]`, a derived field (`let`).
     fn present(&mut self, path: &Expr) -> R<bool> {
-        Ok(self.reach(path)?.is_some_and(|v| !matches!(*v, Value::Null)))
+        Ok(self.reach(path, true)?.is_some_and(|v| !matches!(*v, Value::Null)))
     }
 
-    /// The stored value at the end of a path, without its default; `None` when the path
-    /// cannot be followed (see [`Env::present`]).
-    fn reach(&mut self, path: &Expr) -> R<Option<Cow<'a, Value>>> {
+    /// The value at the end of a path; `None` when the path cannot be followed (see
+    /// [`Env::present`]). The `leaf` field is read as stored (a default does not make it
+    /// present); the steps before it read as evaluation reads them, with their defaults.
+    fn reach(&mut self, path: &Expr, leaf: bool) -> R<Option<Cow<'a, Value>>> {
         match &path.kind {
             ExprKind::Field { base, kind, field } => {
-                let row = self.reach_entity(base, *kind)?;
-                Ok(row.map(|row| Cow::Borrowed(self.tenant.field(*kind, row, *field))))
+                let Some(row) = self.reach_entity(base, *kind)? else { return Ok(None) };
+                let stored = self.tenant.field(*kind, row, *field);
+                if leaf || !matches!(stored, Value::Null) {
+                    return Ok(Some(Cow::Borrowed(stored)));
+                }
+                Ok(self.model.field(*kind, *field).default.as_ref().map(Cow::Borrowed))
             }
             ExprKind::RawKey { base, kind, slot, .. } => {
                 let row = self.reach_entity(base, *kind)?;
                 Ok(row.map(|row| Cow::Borrowed(self.tenant.raw(*kind, row, *slot))))
             }
             ExprKind::Index(base, index) => {
-                let Some(b) = self.reach(base)? else { return Ok(None) };
+                let Some(b) = self.reach(base, false)? else { return Ok(None) };
                 let i = self.eval(index)?;
                 Ok(match b {
                     Cow::Borrowed(b) => element(b, &i),
@@ -351,7 +357,7 @@ impl<'a> Env<'a> {
             ExprKind::Kind(k) => Some(self.row_of(*k)),
             _ => {
                 let v = if base.is_path() {
-                    self.reach(base)?
+                    self.reach(base, false)?
                 } else {
                     match self.eval(base) {
                         Ok(v) => Some(Cow::Owned(v)),
@@ -798,15 +804,13 @@ struct Fold {
     acc: Option<Value>,
     /// `avg`: the integers, summed exactly.
     int_sum: i128,
-    /// `avg`: the decimals, summed with Neumaier's compensation (`dec_comp`).
-    dec_sum: f64,
-    dec_comp: f64,
-    any_dec: bool,
+    /// `avg`: the decimals, summed exactly (from the first one on).
+    decimals: Option<ExactSum>,
 }
 
 impl Fold {
     fn new(func: AggFunc) -> Fold {
-        Fold { func, n: 0, acc: None, int_sum: 0, dec_sum: 0.0, dec_comp: 0.0, any_dec: false }
+        Fold { func, n: 0, acc: None, int_sum: 0, decimals: None }
     }
 
     fn push(&mut self, v: &Value) -> R<()> {
@@ -848,11 +852,9 @@ impl Fold {
             AggFunc::Avg => match v {
                 Value::Int(i) => self.int_sum += i128::from(*i),
                 Value::Dec(d) => {
-                    let t = self.dec_sum + d;
-                    self.dec_comp +=
-                        if self.dec_sum.abs() >= d.abs() { (self.dec_sum - t) + d } else { (d - t) + self.dec_sum };
-                    self.dec_sum = t;
-                    self.any_dec = true;
+                    if !self.decimals.get_or_insert_with(ExactSum::default).add_f64(*d) {
+                        return fail(format!("avg: {} is not a finite decimal", describe(v)));
+                    }
                 }
                 other => return fail(format!("avg: expected a number, found {}", describe(other))),
             },
@@ -873,19 +875,12 @@ impl Fold {
                 if self.n == 0 {
                     return fail("avg of an empty list");
                 }
-                let mean = if self.any_dec {
-                    // The integers' sum, exact as far as a double goes, then the decimals.
-                    let hi = self.int_sum as f64;
-                    let lo = (self.int_sum - hi as i128) as f64;
-                    let total = hi + self.dec_sum;
-                    let comp = if hi.abs() >= self.dec_sum.abs() {
-                        (hi - total) + self.dec_sum
-                    } else {
-                        (self.dec_sum - total) + hi
-                    };
-                    (total + (comp + lo + self.dec_comp)) / self.n as f64
-                } else {
-                    ops::div_rounded(self.int_sum, self.n)
+                let mean = match self.decimals {
+                    Some(mut exact) => {
+                        exact.add_i128(self.int_sum);
+                        exact.mean(self.n)
+                    }
+                    None => ops::div_rounded(self.int_sum, self.n),
                 };
                 if mean.is_finite() {
                     Ok(Value::Dec(mean))

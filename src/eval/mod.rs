@@ -10,6 +10,7 @@
 #![deny(clippy::indexing_slicing)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+mod exact;
 pub mod explain;
 pub mod machine;
 pub mod ops;

@@ -518,6 +518,10 @@ fn integers_and_decimals_compare_exactly() {
     pass("avg([-9223372036854775807 - 1, -9223372036854775807 - 1]) == -9223372036854775807 - 1");
     pass("avg([1, 2, 2]) == 5.0 / 3.0");
     pass("avg([9007199254740993, 9007199254740993, 9007199254740993]) == 9007199254740992.0");
+    // With decimals too: the doubles are summed exactly, then the mean is rounded once.
+    pass("avg([0.1, 0.2, 0.3]) == 0.2");
+    pass("avg([9223372036854775807, 9223372036854775807, 0.5, 0.5]) == 4611686018427387904.0");
+    pass("avg([100000000000000000000.0, 1.0, -100000000000000000000.0, 1.0]) == 0.5");
     // min and max keep the element they pick, compared exactly.
     pass("max([9007199254740992.0, 9007199254740993]) == 9007199254740993");
     pass("min([9007199254740993, 9007199254740992.0]) == 9007199254740992.0");
@@ -559,4 +563,50 @@ fn collections_compare_with_lists() {
     pass("[9007199254740992.0] != [9007199254740993] and [1, 2.5] == [1.0, 2.5]");
     // `days` divides exactly, then rounds once.
     pass("days(1d) == 1.0 and days(36h) == 1.5 and days(1s) == 1.0 / 86400.0");
+}
+
+/// `has` reads the last field of its path as stored, and the steps before it as evaluation
+/// does: a list absent from the data but given a default by the model is indexed.
+#[test]
+fn has_follows_defaulted_steps_but_not_a_defaulted_leaf() {
+    use tenet::engine::Engine;
+    use tenet::model::{load, Model};
+    use tenet::snapshot::Content;
+    use tenet::source::SourceFile;
+    let model = r#"model: m
+kinds:
+  tenant:
+    key: id
+    fields:
+      id: string
+      users: list<user>
+  user:
+    parent: tenant
+    collection: users
+    key: id
+    fields:
+      id: string
+      tags: {type: list<string>, default: ["a"]}
+"#;
+    let model: Model = load(&SourceFile::new("m.yaml", model)).unwrap_or_else(|_| panic!("model loads"));
+    let policy = r#"policy "p"
+        rule first_tag: has(user.tags[0]) and user.tags[0] != null
+        rule tags_present: has(user.tags)
+    "#;
+    let e =
+        Engine::builder(model).policy(SourceFile::new("p.tenet", policy)).build().unwrap_or_else(|_| panic!("checks"));
+    let tenant = br#"{"id": "t", "users": [{"id": "u1"}, {"id": "u2", "tags": []}, {"id": "u3", "tags": ["b"]}]}"#;
+    let t = e.decode("t.json", Content::Json(tenant.to_vec())).unwrap();
+    let got: Vec<_> = e.statuses(&t, 0).into_iter().map(|(_, path, status, _)| format!("{path} {status:?}")).collect();
+    assert_eq!(
+        got,
+        vec![
+            "users[0] Pass", // the default `["a"]` is indexed, as `user.tags[0]` reads it
+            "users[1] Fail",
+            "users[2] Pass",
+            "users[0] Fail", // the default does not make `user.tags` itself present
+            "users[1] Pass",
+            "users[2] Pass",
+        ]
+    );
 }
