@@ -534,7 +534,10 @@ fn alias_bombs_fail_fast() {
         let start = Instant::now();
         let e = err(yaml(&doc, &plan));
         let took = start.elapsed();
-        assert!(took.as_secs_f64() < 1.0, "took {took:?}");
+        // The budget counts events, so the work is bounded by construction; the bound here
+        // only catches an expansion (a billion laughs never ends), with room for a loaded
+        // CI machine running a debug build.
+        assert!(took.as_secs_f64() < 20.0, "took {took:?}");
         assert!(e.contains("alias") || e.contains("budget"), "{e}");
     }
 }
