@@ -139,7 +139,12 @@ impl Node {
                     node.children.len() - 1
                 }
             };
-            node = &mut node.children[i].1;
+            // `i` was found by `position` or is the entry just pushed (`get_mut` with an
+            // early return would not borrow-check in this loop).
+            #[allow(clippy::indexing_slicing)]
+            {
+                node = &mut node.children[i].1;
+            }
         }
         node
     }
@@ -197,24 +202,23 @@ impl DecodePlan {
         let mut kinds = Vec::with_capacity(model.kinds.len());
         for (k, kind) in model.kinds.iter().enumerate() {
             let kp = proj.kinds.get(k).unwrap_or(&empty);
-            let kl = &layout.kinds[k];
+            let Some(kl) = layout.kinds.get(k) else { continue };
             let nf = kl.n_field_slots;
             let mut root = Node::default();
             let mut collections = Vec::new();
-            for (f, field) in kind.fields.iter().enumerate() {
+            for (field, &slot) in kind.fields.iter().zip(&kl.slot_of) {
                 let path: Vec<&str> = field.name.split('.').collect();
                 if let Type::List(inner) = &field.ty {
                     if let Type::Entity(child) = **inner {
-                        root.at(&path).collection = Some((kl.slot_of[f] as usize, child));
-                        collections.push((kl.slot_of[f] as usize, child));
+                        root.at(&path).collection = Some((slot as usize, child));
+                        collections.push((slot as usize, child));
                         continue;
                     }
                 }
-                let keep = kl.slot_of[f] != super::NO_SLOT;
-                if keep {
+                if slot != super::NO_SLOT {
                     let conv = Conv::new(&field.ty, model);
                     root.at(&path).slots.push(Slot {
-                        slot: kl.slot_of[f] as usize,
+                        slot: slot as usize,
                         conv,
                         name: format!("{}.{}", kind.name, field.name).into(),
                     });

@@ -1,3 +1,5 @@
+#![allow(clippy::indexing_slicing, reason = "tests index their own fixtures and fail by panicking")]
+
 use super::*;
 use crate::model::Model;
 use crate::value::{parse_date, Value, TICKS_PER_SEC};
