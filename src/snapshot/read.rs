@@ -328,22 +328,19 @@ impl Lines {
     }
 
     /// Skips the rest of an over-long line, up to and including its newline, holding no
-    /// more than the reader's buffer. `Ok(false)`: it ran on past `max_skip` bytes (or to
-    /// the end of the input).
+    /// more than a chunk of it at a time. `Ok(false)`: it ran on past `max_skip` bytes (or
+    /// to the end of the input).
     fn skip_line(&mut self) -> io::Result<bool> {
+        const CHUNK: u64 = 1 << 20;
+        let mut scratch = Vec::new();
         let mut skipped: u64 = 0;
         loop {
-            let (n, found) = match self.reader.fill_buf() {
-                Ok([]) => return Ok(false),
-                Ok(buf) => match buf.iter().position(|&b| b == b'\n') {
-                    Some(i) => (i + 1, true),
-                    None => (buf.len(), false),
-                },
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            self.reader.consume(n);
-            if found {
+            scratch.clear();
+            let n = (&mut self.reader).take(CHUNK).read_until(b'\n', &mut scratch)?;
+            if n == 0 {
+                return Ok(false);
+            }
+            if scratch.last() == Some(&b'\n') {
                 return Ok(true);
             }
             skipped += n as u64;
