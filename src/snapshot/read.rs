@@ -1,9 +1,10 @@
 //! Inputs as given → [`Document`]s, one per tenant, lazily.
 //!
 //! Files are read when the iterator reaches them; a JSONL file (or stdin) is read line by
-//! line, so memory stays bounded by the largest line. A YAML stream is split into its
-//! documents with the YAML parser first, so that a syntax error in one document is an
-//! error for that document only.
+//! line, so memory stays bounded by the largest line, and a line longer than
+//! [`MAX_DOC_BYTES`] is an error for that line, skipped without being held. A YAML stream
+//! is split into its documents with the YAML parser first, so that a syntax error in one
+//! document is an error for that document only; each document holds its own text.
 
 use super::{Content, Document, InputError, MAX_DOC_BYTES, MAX_DOC_DEPTH};
 use serde_saphyr::granit_parser::{ErrorKind, Event, Parser, ScalarStyle};
