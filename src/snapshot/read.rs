@@ -328,9 +328,9 @@ impl Lines {
         }
     }
 
-    /// Skips the rest of an over-long line, up to and including its newline, holding no
-    /// more than a chunk of it at a time. `Ok(false)`: it ran on past `max_skip` bytes (or
-    /// to the end of the input).
+    /// Skips the rest of an over-long line, up to and including its newline (or the end of
+    /// the input), holding no more than a chunk of it at a time. `Ok(false)`: it ran on
+    /// past `max_skip` bytes.
     fn skip_line(&mut self) -> io::Result<bool> {
         const CHUNK: u64 = 1 << 20;
         let mut scratch = Vec::new();
@@ -338,10 +338,7 @@ impl Lines {
         loop {
             scratch.clear();
             let n = (&mut self.reader).take(CHUNK).read_until(b'\n', &mut scratch)?;
-            if n == 0 {
-                return Ok(false);
-            }
-            if scratch.last() == Some(&b'\n') {
+            if n == 0 || scratch.last() == Some(&b'\n') {
                 return Ok(true);
             }
             skipped += n as u64;
