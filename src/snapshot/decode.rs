@@ -914,16 +914,7 @@ fn decode_object<'de, A: MapAccess<'de>>(
             continue;
         };
         if !seen.first(i) {
-            // A key tenet reads, given twice: which value is meant is not for tenet to guess.
-            let at = match obj.name.split_once('.') {
-                Some((_, within)) => format!("{within}.{key}"),
-                None => key.to_string(),
-            };
-            let msg = format!("{DUPLICATE_KEY} `{}`", st.path(kind, row, &at));
-            // Raised from the value, so that the deserializer says where it is.
-            let e = map.next_value_seed(Reject).err().unwrap_or_else(|| de::Error::custom(&msg));
-            st.error = Some(MyError { message: msg, located: true });
-            return Err(e);
+            return Err(duplicate(map, st, obj, key, kind, row));
         }
         match action {
             Action::One(slot) => {
@@ -953,6 +944,30 @@ fn decode_object<'de, A: MapAccess<'de>>(
         }
     }
     Ok(())
+}
+
+/// The error for key `key` of `obj` given twice: which value is meant is not for tenet to
+/// guess. Out of line, so that `decode_object` stays small enough for its key lookup to be
+/// inlined.
+#[cold]
+#[inline(never)]
+fn duplicate<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    st: &mut State<'_, '_>,
+    obj: &ObjPlan,
+    key: &str,
+    kind: KindId,
+    row: u32,
+) -> A::Error {
+    let at = match obj.name.split_once('.') {
+        Some((_, within)) => format!("{within}.{key}"),
+        None => key.to_string(),
+    };
+    let msg = format!("{DUPLICATE_KEY} `{}`", st.path(kind, row, &at));
+    // Raised from the value, so that the deserializer says where it is.
+    let e = map.next_value_seed(Reject).err().unwrap_or_else(|| de::Error::custom(&msg));
+    st.error = Some(MyError { message: msg, located: true });
+    e
 }
 
 /// A value that is an error wherever it is (the deserializer adds where).
@@ -1026,6 +1041,7 @@ struct Seen {
 }
 
 impl Seen {
+    #[inline]
     fn new(entries: usize) -> Seen {
         Seen { low: 0, more: if entries > 64 { vec![false; entries - 64] } else { Vec::new() } }
     }
@@ -1058,6 +1074,7 @@ impl KeySeed<'_> {
 impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
     type Value = Option<usize>;
 
+    #[inline]
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<usize>, D::Error> {
         d.deserialize_any(self)
     }
