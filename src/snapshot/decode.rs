@@ -137,7 +137,12 @@ impl Node {
                     node.children.len() - 1
                 }
             };
-            node = &mut node.children[i].1;
+            // `i` was found by `position` or is the entry just pushed (`get_mut` with an
+            // early return would not borrow-check in this loop).
+            #[allow(clippy::indexing_slicing)]
+            {
+                node = &mut node.children[i].1;
+            }
         }
         node
     }
@@ -195,22 +200,21 @@ impl DecodePlan {
         let mut kinds = Vec::with_capacity(model.kinds.len());
         for (k, kind) in model.kinds.iter().enumerate() {
             let kp = proj.kinds.get(k).unwrap_or(&empty);
-            let kl = &layout.kinds[k];
+            let Some(kl) = layout.kinds.get(k) else { continue };
             let nf = kl.n_field_slots;
             let mut root = Node::default();
-            for (f, field) in kind.fields.iter().enumerate() {
+            for (field, &slot) in kind.fields.iter().zip(&kl.slot_of) {
                 let path: Vec<&str> = field.name.split('.').collect();
                 if let Type::List(inner) = &field.ty {
                     if let Type::Entity(child) = **inner {
-                        root.at(&path).collection = Some((kl.slot_of[f] as usize, child));
+                        root.at(&path).collection = Some((slot as usize, child));
                         continue;
                     }
                 }
-                let keep = kl.slot_of[f] != super::NO_SLOT;
-                if keep {
+                if slot != super::NO_SLOT {
                     let conv = Conv::new(&field.ty, model);
                     root.at(&path).slots.push(Slot {
-                        slot: kl.slot_of[f] as usize,
+                        slot: slot as usize,
                         conv,
                         name: format!("{}.{}", kind.name, field.name).into(),
                     });
@@ -887,16 +891,7 @@ fn decode_object<'de, A: MapAccess<'de>>(
             continue;
         };
         if !seen.first(i) {
-            // A key tenet reads, given twice: which value is meant is not for tenet to guess.
-            let at = match obj.name.split_once('.') {
-                Some((_, within)) => format!("{within}.{key}"),
-                None => key.to_string(),
-            };
-            let msg = format!("{DUPLICATE_KEY} `{}`", st.path(kind, row, &at));
-            // Raised from the value, so that the deserializer says where it is.
-            let e = map.next_value_seed(Reject).err().unwrap_or_else(|| de::Error::custom(&msg));
-            st.error = Some(MyError { message: msg, located: true });
-            return Err(e);
+            return Err(duplicate(map, st, obj, key, kind, row));
         }
         match action {
             Action::One(slot) => {
@@ -926,6 +921,30 @@ fn decode_object<'de, A: MapAccess<'de>>(
         }
     }
     Ok(())
+}
+
+/// The error for key `key` of `obj` given twice: which value is meant is not for tenet to
+/// guess. Out of line, so that `decode_object` stays small enough for its key lookup to be
+/// inlined.
+#[cold]
+#[inline(never)]
+fn duplicate<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    st: &mut State<'_, '_>,
+    obj: &ObjPlan,
+    key: &str,
+    kind: KindId,
+    row: u32,
+) -> A::Error {
+    let at = match obj.name.split_once('.') {
+        Some((_, within)) => format!("{within}.{key}"),
+        None => key.to_string(),
+    };
+    let msg = format!("{DUPLICATE_KEY} `{}`", st.path(kind, row, &at));
+    // Raised from the value, so that the deserializer says where it is.
+    let e = map.next_value_seed(Reject).err().unwrap_or_else(|| de::Error::custom(&msg));
+    st.error = Some(MyError { message: msg, located: true });
+    e
 }
 
 /// A value that is an error wherever it is (the deserializer adds where).
@@ -999,6 +1018,7 @@ struct Seen {
 }
 
 impl Seen {
+    #[inline]
     fn new(entries: usize) -> Seen {
         Seen { low: 0, more: if entries > 64 { vec![false; entries - 64] } else { Vec::new() } }
     }
@@ -1031,6 +1051,7 @@ impl KeySeed<'_> {
 impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
     type Value = Option<usize>;
 
+    #[inline]
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<usize>, D::Error> {
         d.deserialize_any(self)
     }

@@ -13,6 +13,9 @@
 //! too deep, too large) is an [`InputError`] that says where and why; it becomes an `input`
 //! finding and never stops the other tenants.
 
+// Tenant data is untrusted: no index may panic, and every `unsafe` block says why it is sound.
+#![deny(clippy::indexing_slicing, clippy::undocumented_unsafe_blocks)]
+
 mod decode;
 mod read;
 mod scan;
@@ -92,16 +95,22 @@ impl Layout {
             .enumerate()
             .map(|(k, kind)| {
                 let kp = proj.kinds.get(k).unwrap_or(&empty);
-                let mut slot_of = vec![NO_SLOT; kind.fields.len()];
                 let mut n = 0u32;
-                for (f, field) in kind.fields.iter().enumerate() {
-                    let is_collection = matches!(&field.ty, crate::model::Type::List(inner) if matches!(**inner, crate::model::Type::Entity(_)));
-                    let is_key = kind.key == Some(f as u16) && !kp.skip_key;
-                    if is_collection || is_key || kp.fields.get(f).copied().unwrap_or(false) {
-                        slot_of[f] = n;
-                        n += 1;
-                    }
-                }
+                let slot_of = kind
+                    .fields
+                    .iter()
+                    .enumerate()
+                    .map(|(f, field)| {
+                        let is_collection = matches!(&field.ty, crate::model::Type::List(inner) if matches!(**inner, crate::model::Type::Entity(_)));
+                        let is_key = kind.key == Some(f as u16) && !kp.skip_key;
+                        if is_collection || is_key || kp.fields.get(f).copied().unwrap_or(false) {
+                            n += 1;
+                            n - 1
+                        } else {
+                            NO_SLOT
+                        }
+                    })
+                    .collect();
                 KindLayout { slot_of, n_field_slots: n as usize, n_raw: kp.raw_keys.len() }
             })
             .collect();
@@ -255,7 +264,7 @@ impl Tenant {
             k = parent;
         }
         let mut out = String::new();
-        for (i, &(k, r)) in steps[..n].iter().rev().enumerate() {
+        for (i, &(k, r)) in steps.iter().take(n).rev().enumerate() {
             if i > 0 {
                 out.push('.');
             }

@@ -1,9 +1,10 @@
 //! Inputs as given → [`Document`]s, one per tenant, lazily.
 //!
 //! Files are read when the iterator reaches them; a JSONL file (or stdin) is read line by
-//! line, so memory stays bounded by the largest line. A YAML stream is split into its
-//! documents with the YAML parser first, so that a syntax error in one document is an
-//! error for that document only.
+//! line, so memory stays bounded by the largest line, and a line longer than
+//! [`MAX_DOC_BYTES`] is an error for that line, skipped without being held. A YAML stream
+//! is split into its documents with the YAML parser first, so that a syntax error in one
+//! document is an error for that document only; each document holds its own text.
 
 use super::{Content, Document, InputError, MAX_DOC_BYTES, MAX_DOC_DEPTH};
 use serde_saphyr::granit_parser::{ErrorKind, Event, Parser, ScalarStyle};
@@ -284,23 +285,17 @@ impl Lines {
         }
     }
 
-    /// Skips the rest of an over-long line, up to and including its newline, holding no
-    /// more than the reader's buffer. `Ok(false)`: it ran on past `max_skip` bytes (or to
-    /// the end of the input).
+    /// Skips the rest of an over-long line, up to and including its newline (or the end of
+    /// the input), holding no more than a chunk of it at a time. `Ok(false)`: it ran on
+    /// past `max_skip` bytes.
     fn skip_line(&mut self) -> io::Result<bool> {
+        const CHUNK: u64 = 1 << 20;
+        let mut scratch = Vec::new();
         let mut skipped: u64 = 0;
         loop {
-            let (n, found) = match self.reader.fill_buf() {
-                Ok([]) => return Ok(false),
-                Ok(buf) => match buf.iter().position(|&b| b == b'\n') {
-                    Some(i) => (i + 1, true),
-                    None => (buf.len(), false),
-                },
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            self.reader.consume(n);
-            if found {
+            scratch.clear();
+            let n = (&mut self.reader).take(CHUNK).read_until(b'\n', &mut scratch)?;
+            if n == 0 || scratch.last() == Some(&b'\n') {
                 return Ok(true);
             }
             skipped += n as u64;

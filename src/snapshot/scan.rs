@@ -29,13 +29,15 @@ pub(super) struct Masks {
 
 pub(super) const BLOCK: usize = 64;
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 fn masks(b: &[u8; BLOCK]) -> Masks {
     use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8};
     let mut m = Masks::default();
-    // SAFETY: SSE2 is part of the x86_64 baseline, so these intrinsics are always
-    // available; each load reads 16 bytes at offset 0, 16, 32 or 48 of a 64-byte array
-    // (unaligned loads are allowed by `_mm_loadu_si128`).
+    // SAFETY: these intrinsics are `unsafe` because the CPU must support SSE2: this
+    // function is only compiled when the `sse2` target feature is enabled for the whole
+    // build (it is part of the x86_64 baseline), so every CPU the binary runs on has it.
+    // `_mm_loadu_si128` also reads 16 bytes through a pointer, which must be valid for
+    // that read and needs no alignment: `part` is a 16-byte chunk of `b` (`chunks_exact`).
     unsafe {
         let quote = _mm_set1_epi8(b'"' as i8);
         let backslash = _mm_set1_epi8(b'\\' as i8);
@@ -56,13 +58,13 @@ fn masks(b: &[u8; BLOCK]) -> Masks {
     m
 }
 
-#[cfg(not(target_arch = "x86_64"))]
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 fn masks(b: &[u8; BLOCK]) -> Masks {
     masks_portable(b)
 }
 
 /// The same masks eight bytes at a time, exactly (no false positives after a match).
-#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+#[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
 pub(super) fn masks_portable(b: &[u8; BLOCK]) -> Masks {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     const ONES: u64 = 0x0101_0101_0101_0101;
@@ -137,9 +139,8 @@ fn block_masks(b: &[u8], at: usize) -> Masks {
         return masks(whole);
     }
     let mut out = [0u8; BLOCK];
-    if let Some(rest) = b.get(at..) {
-        let n = rest.len().min(BLOCK);
-        out[..n].copy_from_slice(&rest[..n]);
+    for (o, &c) in out.iter_mut().zip(b.get(at..).unwrap_or_default()) {
+        *o = c;
     }
     masks(&out)
 }
@@ -244,6 +245,7 @@ impl Skip {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, reason = "tests index their own fixtures and fail by panicking")]
 mod tests {
     use super::*;
 

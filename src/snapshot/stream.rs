@@ -222,7 +222,7 @@ impl<R: Read, S: FnMut(Piece) -> Result<(), Stop>> Splitter<'_, R, S> {
             self.buf.resize(want, 0);
         }
         let n = loop {
-            match self.r.read(&mut self.buf[self.filled..want]) {
+            match self.r.read(self.buf.get_mut(self.filled..want).unwrap_or_default()) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e.into()),
@@ -287,8 +287,8 @@ impl<R: Read, S: FnMut(Piece) -> Result<(), Stop>> Splitter<'_, R, S> {
         let key = self.key()?;
         self.expect(b':')?;
         let split = self.collections.iter().position(|(k, _, _)| k.as_bytes() == key.as_slice());
-        if let Some(i) = split {
-            if std::mem::replace(&mut self.seen[i], true) {
+        if let Some(seen) = split.and_then(|i| self.seen.get_mut(i)) {
+            if std::mem::replace(seen, true) {
                 return Err(Stop::Irregular);
             }
         }
@@ -401,11 +401,12 @@ impl<R: Read, S: FnMut(Piece) -> Result<(), Stop>> Splitter<'_, R, S> {
                 return Err(Stop::Irregular);
             }
             if piece.is_none() {
-                piece = Some((self.pos, self.counts[i]));
+                piece = Some((self.pos, self.counts.get(i).copied().unwrap_or(0)));
                 self.mark = Some(self.pos);
             }
             self.value(2)?;
-            self.counts[i] = self.counts[i].checked_add(1).ok_or(Stop::Irregular)?;
+            let count = self.counts.get_mut(i).ok_or(Stop::Irregular)?;
+            *count = count.checked_add(1).ok_or(Stop::Irregular)?;
             if let Some((start, first)) = piece {
                 if self.pos - start >= self.limits.piece {
                     self.cut(start, first, child)?;

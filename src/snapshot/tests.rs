@@ -1,3 +1,5 @@
+#![allow(clippy::indexing_slicing, reason = "tests index their own fixtures and fail by panicking")]
+
 use super::*;
 use crate::model::Model;
 use crate::value::{parse_date, Value, TICKS_PER_SEC};
@@ -629,6 +631,9 @@ fn an_over_long_line_is_skipped_and_reading_goes_on() {
     let ids: Vec<Option<String>> =
         docs.iter().map(|d| decode_doc(d, &plan).ok().and_then(|t| t.id(&m)).map(|s| s.to_string())).collect();
     assert_eq!(ids, vec![Some("a".into()), None, Some("x".repeat(90)), Some("c".into())]);
+    // An over-long last line, without a newline, is just over-long.
+    let docs = limited_lines(Box::new(std::io::Cursor::new(vec![b'z'; 500])), 100, 1 << 20);
+    assert_eq!(docs[0].content.as_ref().unwrap_err().message, "line 1 of `in.jsonl` is longer than 100 bytes");
     // The limit of the real reader is the document limit.
     let real = read::Lines::new(Box::new(std::io::Cursor::new(Vec::new())), "-".into());
     drop(real);

@@ -32,3 +32,36 @@ fn integer_keys_and_references_are_type_mismatches() {
         ]
     );
 }
+
+/// Issue 8, defect 4, end to end: standard input fed from `/dev/zero` is one endless line.
+/// It used to be read until allocation failed (exit 134, every tenant lost); now it is one
+/// `input` finding, and the tenants of the other inputs are evaluated.
+#[test]
+fn an_endless_line_on_standard_input_is_one_finding() {
+    use std::process::{Command, Stdio};
+    let dir = std::env::temp_dir().join(format!("tenet-inputs-{}-endless", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let policy = dir.join("p.tenet");
+    std::fs::write(&policy, "policy \"p\"\nrule r: user.two_factor\n").unwrap();
+    let good = dir.join("good.json");
+    std::fs::write(&good, r#"{"id": "good", "users": [{"id": "u1", "two_factor": true}]}"#).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tenet"))
+        .args(["check", "--format", "jsonl", "-p", policy.to_str().unwrap(), "-", good.to_str().unwrap()])
+        .stdin(std::fs::File::open("/dev/zero").unwrap())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<&str> = stdout.lines().collect();
+    // The input finding, then the summary: the good tenant passed (passes are not listed).
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(lines[0].contains(r#""rule":"input""#), "{stdout}");
+    assert!(
+        lines[0].contains("line 1 of `-` is longer than 256 MiB and does not end: the rest of `-` is not read"),
+        "{stdout}"
+    );
+    assert!(lines[1].contains(r#""tenants":2,"evaluations":1,"pass":1,"#), "{stdout}");
+    let _ = std::fs::remove_dir_all(dir);
+}
