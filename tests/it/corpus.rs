@@ -281,7 +281,7 @@ fn corpus_yaml_duplicate_and_unknown_keys() {
         assert_eq!(d.related.first().map(|(s, _)| s.start), Some(first), "{}", d.render_plain());
     }
     let model = tenet::model::BUILTIN_ERP.replacen("kinds:", "kinds:\n  tenant:\n    fields: {}", 1);
-    let err = tenet::model::load(&SourceFile::new("m.yaml", model)).err().expect("a duplicate kind is an error");
+    let err = tenet::model::load(&SourceFile::new("m.yaml", model)).expect_err("a duplicate kind is an error");
     assert!(err.iter().any(|d| d.message == "duplicate key `tenant`" && d.related.len() == 1), "{err:?}");
     let policy = "policy: u\nrules:\n  - id: r\n    asert: user.session_cap <= 3\n";
     let diags = diagnostics_of("u.yaml", policy);
@@ -292,7 +292,7 @@ fn corpus_yaml_duplicate_and_unknown_keys() {
         "{d:?}"
     );
     let model = tenet::model::BUILTIN_ERP.replacen("kinds:", "kind:\n  x: 1\nkinds:", 1);
-    let err = tenet::model::load(&SourceFile::new("m.yaml", model)).err().expect("an unknown key is an error");
+    let err = tenet::model::load(&SourceFile::new("m.yaml", model)).expect_err("an unknown key is an error");
     assert!(
         err.iter().any(|d| d.message == "unknown key `kind` in a model"
             && d.help.as_deref() == Some("did you mean `kinds`? the keys of a model are `model`, `kinds`")),
