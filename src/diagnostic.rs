@@ -440,7 +440,10 @@ const NUMBER_WORDS: &[(&str, &str)] = &[
 fn normalize(s: &str) -> String {
     let mut out = s.to_lowercase().replace(['_', '-'], "");
     for (word, digits) in NUMBER_WORDS {
-        out = out.replace(word, digits);
+        // (Most names have no number word: test before allocating a new string.)
+        if out.contains(word) {
+            out = out.replace(word, digits);
+        }
     }
     out
 }

@@ -76,16 +76,8 @@ fn build(file: &SourceFile, root: &YNode, diags: &mut Vec<Diagnostic>) -> Option
         unknown_keys(file, knode, KIND_KEYS, "a kind", diags);
         let mut fields = Vec::new();
         if let Some(fnode) = knode.get("fields").and_then(YNode::as_map) {
+            // A field given twice is a duplicate key, reported by `yaml::parse`.
             for (fkey, fval) in fnode {
-                if fields.iter().any(|f: &Field| f.name == fkey.name) {
-                    diags.push(Diagnostic::new(
-                        Code::Model,
-                        file,
-                        fkey.span,
-                        format!("duplicate field `{}`", fkey.name),
-                    ));
-                    continue;
-                }
                 let (ty_node, default_node) = match &fval.value {
                     YValue::Str(_) => (Some(fval), None),
                     YValue::Map(_) => {

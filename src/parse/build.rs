@@ -42,6 +42,18 @@ impl OffsetMap {
         }
     }
 
+    /// The map of the text's bytes `from..to` (and of its end, `to`), as a text of its own.
+    /// Only that part of a table is copied: copying the rest of it for every `{…}` of a
+    /// message made a message with many of them quadratic.
+    pub fn window(&self, from: usize, to: usize) -> OffsetMap {
+        let part = |t: &[u32]| t.get(from..=to).unwrap_or(&[]).to_vec();
+        match self {
+            OffsetMap::Shift(b) => OffsetMap::Shift(b + from),
+            OffsetMap::Table(t) => OffsetMap::Table(part(t)),
+            OffsetMap::Ranges { starts, ends } => OffsetMap::Ranges { starts: part(starts), ends: part(ends) },
+        }
+    }
+
     pub fn span(&self, s: Span) -> Span {
         let start = self.offset(s.start as usize);
         let end = match self {
@@ -905,16 +917,7 @@ pub fn parse_template(file: &SourceFile, t: &Template) -> (Vec<TemplatePart>, Ve
                     parts.push(TemplatePart::Text(std::mem::take(&mut text)));
                 }
                 let inner = &t.text[i + 1..close];
-                // The offsets of the expression's bytes and its end only: copying the rest of
-                // the table for every `{…}` made a message with many of them quadratic.
-                let sub = match &map {
-                    OffsetMap::Table(tab) => OffsetMap::Table(tab.get(i + 1..=close).unwrap_or(&[]).to_vec()),
-                    OffsetMap::Ranges { starts, ends } => OffsetMap::Ranges {
-                        starts: starts.get(i + 1..=close).unwrap_or(&[]).to_vec(),
-                        ends: ends.get(i + 1..=close).unwrap_or(&[]).to_vec(),
-                    },
-                    OffsetMap::Shift(b) => OffsetMap::Shift(b + i + 1),
-                };
+                let sub = map.window(i + 1, close);
                 match super::expression(file, inner, &sub) {
                     Ok(e) => parts.push(TemplatePart::Expr(e)),
                     Err(mut d) => diags.append(&mut d),
@@ -1047,4 +1050,31 @@ fn item_chunks(text: &str) -> Vec<(usize, usize)> {
         }
     }
     chunks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_template_expression_gets_only_its_own_offsets() {
+        let text = "{a} and {b}".repeat(3);
+        let offsets: Vec<u32> = (0..=text.len() as u32).map(|o| o + 100).collect();
+        let t = Template { text: text.clone(), offsets: offsets.clone() };
+        let map = OffsetMap::Table(offsets);
+        let OffsetMap::Table(sub) = map.window(1, 2) else { panic!("a table's window is a table") };
+        assert_eq!(sub, [101, 102]);
+        // And the template's expressions still point at their names.
+        let file = SourceFile::new("t.tenet", " ".repeat(100) + &text);
+        let (parts, diags) = parse_template(&file, &t);
+        assert!(diags.is_empty());
+        let spans: Vec<&str> = parts
+            .iter()
+            .filter_map(|p| match p {
+                TemplatePart::Expr(e) => Some(file.slice(e.span)),
+                TemplatePart::Text(_) => None,
+            })
+            .collect();
+        assert_eq!(spans, ["a", "b", "a", "b", "a", "b"]);
+    }
 }

@@ -317,12 +317,15 @@ fn corpus_many_diagnostics_render_in_linear_time() {
     assert!(took < Duration::from_secs(30), "took {took:?}");
 }
 
-/// A valid policy of 40,000 rules parses (it was "too complex to parse": pest's call limit).
+/// A valid policy of 15,000 rules (1.4 MB) parses: it was "too complex to parse" (pest's
+/// call limit) after 13,400 of these rules, and took 85 s to say so.
 #[test]
 fn corpus_a_policy_of_many_rules_parses() {
-    let n = 40_000;
+    let n = 15_000;
     let policy: String = std::iter::once("policy \"p\"\n".to_string())
-        .chain((0..n).map(|i| format!("rule r{i}: user.email == \"a{i}\"\n")))
+        .chain((0..n).map(|i| {
+            format!("rule r{i}: count(user.sessions where session.client == \"web\") <= 3 and user.email != \"a{i}\"\n")
+        }))
         .collect();
     let parsed = tenet::parse::policy(&SourceFile::new("big.tenet", policy));
     assert!(parsed.diagnostics.is_empty(), "{}", render(&parsed.diagnostics[..1]));
@@ -338,10 +341,11 @@ fn corpus_a_policy_over_the_size_limit_is_t004() {
     assert_eq!(diags[0].code.as_str(), "T004");
 }
 
-/// A message with very many `{…}` checks in linear time (each copied the rest of the
-/// message's offset table: 100,000 took 20 s).
+/// A message with many `{…}` checks (each copied the rest of the message's offset table:
+/// 100,000 took 20 s in a release build, 84 s in a debug build, 18 s now). A smoke test:
+/// `parse::build::tests::a_template_expression_gets_only_its_own_offsets` pins the cause.
 #[test]
-fn corpus_a_message_with_many_expressions_checks_in_linear_time() {
+fn corpus_a_message_with_many_expressions_checks() {
     let n = 20_000;
     let policy = format!("policy \"p\"\n@message(\"{}\")\nrule r: user.email == \"a\"\n", "{user.email}".repeat(n));
     let start = Instant::now();
