@@ -12,7 +12,6 @@ fn no_known() -> Known {
         int_dec_compare: false,
         integer_keys: false,
         sum_empty_durations: false,
-        errors_under_has: false,
     }
 }
 

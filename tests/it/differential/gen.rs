@@ -392,10 +392,6 @@ pub struct Known {
     pub integer_keys: bool,
     /// #14: `sum` of no durations is the integer 0.
     pub sum_empty_durations: bool,
-    /// Found here, not yet fixed: `has(x.ref.f)` and `x.ref.f == null` treat a dangling or
-    /// mistyped reference on the way as absent (no error), while `x.ref.f ?? d` and every
-    /// other read give an error.
-    pub errors_under_has: bool,
 }
 
 impl Known {
@@ -406,7 +402,6 @@ impl Known {
             int_dec_compare: true,
             integer_keys: true,
             sum_empty_durations: true,
-            errors_under_has: true,
         }
     }
 }

@@ -8,6 +8,7 @@
 mod examples;
 mod gen;
 mod reference;
+mod regressions;
 
 use gen::{Known, Src};
 use proptest::prelude::*;

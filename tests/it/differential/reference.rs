@@ -580,6 +580,23 @@ impl Cx<'_> {
         }
     }
 
+    /// Binds a filter's or quantifier's element; named by its kind (not `as NAME`), the
+    /// element binds its ancestors' kinds to its parents too (README, "A filter element binds
+    /// its ancestors too"). Returns how many variables were pushed.
+    fn bind_element(&mut self, elem: &str, by_kind: bool, item: &V) -> usize {
+        let mut n = 0;
+        if let (true, V::Ent(i)) = (by_kind, item) {
+            for k in chain(self.w.ents[*i].kind).into_iter().skip(1).rev() {
+                if let Some(at) = self.w.ancestor(*i, k) {
+                    self.vars.push((k.to_string(), V::Ent(at)));
+                    n += 1;
+                }
+            }
+        }
+        self.vars.push((elem.to_string(), item.clone()));
+        n + 1
+    }
+
     /// An element of an entity list: follows references (a dangling one is an error).
     fn element(&self, v: V) -> R<V> {
         match v {
@@ -616,69 +633,52 @@ impl Cx<'_> {
         }
     }
 
-    /// `has(PATH)`: the value is present and not null. Where the known defect #10 or #9
-    /// makes the engine answer differently, the pair is set aside.
+    /// `has(PATH)`: the value is present and not null. It never errors (§9.10: `x == null`
+    /// is exactly `not has(x)` and never errors): a field of a malformed element, or behind
+    /// a missing, dangling or mistyped reference, is absent (as the README's decisions say).
+    /// A model default does not make a field present. Where a known defect (#9, #10) makes
+    /// the engine answer otherwise, the pair is set aside.
     fn has(&mut self, p: &Expr) -> R<bool> {
-        // An error on the way to the field (a dangling or mistyped reference) is an error:
-        // §4 "a dangling reference is an evaluation error …, never a silent skip".
-        let base_err = match p {
-            Expr::Field(base, _) | Expr::Key(base, _) => {
-                matches!(self.read(base).and_then(|b| b.map(|b| self.element(b)).transpose()), Err(E::Error(_)))
-            }
-            _ => false,
+        let (base, last) = match p {
+            Expr::Root(f) => return self.has_field(0, f),
+            Expr::Field(base, f) => (base, Ok(*f)),
+            Expr::Key(base, k) => (base, Err(*k)),
+            _ => return Ok(self.read(p).ok().flatten().is_some()),
         };
-        if base_err && self.w.known.errors_under_has {
-            return Err(E::Known("errors_under_has"));
+        let b = match self.read(base) {
+            Ok(Some(b)) => b,
+            Ok(None) | Err(E::Error(_)) => return Ok(false),
+            Err(known) => return Err(known),
+        };
+        let b = match self.element(b) {
+            Ok(b) => b,
+            Err(_) => return Ok(false),
+        };
+        match (b, last) {
+            (V::Ent(i), Ok(f)) => self.has_field(i, f),
+            (V::Ent(i), Err(k)) => match self.w.ents[i].json.as_object() {
+                Some(m) => Ok(!matches!(m.get(k), None | Some(Json::Null))),
+                None if self.w.known.key_of_non_object => Err(E::Known("key_of_non_object")),
+                None => Ok(false),
+            },
+            (V::Obj(m), Err(k)) => Ok(!matches!(m.get(k), None | Some(Json::Null))),
+            (_, Err(_)) if self.w.known.key_of_non_object => Err(E::Known("key_of_non_object")),
+            _ => Ok(false),
         }
-        self.has_inner(p)
     }
 
-    fn has_inner(&mut self, p: &Expr) -> R<bool> {
-        if let Expr::Key(base, _) = p {
-            if self.w.known.key_of_non_object {
-                if let Ok(Some(b)) = self.read(base) {
-                    let is_obj = match &b {
-                        V::Obj(_) => true,
-                        V::Ent(i) => self.w.ents[*i].json.is_object(),
-                        _ => false,
-                    };
-                    if !is_obj {
-                        return Err(E::Known("key_of_non_object"));
-                    }
-                }
-            }
+    /// Whether a model field of an entity is present in the data and not null.
+    fn has_field(&self, i: usize, f: &str) -> R<bool> {
+        let json = &self.w.ents[i].json;
+        if !json.is_object() {
+            return Ok(false);
         }
-        if let Expr::Field(base, f) = p {
-            if let Ok(Some(V::Ent(i))) = self.read(base) {
-                let kind = self.w.ents[i].kind;
-                if let Some(fd) = field(kind, f) {
-                    if let FTy::Coll(_) = fd.ty {
-                        if self.w.ents[i].json.is_object() {
-                            let present = !matches!(self.w.ents[i].json.get(*f), None | Some(Json::Null));
-                            if !present && self.w.known.absent_collections {
-                                return Err(E::Known("absent_collections"));
-                            }
-                            return Ok(present);
-                        }
-                    }
-                }
-            }
+        let present = self.w.raw_field(i, f)?.is_some();
+        let is_collection = matches!(field(self.w.ents[i].kind, f).map(|d| d.ty), Some(FTy::Coll(_)));
+        if is_collection && !present && self.w.known.absent_collections {
+            return Err(E::Known("absent_collections"));
         }
-        // A default does not make an absent field present (§3, §9.10): check the raw data.
-        // A malformed element (not an object) has no fields: `has` is false and `== null`
-        // true, without an error (§9.10 "never errors" over §9.7, as for `x["key"]`).
-        match p {
-            Expr::Field(base, f) => {
-                let Some(b) = self.read(base)? else { return Ok(false) };
-                match self.element(b)? {
-                    V::Ent(i) if !self.w.ents[i].json.is_object() => Ok(false),
-                    V::Ent(i) => Ok(self.w.raw_field(i, f)?.is_some()),
-                    other => err(format!("field of a non-entity {other:?}")),
-                }
-            }
-            Expr::Root(f) => Ok(self.w.raw_field(0, f)?.is_some()),
-            _ => Ok(self.read(p)?.is_some()),
-        }
+        Ok(present)
     }
 
     fn eval(&mut self, e: &Expr) -> R<V> {
@@ -727,7 +727,7 @@ impl Cx<'_> {
                 None => self.eval(r),
             },
             Expr::Call(f, args) => self.call(f, args),
-            Expr::Filter { list: l, elem, pred, .. } => {
+            Expr::Filter { list: l, elem, binder, pred } => {
                 let items = list(self.eval(l)?)?;
                 let mut out = Vec::new();
                 let mut first_err = None;
@@ -740,9 +740,9 @@ impl Cx<'_> {
                             continue;
                         }
                     };
-                    self.vars.push((elem.clone(), item.clone()));
+                    let n = self.bind_element(elem, !*binder, &item);
                     let keep = self.eval(pred).and_then(truthy);
-                    self.vars.pop();
+                    self.vars.truncate(self.vars.len() - n);
                     match keep {
                         Ok(true) => out.push(item),
                         Ok(false) => {}
@@ -761,9 +761,9 @@ impl Cx<'_> {
                 // In order; stop at the deciding element; an error before it is the result.
                 for item in items {
                     let item = self.element(item)?;
-                    self.vars.push((elem.clone(), item));
+                    let n = self.bind_element(elem, true, &item);
                     let v = self.eval(pred).and_then(truthy);
-                    self.vars.pop();
+                    self.vars.truncate(self.vars.len() - n);
                     match (q, v?) {
                         (Quant::Any, true) => return Ok(V::Bool(true)),
                         (Quant::All, false) => return Ok(V::Bool(false)),
@@ -927,9 +927,15 @@ fn free_kinds(e: &Expr, bound: &mut Vec<String>, out: &mut Vec<&'static str>) {
         }
         Expr::Filter { list, elem, pred, .. } | Expr::Quant { list, elem, pred, .. } => {
             walk(list, bound);
-            bound.push(elem.clone());
+            let by_kind = !matches!(e, Expr::Filter { binder: true, .. });
+            let names: Vec<String> = match KINDS.iter().find(|k| **k == elem.as_str()) {
+                Some(k) if by_kind => chain(k).into_iter().map(String::from).collect(),
+                _ => vec![elem.clone()],
+            };
+            let n = bound.len();
+            bound.extend(names);
             walk(pred, bound);
-            bound.pop();
+            bound.truncate(n);
         }
         Expr::Range { kind, arg, .. } => {
             bound.push(kind.to_string());
