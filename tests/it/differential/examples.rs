@@ -40,8 +40,11 @@ fn call(f: &'static str, args: Vec<Expr>) -> Expr {
 /// `rule path status` lines, as tests/it/support.rs prints the engine's.
 fn run(rules: Vec<(&str, Option<Expr>, Expr)>, tenant: serde_json::Value) -> Vec<String> {
     let names: Vec<String> = rules.iter().map(|r| r.0.to_string()).collect();
-    let p =
-        Policy { rules: rules.into_iter().map(|(n, guard, assert)| Rule { name: n.into(), guard, assert }).collect() };
+    let p = Policy {
+        params: Vec::new(),
+        lets: Vec::new(),
+        rules: rules.into_iter().map(|(n, guard, assert)| Rule { name: n.into(), guard, assert }).collect(),
+    };
     let now = parse_date("2026-11-22T00:00:00Z").unwrap();
     let w = World::new(&tenant, now, no_known());
     statuses(&p, &w)

@@ -298,7 +298,17 @@ pub struct Rule {
     pub assert: Expr,
 }
 
+/// `let KIND.NAME = EXPR`.
+pub struct Let {
+    pub kind: &'static str,
+    pub name: &'static str,
+    pub body: Expr,
+}
+
 pub struct Policy {
+    /// Parameters: `NAME = LITERAL`.
+    pub params: Vec<(&'static str, Expr)>,
+    pub lets: Vec<Let>,
     pub rules: Vec<Rule>,
 }
 
@@ -366,6 +376,18 @@ pub fn print(e: &Expr) -> String {
 
 pub fn print_policy(p: &Policy) -> String {
     let mut out = String::from("policy \"diff\"\n");
+    for (name, value) in &p.params {
+        // A negative literal is written without the parentheses `print` adds.
+        let text = match value {
+            Expr::Int(v) => v.to_string(),
+            Expr::Dec(t, _) => t.to_string(),
+            other => print(other),
+        };
+        out.push_str(&format!("{name} = {text}\n"));
+    }
+    for l in &p.lets {
+        out.push_str(&format!("let {}.{} = {}\n", l.kind, l.name, print(&l.body)));
+    }
     for r in &p.rules {
         match &r.guard {
             Some(g) => out.push_str(&format!("rule {} when {}: {}\n", r.name, print(g), print(&r.assert))),
@@ -436,6 +458,10 @@ impl Scope {
 
 pub struct Gen<'a, 'b> {
     pub s: &'b mut Src<'a>,
+    /// Parameters (name, type) the expressions may use.
+    params: Vec<(&'static str, Ty)>,
+    /// Derived fields (kind, name, type) the expressions may use.
+    lets: Vec<(&'static str, &'static str, Ty)>,
 }
 
 const STRS: &[&str] = &["a", "Admin", "admin", "", "é", "ß", "x-y", "web", "r0", "u0", "A\u{130}b"];
@@ -494,6 +520,22 @@ impl Gen<'_, '_> {
     }
 
     fn typed_field(&mut self, sc: &Scope, ty: Ty) -> Option<Expr> {
+        let params: Vec<&'static str> = self.params.iter().filter(|p| p.1 == ty).map(|p| p.0).collect();
+        if !params.is_empty() && self.s.chance(15) {
+            return Some(Expr::Var(self.s.one(&params).to_string()));
+        }
+        let mut lets = Vec::new();
+        for (var, kind) in &sc.ents {
+            for (k, name, t) in &self.lets {
+                if k == kind && *t == ty {
+                    lets.push((var.clone(), *name));
+                }
+            }
+        }
+        if !lets.is_empty() && self.s.chance(30) {
+            let (var, name) = lets[self.s.pick(lets.len())].clone();
+            return Some(Expr::Field(b(Expr::Var(var)), name));
+        }
         self.field_of(sc, &|f| match ty {
             Ty::Bool => *f == FTy::Bool,
             Ty::Int => *f == FTy::Int,
@@ -903,6 +945,29 @@ impl Gen<'_, '_> {
 /// A policy of 1-4 rules; each rule's assertion (and guard) is built over a subject kind and
 /// its ancestors (the rule's actual subject is whatever kinds end up free in it).
 pub fn policy(s: &mut Src, known: &Known) -> Policy {
+    let mut params = Vec::new();
+    let mut param_types = Vec::new();
+    if s.chance(50) {
+        let mut g = Gen { s, params: Vec::new(), lets: Vec::new() };
+        for (name, ty) in
+            [("p_int", Ty::Int), ("p_dec", Ty::Dec), ("p_str", Ty::Str), ("p_dur", Ty::Dur), ("p_date", Ty::Date)]
+        {
+            params.push((name, g.lit(ty)));
+            param_types.push((name, ty));
+        }
+    }
+    let mut lets = Vec::new();
+    let mut let_types = Vec::new();
+    if s.chance(40) {
+        for (name, ty) in [("d_int", Ty::Int), ("d_bool", Ty::Bool)] {
+            let kind = KINDS[s.pick(KINDS.len())];
+            let sc = Scope { ents: vec![(kind.to_string(), kind)], it: None, in_pred: true, binders: 0 };
+            let mut g = Gen { s, params: param_types.clone(), lets: Vec::new() };
+            let body = g.value(&sc, known, ty, 2);
+            lets.push(Let { kind, name, body });
+            let_types.push((kind, name, ty));
+        }
+    }
     let n = 1 + s.pick(4);
     let mut rules = Vec::new();
     for i in 0..n {
@@ -914,12 +979,12 @@ pub fn policy(s: &mut Src, known: &Known) -> Policy {
             binders: 0,
         };
         let depth = 1 + s.pick(4);
-        let mut g = Gen { s };
+        let mut g = Gen { s, params: param_types.clone(), lets: let_types.clone() };
         let guard = if g.s.chance(25) { Some(g.bool_(&sc, known, depth.min(2))) } else { None };
         let assert = g.bool_(&sc, known, depth);
         rules.push(Rule { name: format!("r{i}"), guard, assert });
     }
-    Policy { rules }
+    Policy { params, lets, rules }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -938,7 +1003,11 @@ fn value_for(s: &mut Src, ty: &FTy, known: &Known) -> Option<Json> {
     }
     Some(match ty {
         FTy::Str => json!(s.one(STRS)),
-        FTy::Int => json!(s.one(&[0, 1, 2, 3, -1, 7, i64::MAX, i64::MIN, i64::MAX - 1, 9_007_199_254_740_993])),
+        FTy::Int => match s.pick(12) {
+            10 => json!(9_223_372_036_854_775_808u64),
+            11 => json!(2.0),
+            _ => json!(s.one(&[0, 1, 2, 3, -1, 7, i64::MAX, i64::MIN, i64::MAX - 1, 9_007_199_254_740_993])),
+        },
         FTy::Bool => json!(s.chance(50)),
         FTy::Date => json!(s.one(&[
             "2026-01-01",
@@ -953,6 +1022,14 @@ fn value_for(s: &mut Src, ty: &FTy, known: &Known) -> Option<Json> {
             "2026-13-01",
             "yesterday",
             "2026-06-30T12:00:00+02:00",
+            "2026-11-21t23:59:59z",
+            "2026-11-21 23:59:59Z",
+            "2026-11-21T23:59:59.999999999Z",
+            "2026-11-21T23:59:59.5-00:30",
+            "2016-12-31T23:59:60Z",
+            "2026-11-21T24:00:00Z",
+            "2026-11-21T23:59:59+24:00",
+            "2026-11-22T00:00:00.000001Z",
         ])),
         FTy::Dur => s.one(&[
             json!("12h"),
@@ -963,6 +1040,11 @@ fn value_for(s: &mut Src, ty: &FTy, known: &Known) -> Option<Json> {
             json!("1y"),
             json!("soon"),
             json!("2w"),
+            json!(-5),
+            json!("-90m"),
+            json!("1d12h"),
+            json!(i64::MAX),
+            json!(9_223_372_036_854i64),
         ]),
         FTy::Enum(values) => {
             if s.chance(15) {
@@ -973,7 +1055,11 @@ fn value_for(s: &mut Src, ty: &FTy, known: &Known) -> Option<Json> {
         }
         FTy::ListStr => {
             let n = s.pick(4);
-            Json::Array((0..n).map(|_| json!(s.one(STRS))).collect())
+            let mut items: Vec<Json> = (0..n).map(|_| json!(s.one(STRS))).collect();
+            if s.chance(10) {
+                items.push(json!(5));
+            }
+            Json::Array(items)
         }
         FTy::ListRef(_) => {
             let n = s.pick(4);

@@ -25,7 +25,7 @@ pub struct Ent {
 /// Every entity of a tenant, in document order, depth first (language.md §9.8).
 pub struct World {
     pub ents: Vec<Ent>,
-    /// The evaluation instant, in seconds.
+    /// The evaluation instant, in microseconds.
     pub now: i64,
     pub known: Known,
 }
@@ -36,9 +36,9 @@ pub enum V {
     Int(i64),
     Dec(f64),
     Str(String),
-    /// Seconds since 1970-01-01T00:00:00Z.
+    /// Microseconds since 1970-01-01T00:00:00Z.
     Date(i64),
-    /// Seconds.
+    /// Microseconds.
     Dur(i64),
     List(Vec<V>),
     /// An entity (index into `World::ents`).
@@ -92,7 +92,13 @@ fn days_in_month(y: i64, m: i64) -> i64 {
     }
 }
 
-/// `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM:SSZ` or with a `±HH:MM` offset.
+/// Microseconds in a second: dates and durations are kept in microseconds, the finest
+/// precision the engine keeps (README: "digits below a microsecond are dropped").
+pub const US: i64 = 1_000_000;
+
+/// An RFC 3339 date (`YYYY-MM-DD`, midnight UTC) or date-time (`YYYY-MM-DDTHH:MM:SS`, an
+/// optional fraction, then `Z` or `±HH:MM`; `T`/`Z` in either case, or a space for `T`),
+/// in microseconds since 1970-01-01T00:00:00Z. A leap second (`:60`) counts as `:59`.
 pub fn parse_date(s: &str) -> Option<i64> {
     let digits = |t: &str| -> Option<i64> {
         if !t.is_empty() && t.bytes().all(|c| c.is_ascii_digit()) {
@@ -101,8 +107,9 @@ pub fn parse_date(s: &str) -> Option<i64> {
             None
         }
     };
-    let (date, time) = match s.split_once('T') {
-        Some((d, t)) => (d, Some(t)),
+    let (date, time) = match s.char_indices().nth(10) {
+        Some((i, 'T' | 't' | ' ')) => (&s[..i], Some(&s[i + 1..])),
+        Some(_) => return None,
         None => (s, None),
     };
     let parts: Vec<&str> = date.split('-').collect();
@@ -113,9 +120,9 @@ pub fn parse_date(s: &str) -> Option<i64> {
     if y < 1 || !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
         return None;
     }
-    let mut secs = days_from_civil(y, m, d) * 86_400;
+    let mut us = days_from_civil(y, m, d) * 86_400 * US;
     if let Some(t) = time {
-        let (clock, offset) = if let Some(c) = t.strip_suffix('Z') {
+        let (clock, offset) = if let Some(c) = t.strip_suffix(['Z', 'z']) {
             (c, 0)
         } else if t.len() > 6 {
             let (c, o) = t.split_at(t.len() - 6);
@@ -125,25 +132,42 @@ pub fn parse_date(s: &str) -> Option<i64> {
                 _ => return None,
             };
             let (oh, om) = o[1..].split_once(':')?;
-            (c, sign * (digits(oh)? * 3600 + digits(om)? * 60))
+            let (oh, om) = (digits(oh)?, digits(om)?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            (c, sign * (oh * 3600 + om * 60))
         } else {
             return None;
+        };
+        let (clock, fraction) = match clock.split_once('.') {
+            Some((c, f)) => (c, Some(f)),
+            None => (clock, None),
         };
         let hms: Vec<&str> = clock.split(':').collect();
         if hms.len() != 3 || hms.iter().any(|p| p.len() != 2) {
             return None;
         }
         let (h, mi, se) = (digits(hms[0])?, digits(hms[1])?, digits(hms[2])?);
-        if h > 23 || mi > 59 || se > 59 {
+        if h > 23 || mi > 59 || se > 60 {
             return None;
         }
-        secs += h * 3600 + mi * 60 + se - offset;
+        let micros = match fraction {
+            Some(f) => {
+                digits(f)?;
+                let six: String = f.chars().chain(std::iter::repeat('0')).take(6).collect();
+                digits(&six)?
+            }
+            None => 0,
+        };
+        us += (h * 3600 + mi * 60 + se.min(59) - offset) * US + micros;
     }
-    Some(secs)
+    Some(us)
 }
 
-fn unit_secs(u: char) -> i64 {
-    match u {
+/// A duration unit in microseconds.
+fn unit_us(u: char) -> i64 {
+    US * match u {
         's' => 1,
         'm' => 60,
         'h' => 3600,
@@ -154,18 +178,18 @@ fn unit_secs(u: char) -> i64 {
     }
 }
 
-/// A duration in data: `"12h"`-style or integer seconds.
+/// A duration in data: `"12h"`-style (a signed integer and one unit) or integer seconds.
 fn parse_duration(j: &Json) -> Option<i64> {
     if let Some(i) = j.as_i64() {
-        return Some(i);
+        return i.checked_mul(US);
     }
     let s = j.as_str()?;
     let u = s.chars().last()?;
-    if unit_secs(u) == 0 {
+    if unit_us(u) == 0 {
         return None;
     }
     let n: i64 = s[..s.len() - 1].parse().ok()?;
-    n.checked_mul(unit_secs(u))
+    n.checked_mul(unit_us(u))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -383,6 +407,7 @@ fn cmp_int_dec(i: i64, d: f64) -> Ordering {
 
 struct Cx<'w> {
     w: &'w World,
+    policy: &'w Policy,
     /// Variables in scope: (name, value), innermost last.
     vars: Vec<(String, V)>,
 }
@@ -573,6 +598,13 @@ fn aggregate(cx: &Cx, agg: &str, xs: Vec<V>, durations: bool) -> R<V> {
 }
 
 impl Cx<'_> {
+    fn bind_params(&mut self) {
+        for (name, value) in &self.policy.params {
+            let v = self.eval(value).unwrap_or(V::Bool(false));
+            self.vars.push((name.to_string(), v));
+        }
+    }
+
     fn lookup(&self, name: &str) -> R<V> {
         match self.vars.iter().rev().find(|(n, _)| n == name) {
             Some((_, v)) => Ok(v.clone()),
@@ -616,6 +648,14 @@ impl Cx<'_> {
                     V::Ent(i) => i,
                     other => return err(format!("field of a non-entity {other:?}")),
                 };
+                let kind = self.w.ents[ent].kind;
+                if let Some(l) = self.policy.lets.iter().find(|l| l.kind == kind && l.name == *f) {
+                    // A derived field: its body, for this entity (and its ancestors).
+                    let mut inner = Cx { w: self.w, policy: self.policy, vars: Vec::new() };
+                    inner.bind_params();
+                    inner.bind_element(kind, true, &V::Ent(ent));
+                    return inner.eval(&l.body).map(Some);
+                }
                 self.w.read_field(ent, f)
             }
             Expr::Key(base, k) => {
@@ -688,7 +728,7 @@ impl Cx<'_> {
             Expr::Dec(_, v) => Ok(V::Dec(*v)),
             Expr::Str(s) => Ok(V::Str(s.clone())),
             Expr::Date(t) => parse_date(t).map(V::Date).ok_or(E::Error("bad date literal".into())),
-            Expr::Dur(n, u) => Ok(V::Dur(n * unit_secs(*u))),
+            Expr::Dur(n, u) => Ok(V::Dur(n * unit_us(*u))),
             Expr::Now => Ok(V::Date(self.w.now)),
             Expr::List(xs) => {
                 let mut out = Vec::new();
@@ -890,7 +930,7 @@ impl Cx<'_> {
                 other => err(format!("age of {other:?}")),
             },
             "days" => match next()? {
-                V::Dur(s) => Ok(V::Dec(s as f64 / 86_400.0)),
+                V::Dur(us) => Ok(V::Dec(us as f64 / (86_400 * US) as f64)),
                 other => err(format!("days of {other:?}")),
             },
             _ => err(format!("unknown function {f}")),
@@ -957,8 +997,15 @@ pub fn subject_kind(guard: Option<&Expr>, assert: &Expr) -> &'static str {
 }
 
 /// The status of one rule for one subject, or the name of the known defect it depends on.
-pub fn status(w: &World, guard: Option<&Expr>, assert: &Expr, subject: usize) -> Result<Status, &'static str> {
-    let mut cx = Cx { w, vars: Vec::new() };
+pub fn status(
+    w: &World,
+    p: &Policy,
+    guard: Option<&Expr>,
+    assert: &Expr,
+    subject: usize,
+) -> Result<Status, &'static str> {
+    let mut cx = Cx { w, policy: p, vars: Vec::new() };
+    cx.bind_params();
     let kind = w.ents[subject].kind;
     for k in chain(kind).into_iter().rev() {
         if let Some(at) = w.ancestor(subject, k) {
@@ -988,7 +1035,7 @@ pub fn statuses(p: &Policy, w: &World) -> Vec<(usize, String, Result<Status, &'s
     for (i, r) in p.rules.iter().enumerate() {
         let kind = subject_kind(r.guard.as_ref(), &r.assert);
         for s in w.of_kind(kind) {
-            out.push((i, w.ents[s].path.clone(), status(w, r.guard.as_ref(), &r.assert, s)));
+            out.push((i, w.ents[s].path.clone(), status(w, p, r.guard.as_ref(), &r.assert, s)));
         }
     }
     out
