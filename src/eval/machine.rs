@@ -9,11 +9,12 @@ use super::ops::{self, describe, json_string};
 use crate::ast::BinOp;
 use crate::hir::{AggFunc, AggMode, Binder, Expr, ExprKind, Func, Quant};
 use crate::ir::Program;
-use crate::model::{KindId, Model, MAX_KINDS};
+use crate::model::{KindId, Model, Type, MAX_KINDS};
 use crate::snapshot::Tenant;
 use crate::value::{Value, TICKS_PER_DAY};
 use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::sync::LazyLock;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvalError {
@@ -51,6 +52,10 @@ impl<'e> Items<'e> {
         }
     }
 }
+
+/// `EMPTY_COLLECTIONS[k]`: the value of an absent or null collection of kind `k` (no rows).
+static EMPTY_COLLECTIONS: LazyLock<Vec<Value>> =
+    LazyLock::new(|| (0..MAX_KINDS as KindId).map(|k| Value::Entities(k, 0, 0)).collect());
 
 pub struct Env<'a> {
     pub program: &'a Program,
@@ -205,7 +210,7 @@ impl<'a> Env<'a> {
             ExprKind::Index(base, index) => {
                 let b = self.eval(base)?;
                 let i = self.eval(index)?;
-                self.index(b, i, base)
+                self.index(&b, &i, base)
             }
             ExprKind::Project { list, slot, deref, body } => {
                 let l = self.operand(list)?;
@@ -276,23 +281,67 @@ impl<'a> Env<'a> {
         }
     }
 
-    /// Whether a path is present in the snapshot and not null (`has`): a model default
-    /// does not make a field present, and a value of the wrong type is present. A stored
-    /// field whose entity cannot be reached (missing or dangling reference) is absent.
+    /// Whether a path is present in the snapshot and not null (`has`, and `== null`, which
+    /// is exactly `not has`: language.md §9.10). A model default does not make a field
+    /// present, and a value of the wrong type is present. Following the path never fails
+    /// on data: a step that is absent or null, a malformed element, a dangling or mistyped
+    /// reference, a key into something that is not an object, a position past the end of a
+    /// list all make the path absent. Only computing a part that is not data can fail: the
+    /// index in `x[i]`, a derived field (`let`).
     fn present(&mut self, path: &Expr) -> R<bool> {
-        if let ExprKind::Field { base, kind, field } = &path.kind {
-            let Ok(row) = self.entity(base, *kind) else { return Ok(false) };
-            if self.tenant.table(*kind).malformed.get(row as usize).copied().unwrap_or(false) {
-                return Ok(false);
+        Ok(self.reach(path)?.is_some_and(|v| !matches!(*v, Value::Null)))
+    }
+
+    /// The stored value at the end of a path, without its default; `None` when the path
+    /// cannot be followed (see [`Env::present`]).
+    fn reach(&mut self, path: &Expr) -> R<Option<Cow<'a, Value>>> {
+        match &path.kind {
+            ExprKind::Field { base, kind, field } => {
+                let row = self.reach_entity(base, *kind)?;
+                Ok(row.map(|row| Cow::Borrowed(self.tenant.field(*kind, row, *field))))
             }
-            return Ok(!matches!(self.tenant.field(*kind, row, *field), Value::Null));
+            ExprKind::RawKey { base, kind, slot, .. } => {
+                let row = self.reach_entity(base, *kind)?;
+                Ok(row.map(|row| Cow::Borrowed(self.tenant.raw(*kind, row, *slot))))
+            }
+            ExprKind::Index(base, index) => {
+                let Some(b) = self.reach(base)? else { return Ok(None) };
+                let i = self.eval(index)?;
+                Ok(match b {
+                    Cow::Borrowed(b) => element(b, &i),
+                    Cow::Owned(b) => element(&b, &i).map(|v| Cow::Owned(v.into_owned())),
+                })
+            }
+            _ => match self.eval(path) {
+                Ok(v) => Ok(Some(Cow::Owned(v))),
+                Err(e) if e.missing => Ok(None),
+                Err(e) => Err(e),
+            },
         }
-        match self.eval(path) {
-            Ok(Value::Null) => Ok(false),
-            Ok(_) => Ok(true),
-            Err(e) if e.missing => Ok(false),
-            Err(e) => Err(e),
-        }
+    }
+
+    /// The row of the entity `base` reaches, when it reaches a well-formed one.
+    fn reach_entity(&mut self, base: &Expr, kind: KindId) -> R<Option<u32>> {
+        let row = match &base.kind {
+            ExprKind::Kind(k) => self.bound.get(*k as usize).copied(),
+            _ => {
+                let v = if base.is_path() {
+                    self.reach(base)?
+                } else {
+                    match self.eval(base) {
+                        Ok(v) => Some(Cow::Owned(v)),
+                        Err(e) if e.missing => None,
+                        Err(e) => return Err(e),
+                    }
+                };
+                match v.as_deref() {
+                    Some(Value::Entity(_, row)) => Some(*row),
+                    Some(Value::Str(key)) => self.tenant.lookup(self.model, kind, key),
+                    _ => None,
+                }
+            }
+        };
+        Ok(row.filter(|&r| !self.tenant.table(kind).malformed.get(r as usize).copied().unwrap_or(false)))
     }
 
     pub fn with_element<T>(
@@ -406,13 +455,21 @@ impl<'a> Env<'a> {
         match tenant.field(kind, row, field) {
             Value::Null => {
                 let f = model.field(kind, field);
-                match &f.default {
-                    Some(d) => Ok(d),
-                    None => Err(Box::new(EvalError {
-                        missing: true,
-                        reason: format!("missing field {}.{}", self.model.kind_name(kind), f.name),
-                    })),
+                if let Some(d) = &f.default {
+                    return Ok(d);
                 }
+                // An entity collection absent or null in the data reads as `[]`.
+                if let Type::List(elem) = &f.ty {
+                    if let Type::Entity(child) = **elem {
+                        if let Some(empty) = EMPTY_COLLECTIONS.get(child as usize) {
+                            return Ok(empty);
+                        }
+                    }
+                }
+                Err(Box::new(EvalError {
+                    missing: true,
+                    reason: format!("missing field {}.{}", self.model.kind_name(kind), f.name),
+                }))
             }
             Value::Bad(reason) => fail(reason.to_string()),
             v => Ok(v),
@@ -437,33 +494,24 @@ impl<'a> Env<'a> {
         r
     }
 
-    /// The elements of a list value, copied out (entities of a collection become entity
-    /// values).
-    fn elements(&self, v: &Value, from: &Expr) -> R<Vec<Value>> {
-        let items = self.items(v, from)?;
-        Ok((0..items.len()).map(|i| items.get(i).into_owned()).collect())
-    }
-
-    fn index(&mut self, b: Value, i: Value, base: &Expr) -> R<Value> {
-        match (&b, &i) {
-            (Value::List(_) | Value::Entities(..), Value::Int(n)) => {
-                let items = self.elements(&b, base)?;
-                let idx = if *n < 0 { items.len() as i64 + n } else { *n };
-                match usize::try_from(idx).ok().and_then(|ix| items.get(ix)) {
-                    Some(v) => Ok(v.clone()),
-                    None => fail(format!("index {n} is out of range for a list of {}", items.len())),
-                }
-            }
-            (Value::Object(fields), Value::Str(k)) => match fields.iter().find(|(name, _)| name == k) {
-                Some((_, Value::Null)) | None => {
-                    Err(Box::new(EvalError { missing: true, reason: format!("missing key {}", json_string(k)) }))
-                }
-                Some((_, v)) => Ok(v.clone()),
+    fn index(&self, b: &Value, i: &Value, base: &Expr) -> R<Value> {
+        let missing = |reason: String| Err(Box::new(EvalError { missing: true, reason }));
+        match (b, i, element(b, i)) {
+            (Value::Object(_), Value::Str(k), found) => match found.as_deref() {
+                Some(Value::Null) | None => missing(format!("missing key {}", json_string(k))),
+                Some(v) => Ok(v.clone()),
             },
-            (Value::Null, _) => {
-                Err(Box::new(EvalError { missing: true, reason: format!("{} is missing", self.describe_path(base)) }))
+            (_, _, Some(v)) => Ok(v.into_owned()),
+            (Value::List(_) | Value::Entities(..), Value::Int(n), None) => {
+                let len = match b {
+                    Value::Entities(_, _, len) => *len as usize,
+                    Value::List(items) => items.len(),
+                    _ => 0,
+                };
+                fail(format!("index {n} is out of range for a list of {len}"))
             }
-            _ => fail(format!("cannot index {} with {}", describe(&b), describe(&i))),
+            (Value::Null, _, _) => missing(format!("{} is missing", self.describe_path(base))),
+            _ => fail(format!("cannot index {} with {}", describe(b), describe(i))),
         }
     }
 
@@ -551,10 +599,14 @@ impl<'a> Env<'a> {
             Func::Contains => match &first {
                 Value::Str(st) => Value::Bool(st.contains(&*s(&second)?)),
                 Value::List(_) | Value::Entities(..) => {
-                    let items = self.elements(&first, &args[0])?;
+                    let list = args.first().ok_or_else(|| EvalError {
+                        missing: false,
+                        reason: "internal: `contains` without arguments".into(),
+                    })?;
+                    let items = self.items(&first, list)?;
                     let mut found = false;
-                    for i in &items {
-                        if self.equals(i, &second)? {
+                    for i in 0..items.len() {
+                        if self.equals(&items.get(i), &second)? {
                             found = true;
                             break;
                         }
@@ -626,7 +678,12 @@ impl<'a> Env<'a> {
                 folding?;
             }
         }
-        acc.finish()
+        let elem = match (mode, &arg.ty) {
+            (AggMode::List, Type::List(t)) => t,
+            (AggMode::List, _) => &Type::Any,
+            (_, t) => t,
+        };
+        acc.finish(zero_of(elem))
     }
 
     /// Calls `f` with every entity of `kind` under the bound entity of `under` bound.
@@ -668,43 +725,74 @@ impl<'a> Env<'a> {
     }
 }
 
+/// `b[i]`: the element of a list at a position (from the end when negative), or the value
+/// of an object's key; `None` when there is none, or when `b` cannot be indexed with `i`.
+fn element<'v>(b: &'v Value, i: &Value) -> Option<Cow<'v, Value>> {
+    let position = |len: usize, n: i64| {
+        let ix = if n < 0 { i64::try_from(len).ok()?.checked_add(n)? } else { n };
+        usize::try_from(ix).ok().filter(|ix| *ix < len)
+    };
+    match (b, i) {
+        (Value::Object(fields), Value::Str(k)) => {
+            fields.iter().find(|(name, _)| name == k).map(|(_, v)| Cow::Borrowed(v))
+        }
+        (Value::List(items), Value::Int(n)) => {
+            position(items.len(), *n).and_then(|ix| items.get(ix)).map(Cow::Borrowed)
+        }
+        (Value::Entities(k, start, len), Value::Int(n)) => {
+            let ix = u32::try_from(position(*len as usize, *n)?).ok()?;
+            Some(Cow::Owned(Value::Entity(*k, start.checked_add(ix)?)))
+        }
+        _ => None,
+    }
+}
+
 /// count/sum/min/max/avg (language.md §9.11: overflow is checked at every step; `avg` is
 /// exact and yields a decimal), folded one value at a time, so a range over a million
 /// entities collects nothing.
 struct Fold {
     func: AggFunc,
-    n: usize,
-    /// `sum`: the running total (`Int(0)` until the first value).
-    sum: Value,
-    /// `min`/`max`: the best value so far.
-    best: Option<Value>,
-    /// `avg`: integer and decimal parts, summed apart.
+    n: u64,
+    /// `sum`: the running total (`None` until the first value); `min`/`max`: the best
+    /// value so far.
+    acc: Option<Value>,
+    /// `avg`: the integers, summed exactly.
     int_sum: i128,
+    /// `avg`: the decimals, summed with Neumaier's compensation (`dec_comp`).
     dec_sum: f64,
+    dec_comp: f64,
     any_dec: bool,
 }
 
 impl Fold {
     fn new(func: AggFunc) -> Fold {
-        Fold { func, n: 0, sum: Value::Int(0), best: None, int_sum: 0, dec_sum: 0.0, any_dec: false }
+        Fold { func, n: 0, acc: None, int_sum: 0, dec_sum: 0.0, dec_comp: 0.0, any_dec: false }
     }
 
     fn push(&mut self, v: &Value) -> R<()> {
         self.n += 1;
         match self.func {
             AggFunc::Count => {}
-            AggFunc::Sum => {
-                if matches!(v, Value::Null) {
-                    return fail("sum over a null value");
+            AggFunc::Sum => match (&mut self.acc, v) {
+                (Some(Value::Int(a)), Value::Int(b)) => match a.checked_add(*b) {
+                    Some(s) => *a = s,
+                    None => return fail("sum: integer overflow in `+`"),
+                },
+                (Some(total), _) => {
+                    let next = match v {
+                        Value::Null => return fail("sum over a null value"),
+                        _ => ops::arith(BinOp::Add, total, v).or_else(|e| fail(format!("sum: {e}")))?,
+                    };
+                    *total = next;
                 }
-                self.sum = match (&self.sum, v) {
-                    (Value::Int(0), Value::Duration(_)) => v.clone(),
-                    (Value::Int(a), Value::Int(b)) if a.checked_add(*b).is_some() => Value::Int(a.wrapping_add(*b)),
-                    _ => ops::arith(BinOp::Add, &self.sum, v).or_else(|e| fail(format!("sum: {e}")))?,
-                };
-            }
+                (None, Value::Int(_) | Value::Dec(_) | Value::Duration(_)) => self.acc = Some(v.clone()),
+                (None, Value::Null) => return fail("sum over a null value"),
+                (None, other) => {
+                    return fail(format!("sum: expected a number or a duration, found {}", describe(other)))
+                }
+            },
             AggFunc::Min | AggFunc::Max => {
-                let better = match &self.best {
+                let better = match &self.acc {
                     None => true,
                     Some(b) => {
                         let name = if self.func == AggFunc::Min { "min" } else { "max" };
@@ -714,13 +802,16 @@ impl Fold {
                     }
                 };
                 if better {
-                    self.best = Some(v.clone());
+                    self.acc = Some(v.clone());
                 }
             }
             AggFunc::Avg => match v {
                 Value::Int(i) => self.int_sum += i128::from(*i),
                 Value::Dec(d) => {
-                    self.dec_sum += d;
+                    let t = self.dec_sum + d;
+                    self.dec_comp +=
+                        if self.dec_sum.abs() >= d.abs() { (self.dec_sum - t) + d } else { (d - t) + self.dec_sum };
+                    self.dec_sum = t;
                     self.any_dec = true;
                 }
                 other => return fail(format!("avg: expected a number, found {}", describe(other))),
@@ -729,11 +820,12 @@ impl Fold {
         Ok(())
     }
 
-    fn finish(self) -> R<Value> {
+    /// The result; `zero` is the sum of no values (of the aggregated values' static type).
+    fn finish(self, zero: Value) -> R<Value> {
         match self.func {
-            AggFunc::Count => Ok(Value::Int(self.n as i64)),
-            AggFunc::Sum => Ok(self.sum),
-            AggFunc::Min | AggFunc::Max => match self.best {
+            AggFunc::Count => Ok(Value::Int(i64::try_from(self.n).unwrap_or(i64::MAX))),
+            AggFunc::Sum => Ok(self.acc.unwrap_or(zero)),
+            AggFunc::Min | AggFunc::Max => match self.acc {
                 Some(v) => Ok(v),
                 None => fail(format!("{} of an empty list", if self.func == AggFunc::Min { "min" } else { "max" })),
             },
@@ -741,10 +833,37 @@ impl Fold {
                 if self.n == 0 {
                     return fail("avg of an empty list");
                 }
-                let n = self.n as f64;
-                let r = if self.any_dec { (self.int_sum as f64 + self.dec_sum) / n } else { self.int_sum as f64 / n };
-                Ok(Value::Dec(r))
+                let mean = if self.any_dec {
+                    // The integers' sum, exact as far as a double goes, then the decimals.
+                    let hi = self.int_sum as f64;
+                    let lo = (self.int_sum - hi as i128) as f64;
+                    let total = hi + self.dec_sum;
+                    let comp = if hi.abs() >= self.dec_sum.abs() {
+                        (hi - total) + self.dec_sum
+                    } else {
+                        (self.dec_sum - total) + hi
+                    };
+                    (total + (comp + lo + self.dec_comp)) / self.n as f64
+                } else {
+                    ops::div_rounded(self.int_sum, self.n)
+                };
+                if mean.is_finite() {
+                    Ok(Value::Dec(mean))
+                } else {
+                    fail("avg: decimal overflow")
+                }
             }
         }
+    }
+}
+
+/// The sum of no values of static type `ty` (language.md §3: "sum of empty is 0"), so that
+/// it compares with the values that could have been there: `0s` for durations, `0.0` for
+/// decimals, else `0`.
+fn zero_of(ty: &Type) -> Value {
+    match ty {
+        Type::Duration => Value::Duration(0),
+        Type::Decimal => Value::Dec(0.0),
+        _ => Value::Int(0),
     }
 }

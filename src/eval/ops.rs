@@ -48,7 +48,7 @@ pub fn plain_eq(a: &Value, b: &Value) -> Option<bool> {
         (Value::Null, Value::Null) => true,
         (Value::Null, _) | (_, Value::Null) => false,
         (Value::Int(x), Value::Int(y)) => x == y,
-        (Value::Int(x), Value::Dec(y)) | (Value::Dec(y), Value::Int(x)) => (*x as f64) == *y && int_dec_exact(*x, *y),
+        (Value::Int(x), Value::Dec(y)) | (Value::Dec(y), Value::Int(x)) => cmp_int_dec(*x, *y) == Some(Ordering::Equal),
         (Value::Dec(x), Value::Dec(y)) => x == y,
         (Value::Str(x), Value::Str(y)) => x == y,
         (Value::Bool(x), Value::Bool(y)) => x == y,
@@ -80,16 +80,37 @@ pub fn plain_eq(a: &Value, b: &Value) -> Option<bool> {
     })
 }
 
-fn int_dec_exact(x: i64, y: f64) -> bool {
-    // `(x as f64) == y` can be true for large x that differ after rounding.
-    y.fract() == 0.0 && y.abs() < 9.2e18 && (y as i64) == x
+/// Compares an integer with a decimal exactly. Converting the integer to a double first
+/// would round it above 2^53 (`9007199254740993 > 9007199254740992.0` would be false).
+/// `None` only for NaN, which no operation produces.
+pub fn cmp_int_dec(i: i64, d: f64) -> Option<Ordering> {
+    /// 2^63: every double at or above it is above every `i64`.
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+    if d.is_nan() {
+        return None;
+    }
+    if d >= TWO_63 {
+        return Some(Ordering::Less);
+    }
+    if d < -TWO_63 {
+        return Some(Ordering::Greater);
+    }
+    // -2^63 <= d < 2^63: the integer part of `d` is an `i64`, converted exactly.
+    let whole = d.trunc();
+    Some(i.cmp(&(whole as i64)).then(if whole < d {
+        Ordering::Less
+    } else if whole > d {
+        Ordering::Greater
+    } else {
+        Ordering::Equal
+    }))
 }
 
 pub fn compare(a: &Value, b: &Value, op: BinOp) -> Result<Ordering, OpError> {
     let ord = match (a, b) {
         (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
-        (Value::Int(x), Value::Dec(y)) => (*x as f64).partial_cmp(y),
-        (Value::Dec(x), Value::Int(y)) => x.partial_cmp(&(*y as f64)),
+        (Value::Int(x), Value::Dec(y)) => cmp_int_dec(*x, *y),
+        (Value::Dec(x), Value::Int(y)) => cmp_int_dec(*y, *x).map(Ordering::reverse),
         (Value::Dec(x), Value::Dec(y)) => x.partial_cmp(y),
         (Value::Str(x), Value::Str(y)) => Some(x.cmp(y)),
         (Value::Date(x), Value::Date(y)) | (Value::Duration(x), Value::Duration(y)) => Some(x.cmp(y)),
@@ -151,6 +172,29 @@ pub fn arith(op: BinOp, a: &Value, b: &Value) -> Result<Value, OpError> {
         }
         (BinOp::Add, Str(x), Str(y)) => Ok(Value::str(&format!("{x}{y}"))),
         _ => Err(format!("`{}` does not apply to {} and {}", op.as_str(), describe(a), describe(b))),
+    }
+}
+
+/// `p / n` rounded once to the nearest double, ties to even (`avg` of integers: the exact
+/// mean, then one rounding). `n` is not zero.
+pub fn div_rounded(p: i128, n: u64) -> f64 {
+    let a = p.unsigned_abs();
+    if a == 0 || n == 0 {
+        return 0.0;
+    }
+    // Scale the numerator so that its top bit is bit 127: the quotient then has at least 64
+    // significant bits (n < 2^64). Truncating it and setting its last bit when the division
+    // was inexact ("round to odd") keeps enough to round once, correctly, to 53 bits.
+    let shift = a.leading_zeros();
+    let num = a << shift;
+    let q = num / u128::from(n);
+    let q = q | u128::from(num % u128::from(n) != 0);
+    // `as` rounds to nearest, ties to even; the power of two then scales exactly.
+    let mean = q as f64 * f64::from_bits(u64::from(1023 - shift) << 52);
+    if p < 0 {
+        -mean
+    } else {
+        mean
     }
 }
 
@@ -222,6 +266,56 @@ mod tests {
         assert!(arith(BinOp::Add, &Value::Int(i64::MAX), &Value::Int(1)).unwrap_err().contains("overflow"));
         assert!(arith(BinOp::Div, &Value::Int(i64::MIN), &Value::Int(-1)).unwrap_err().contains("overflow"));
         assert_eq!(arith(BinOp::Add, &Value::Int(1), &Value::Dec(0.5)), Ok(Value::Dec(1.5)));
+    }
+
+    #[test]
+    fn integers_compare_with_decimals_exactly() {
+        use Ordering::*;
+        let two_53 = 9_007_199_254_740_992_i64;
+        let cases: [(i64, f64, Ordering); 14] = [
+            (two_53 + 1, two_53 as f64, Greater),
+            (two_53, two_53 as f64, Equal),
+            (i64::MAX, 9_223_372_036_854_775_808.0, Less),
+            (i64::MIN, -9_223_372_036_854_775_808.0, Equal),
+            (i64::MIN + 1, -9_223_372_036_854_775_808.0, Greater),
+            (i64::MIN, -9_223_372_036_854_777_856.0, Greater),
+            (i64::MIN, f64::MIN, Greater),
+            (i64::MAX, f64::MAX, Less),
+            (5, 5.5, Less),
+            (6, 5.5, Greater),
+            (-5, -5.5, Greater),
+            (-6, -5.5, Less),
+            (0, -0.0, Equal),
+            (0, f64::MIN_POSITIVE, Less),
+        ];
+        for (i, d, want) in cases {
+            assert_eq!(cmp_int_dec(i, d), Some(want), "{i} vs {d}");
+            assert_eq!(compare(&Value::Int(i), &Value::Dec(d), BinOp::Lt), Ok(want), "{i} vs {d}");
+            assert_eq!(compare(&Value::Dec(d), &Value::Int(i), BinOp::Lt), Ok(want.reverse()), "{d} vs {i}");
+            assert_eq!(plain_eq(&Value::Int(i), &Value::Dec(d)), Some(want == Equal), "{i} == {d}");
+        }
+        assert_eq!(cmp_int_dec(0, f64::NAN), None);
+    }
+
+    #[test]
+    fn means_of_integers_are_rounded_once() {
+        assert_eq!(div_rounded(3, 2), 1.5);
+        assert_eq!(div_rounded(-3, 2), -1.5);
+        assert_eq!(div_rounded(5, 3), 5.0 / 3.0);
+        assert_eq!(div_rounded(0, 7), 0.0);
+        // The exact mean 2^63 - 1.5 rounds to 2^63 (doubles are 1024 apart below it).
+        let s = i128::from(i64::MAX) + i128::from(i64::MAX - 1);
+        assert_eq!(div_rounded(s, 2), 9_223_372_036_854_775_808.0);
+        assert_eq!(div_rounded(i128::from(i64::MIN) * 2, 2), -9_223_372_036_854_775_808.0);
+        // 3 * (2^53 + 1) / 3 = 2^53 + 1, a tie between 2^53 and 2^53 + 2: to even (2^53);
+        // dividing the sum rounded to a double first would give 2^53 + 2.
+        let x = (1i128 << 53) + 1;
+        assert_eq!(div_rounded(3 * x, 3), 9_007_199_254_740_992.0);
+        // Just above the tie, it rounds up.
+        assert_eq!(div_rounded(6 * x + 1, 6), 9_007_199_254_740_994.0);
+        // Large counts and sums.
+        assert_eq!(div_rounded(i128::from(u64::MAX) * 1000, u64::MAX), 1000.0);
+        assert_eq!(div_rounded(1, u64::MAX), 1.0 / 18_446_744_073_709_551_615.0);
     }
 
     #[test]

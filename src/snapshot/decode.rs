@@ -35,8 +35,6 @@ struct KindPlan {
     /// The parent's field holding this kind's collection (for paths in messages).
     collection: Box<str>,
     obj: ObjPlan,
-    /// `(slot, child kind)` of every collection field, to fill in absent ones.
-    collections: Vec<(usize, KindId)>,
 }
 
 /// The keys of one object that matter.
@@ -202,13 +200,11 @@ impl DecodePlan {
             let kl = &layout.kinds[k];
             let nf = kl.n_field_slots;
             let mut root = Node::default();
-            let mut collections = Vec::new();
             for (f, field) in kind.fields.iter().enumerate() {
                 let path: Vec<&str> = field.name.split('.').collect();
                 if let Type::List(inner) = &field.ty {
                     if let Type::Entity(child) = **inner {
                         root.at(&path).collection = Some((kl.slot_of[f] as usize, child));
-                        collections.push((kl.slot_of[f] as usize, child));
                         continue;
                     }
                 }
@@ -242,7 +238,6 @@ impl DecodePlan {
                 parent: kind.parent,
                 collection: kind.collection.as_deref().unwrap_or("?").into(),
                 obj: finish(root.children, &kind.name),
-                collections,
             });
         }
         DecodePlan { kinds, layout: Arc::new(layout) }
@@ -704,18 +699,6 @@ impl State<'_, '_> {
         parts.reverse();
         parts.join(".")
     }
-
-    /// Gives every absent collection of the entity an empty range.
-    fn finish_entity(&mut self, kind: KindId, row: u32) {
-        let plan = self.plan;
-        let Some(kp) = plan.kinds.get(kind as usize) else { return };
-        for &(slot, child) in &kp.collections {
-            if matches!(self.get(kind, row, slot), Value::Null) {
-                let start = self.len(child);
-                self.set(kind, row, slot, Value::Entities(child, start, 0));
-            }
-        }
-    }
 }
 
 // ------------------------------------------------------------------------------- seeds
@@ -767,7 +750,6 @@ impl<'de> Visitor<'de> for EntityVisitor<'_, '_, '_> {
         } else {
             while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
         }
-        st.finish_entity(self.kind, row);
         Ok(())
     }
 
@@ -984,8 +966,10 @@ impl<'de> Visitor<'de> for CollectionSeed<'_, '_, '_> {
         Ok(Value::Entities(self.child, start, n))
     }
 
+    /// A null collection is an absent one (`Value::Null`): not present for `has`, read as
+    /// its default `[]` (language.md §9.10).
     fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Entities(self.child, self.st.len(self.child), 0))
+        Ok(Value::Null)
     }
 
     fn visit_none<E: de::Error>(self) -> Result<Value, E> {

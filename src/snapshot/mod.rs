@@ -159,7 +159,8 @@ pub struct Table {
     /// Slots per row ([`KindProjection::stride`]).
     pub stride: usize,
     /// `cells[row * stride + slot]`: `Value::Null` when absent, `Value::Bad` when the data
-    /// does not fit the model's type, `Value::Entities` for a collection.
+    /// does not fit the model's type, `Value::Entities` for a collection present as a list
+    /// (an absent or null one is `Value::Null`).
     pub cells: Vec<Value>,
     /// Row of the parent entity in the parent kind's table (0 for children of the root).
     pub parent: Vec<u32>,

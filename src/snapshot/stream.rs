@@ -116,6 +116,7 @@ pub(super) fn decode<R: Read + Send>(r: R, plan: &DecodePlan, limits: Limits) ->
             limits,
             collections: &collections,
             seen: vec![false; collections.len()],
+            listed: vec![false; collections.len()],
             counts: vec![0; collections.len()],
             rest: vec![b'{'],
             rest_members: 0,
@@ -123,8 +124,14 @@ pub(super) fn decode<R: Read + Send>(r: R, plan: &DecodePlan, limits: Limits) ->
         };
         s.root()?;
         s.rest.push(b'}');
-        let split: Vec<(usize, KindId, u32)> =
-            collections.iter().zip(&s.counts).map(|((_, child, slot), &n)| (*slot, *child, n)).collect();
+        // Only the collections met as lists: an absent or null one stays absent.
+        let split: Vec<(usize, KindId, u32)> = collections
+            .iter()
+            .zip(&s.counts)
+            .zip(&s.listed)
+            .filter(|(_, listed)| **listed)
+            .map(|(((_, child, slot), &n), _)| (*slot, *child, n))
+            .collect();
         Ok((split, s.rest))
     })?;
     append_ready(&mut tables, &kinds)?;
@@ -158,6 +165,8 @@ struct Splitter<'a, R, S> {
     collections: &'a [(Box<str>, KindId, usize)],
     /// Which collections have been met (a second one is irregular).
     seen: Vec<bool>,
+    /// Which collections were lists (split); the others are decoded with the rest.
+    listed: Vec<bool>,
     /// Elements of each collection.
     counts: Vec<u32>,
     /// `{` and the root's other members, comma-separated.
@@ -278,6 +287,9 @@ impl<R: Read, S: FnMut(Piece) -> Result<(), Stop>> Splitter<'_, R, S> {
         }
         match (split, self.peek()?) {
             (Some(i), Some(b'[')) => {
+                if let Some(listed) = self.listed.get_mut(i) {
+                    *listed = true;
+                }
                 self.mark = None;
                 self.pos += 1;
                 self.elements(i)

@@ -176,7 +176,8 @@ fn decodes_the_erp_model_into_tables() {
     // Collections.
     assert_eq!(cell(&t, &m, "tenant", 0, "roles"), &Value::Entities(role, 0, 3));
     assert_eq!(cell(&t, &m, "tenant", 0, "users"), &Value::Entities(user, 0, 3));
-    assert_eq!(cell(&t, &m, "tenant", 0, "integrations"), &Value::Entities(integ, 0, 0));
+    // An absent collection is absent (`has` is false; evaluation reads it as `[]`).
+    assert_eq!(cell(&t, &m, "tenant", 0, "integrations"), &Value::Null);
     assert!(t.table(integ).is_empty());
 
     // Roles: key accepts integers; a non-object element is a malformed row.
@@ -206,7 +207,7 @@ fn decodes_the_erp_model_into_tables() {
     assert_eq!(cell(&t, &m, "user", 0, "last_login"), &Value::Date(parse_date("2026-01-01").unwrap()));
     assert_eq!(cell(&t, &m, "user", 0, "sessions"), &Value::Entities(session, 0, 1));
     assert_eq!(cell(&t, &m, "user", 1, "sessions"), &Value::Entities(session, 1, 2));
-    assert_eq!(cell(&t, &m, "user", 2, "sessions"), &Value::Entities(session, 3, 0));
+    assert_eq!(cell(&t, &m, "user", 2, "sessions"), &Value::Null); // `null`: absent
     let sessions = t.table(session);
     assert_eq!(sessions.parent, vec![0, 1, 1]);
     assert_eq!(sessions.index, vec![0, 0, 1]);
@@ -287,8 +288,8 @@ fn type_mismatches_are_bad_values() {
         bad(cell(&t, &m, "user", 0, "roles")),
         "field `user.roles` is a string (\"r-1\"), expected list<ref<role>>"
     );
-    // Collections of an entity with no collection key are empty.
-    assert_eq!(cell(&t, &m, "user", 0, "sessions"), &Value::Entities(kid(&m, "session"), 0, 0));
+    // Collections of an entity with no collection key are absent.
+    assert_eq!(cell(&t, &m, "user", 0, "sessions"), &Value::Null);
 }
 
 #[test]
@@ -325,7 +326,7 @@ fn yaml_decodes_like_json() {
     assert_eq!(cell(&t, &m, "user", 0, "last_login"), &Value::Date(parse_date("2026-01-01T09:30:00Z").unwrap()));
     assert_eq!(cell(&t, &m, "session", 0, "client"), &s("api"));
     assert_eq!(t.path(&m, kid(&m, "session"), 0), "users[0].sessions[0]");
-    assert_eq!(cell(&t, &m, "tenant", 0, "integrations"), &Value::Entities(kid(&m, "integration"), 0, 0));
+    assert_eq!(cell(&t, &m, "tenant", 0, "integrations"), &Value::Null);
 }
 
 #[test]
@@ -386,11 +387,11 @@ fn collections_must_be_lists() {
     assert!(e.starts_with("`users[0].sessions` is not a list (found a string)"), "{e}");
     let e = err(json("{\"users\": [], \"users\": []}", &plan));
     assert!(e.starts_with("duplicate key `users`"), "{e}");
-    let e = err(json("{\"users\": [{\"sessions\": null, \"sessions\": []}]}", &plan));
+    let e = err(json("{\"users\": [{\"sessions\": [], \"sessions\": []}]}", &plan));
     assert!(e.starts_with("duplicate key `users[0].sessions`"), "{e}");
-    // Null is an empty collection.
+    // A null collection is an absent one; `[]` is present and empty.
     let t = json("{\"users\": null, \"roles\": []}", &plan).unwrap();
-    assert_eq!(cell(&t, &m, "tenant", 0, "users"), &Value::Entities(kid(&m, "user"), 0, 0));
+    assert_eq!(cell(&t, &m, "tenant", 0, "users"), &Value::Null);
     assert_eq!(cell(&t, &m, "tenant", 0, "roles"), &Value::Entities(kid(&m, "role"), 0, 0));
 }
 
@@ -695,6 +696,9 @@ fn stream_decodes_exactly_what_the_whole_document_decodes() {
     stream_agrees(&doc, &raw);
     let narrow = DecodePlan::new(&m, &Projection::default());
     stream_agrees(&doc, &narrow);
+    // Absent and null root collections stay absent (not `[]`) when the others are split.
+    stream_agrees(r#"{"id": "t", "users": [{"id": "u1"}, {"id": "u2", "sessions": null}]}"#, &plan);
+    stream_agrees(r#"{"users": [{"id": "u1"}], "roles": null, "integrations": []}"#, &plan);
     for name in ["erpnext-dirty.json", "netsuite-globex.json"] {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/tenants").join(name);
         stream_agrees(&std::fs::read_to_string(path).unwrap(), &plan);

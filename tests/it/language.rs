@@ -418,3 +418,120 @@ fn range_aggregates_report_evaluation_errors_before_folding_errors() {
     let ovf = value_of(r#"sum(user.session_cap) > 0"#, t3);
     assert!(ovf.contains("sum: integer overflow"), "{ovf}");
 }
+
+/// An entity collection absent or null in the data is not present for `has` and `== null`
+/// (language.md §3 `has`, §5, §9.10), and still reads as its default `[]` everywhere else
+/// (issue 8, defect 9).
+#[test]
+fn absent_or_null_collections_are_not_present_but_read_as_empty() {
+    let t = r#"{"id": "t", "users": [{"id": "u1"}, {"id": "u2", "sessions": null},
+        {"id": "u3", "sessions": []}, {"id": "u4", "sessions": [{"id": "s1"}]}]}"#;
+    let p = r#"policy "p"
+        rule has_sessions: has(user.sessions)
+        rule is_null: user.sessions == null
+        rule not_null: user.sessions != null
+        rule reads_as_empty: count(user.sessions) == 0 and all(user.sessions: session.acknowledged)
+        rule ranged: count(session) <= user.session_cap
+    "#;
+    assert_eq!(
+        statuses(p, t),
+        vec![
+            "has_sessions users[0] fail",
+            "has_sessions users[1] fail",
+            "has_sessions users[2] pass",
+            "has_sessions users[3] pass",
+            "is_null users[0] pass",
+            "is_null users[1] pass",
+            "is_null users[2] fail",
+            "is_null users[3] fail",
+            "not_null users[0] fail",
+            "not_null users[1] fail",
+            "not_null users[2] pass",
+            "not_null users[3] pass",
+            "reads_as_empty users[0] pass",
+            "reads_as_empty users[1] pass",
+            "reads_as_empty users[2] pass",
+            "reads_as_empty users[3] fail",
+            "ranged users[0] pass",
+            "ranged users[1] pass",
+            "ranged users[2] pass",
+            "ranged users[3] pass",
+        ]
+    );
+    // The root's collections too.
+    assert_eq!(value_of("not has(tenant.roles) and tenant.integrations == null and count(roles) == 0", EMPTY), "pass");
+    assert_eq!(value_of("has(tenant.roles) and tenant.roles != null", r#"{"roles": []}"#), "pass");
+}
+
+/// `has()` and `== null` on `x["key"]` never error, whatever the value being indexed is
+/// (language.md §9.10; issue 8, defect 10). `??` still reports a type error (§9.10).
+#[test]
+fn has_and_null_on_raw_keys_never_error() {
+    let t = r#"{"id": "t", "x-meta": 5, "x-list": [1], "x-obj": {"a": null, "b": 1},
+        "roles": [5, {"id": "r1"}], "users": [{"id": "u1", "roles": [5]}]}"#;
+    let p = r#"policy "p"
+        rule meta_has: not has(tenant["x-meta"]["a"])
+        rule meta_null: tenant["x-meta"]["a"] == null and not (tenant["x-meta"]["a"] != null)
+        rule list_key: tenant["x-list"]["a"] == null and tenant["x-list"][5] == null and has(tenant["x-list"][0])
+        rule obj_key: tenant["x-obj"]["a"] == null and tenant["x-obj"]["zz"] == null and has(tenant["x-obj"]["b"])
+        rule missing_base: tenant["nope"]["a"] == null and not has(tenant["nope"][0])
+        rule role_raw: not has(role["k"]) and role["k"] == null
+        rule ref_raw: user.roles[0]["k"] == null and not has(user.roles[0]["k"]) and not has(user.roles[3]["k"])
+        rule coalesce_type_error: (tenant["x-meta"]["a"] ?? 1) == 1
+    "#;
+    assert_eq!(
+        statuses(p, t),
+        vec![
+            "meta_has tenant pass",
+            "meta_null tenant pass",
+            "list_key tenant pass",
+            "obj_key tenant pass",
+            "missing_base tenant pass",
+            "role_raw roles[0] pass",
+            "role_raw roles[1] pass",
+            "ref_raw users[0] pass",
+            "coalesce_type_error tenant error: cannot index int 5 with string \"a\"",
+        ]
+    );
+}
+
+/// Integers and decimals compare numerically and exactly, at every magnitude (language.md
+/// §3; issue 8, defect 11).
+#[test]
+fn integers_and_decimals_compare_exactly() {
+    pass("9007199254740993 > 9007199254740992.0");
+    pass("9007199254740992.0 < 9007199254740993");
+    pass("9007199254740993 != 9007199254740992.0");
+    fail("9007199254740993 == 9007199254740992.0");
+    pass("9007199254740992 == 9007199254740992.0");
+    pass("-9223372036854775807 - 1 == -9223372036854775808.0");
+    pass("-9223372036854775807 - 1 in [-9223372036854775808.0]");
+    pass("-9223372036854775808.0 in [-9223372036854775807 - 1]");
+    pass("9223372036854775807 < 9223372036854775808.0");
+    pass("9223372036854775807 != 9223372036854775808.0");
+    pass("-9223372036854775807 - 1 > -9223372036854777856.0");
+    pass("2 < 2.5 and -2 > -2.5 and 3 > 2.5 and -3 < -2.5 and 0 == -0.0");
+    pass("10000000000000000000000.0 > 9223372036854775807 and -10000000000000000000000.0 < -9223372036854775807 - 1");
+    // `avg` is exact, then rounded once to a decimal.
+    pass("avg([9223372036854775807, 9223372036854775806]) > 9223372036854775806");
+    pass("avg([9223372036854775807, 9223372036854775807]) == 9223372036854775808.0");
+    pass("avg([-9223372036854775807 - 1, -9223372036854775807 - 1]) == -9223372036854775807 - 1");
+    pass("avg([1, 2, 2]) == 5.0 / 3.0");
+    pass("avg([9007199254740993, 9007199254740993, 9007199254740993]) == 9007199254740992.0");
+    // min and max keep the element they pick, compared exactly.
+    pass("max([9007199254740992.0, 9007199254740993]) == 9007199254740993");
+    pass("min([9007199254740993, 9007199254740992.0]) == 9007199254740992.0");
+    pass("contains([9007199254740992.0], 9007199254740992) and not contains([9007199254740992.0], 9007199254740993)");
+}
+
+/// The sum of an empty list is the zero of its element type, so it compares with durations
+/// and decimals (language.md §3; issue 8, defect 14).
+#[test]
+fn sum_of_nothing_is_the_zero_of_the_element_type() {
+    pass("sum([1d, 2d] where it > 5d) <= 3y");
+    pass("sum([1d, 2d] where it > 5d) == 0s");
+    pass("sum([1.5] where it > 2.0) == 0.0");
+    pass("sum([1] where it > 2) == 0");
+    let t = r#"{"id": "t", "integrations": [{"id": "i1"}]}"#;
+    assert_eq!(value_of("sum(cert.expires_at - cert.created_at) <= 3y", t), "pass");
+}
