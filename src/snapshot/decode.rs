@@ -9,7 +9,7 @@
 //! Data that does not fit the model's type is not an input error: it becomes
 //! [`Value::Bad`] with a reason naming the field, so only rules that read it get an `error`.
 
-use super::{Content, InputError, KindProjection, Layout, Projection, Table, Tenant, MAX_DOC_DEPTH, MAX_YAML_BYTES};
+use super::{Content, InputError, KindProjection, Layout, Projection, Table, Tenant, MAX_DOC_BYTES, MAX_DOC_DEPTH};
 use crate::model::{KindId, Model, Type};
 use crate::value::{format_decimal, parse_date, parse_duration_data, Value, TICKS_PER_SEC};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -79,11 +79,9 @@ struct Conv {
 #[derive(Debug)]
 enum ConvKind {
     Any,
+    /// Strings, keys and references alike: tenant-model.md §2 types keys and `ref<K>` as
+    /// strings, so an integer there is a type mismatch like any other.
     Str,
-    /// The kind's key field: a string, or an integer rendered as one.
-    Key,
-    /// `ref<K>`: a string key, or an integer rendered as one.
-    Ref,
     Int,
     Dec,
     Bool,
@@ -105,7 +103,7 @@ impl Conv {
             Type::Date => ConvKind::Date,
             Type::Duration => ConvKind::Duration,
             Type::Enum(vals) => ConvKind::Enum(vals.iter().map(|v| Arc::from(v.as_str())).collect()),
-            Type::Ref(_) => ConvKind::Ref,
+            Type::Ref(_) => ConvKind::Str,
             Type::List(inner) => ConvKind::List(Box::new(Conv::new(inner, model))),
         };
         Conv { kind, show: ty.show(model).to_string().into() }
@@ -116,7 +114,7 @@ impl Conv {
     }
 
     fn is_stringy(&self) -> bool {
-        matches!(self.kind, ConvKind::Str | ConvKind::Key | ConvKind::Ref | ConvKind::Enum(_))
+        matches!(self.kind, ConvKind::Str | ConvKind::Enum(_))
     }
 }
 
@@ -210,10 +208,7 @@ impl DecodePlan {
                 }
                 let keep = kl.slot_of[f] != super::NO_SLOT;
                 if keep {
-                    let mut conv = Conv::new(&field.ty, model);
-                    if kind.key == Some(f as u16) && matches!(conv.kind, ConvKind::Str) {
-                        conv.kind = ConvKind::Key;
-                    }
+                    let conv = Conv::new(&field.ty, model);
                     root.at(&path).slots.push(Slot {
                         slot: kl.slot_of[f] as usize,
                         conv,
@@ -251,7 +246,7 @@ pub fn decode(doc_label: &str, source: Arc<str>, content: &Content, plan: &Decod
     let tables = match content {
         Content::Json(bytes) => decode_json(bytes, plan),
         Content::JsonFile(path) => decode_json_file(doc_label, path, plan),
-        Content::Yaml(text) => decode_yaml(text, plan),
+        Content::Yaml { text, line } => decode_yaml(text, *line, plan),
     };
     Ok(Tenant::new(doc_label.to_string(), source, tables?, plan.layout.clone()))
 }
@@ -297,15 +292,82 @@ impl DecodePlan {
     }
 }
 
-/// A large JSON file: split as it is read and decoded on every core (see `stream`); a file
-/// the split does not handle is read whole and decoded the ordinary way, which says why.
+/// A large JSON file: split as it is read and decoded on every core (see `stream`). A file
+/// the split does not handle is decoded the ordinary way, which says why: read whole when
+/// it is at most [`MAX_DOC_BYTES`], else as it is read again, so that it is never held
+/// whole.
 fn decode_json_file(shown: &str, path: &std::path::Path, plan: &DecodePlan) -> Result<Vec<Table>, InputError> {
+    use std::io::Read;
     let cannot_read = |e: &std::io::Error| InputError::new(super::read::cannot_read(shown, e));
-    let file = std::fs::File::open(path).map_err(|e| cannot_read(&e))?;
-    match super::stream::decode(file, plan, super::stream::Limits::default()) {
+    let open = || std::fs::File::open(path).map_err(|e| cannot_read(&e));
+    match super::stream::decode(open()?, plan, super::stream::Limits::default()) {
         Ok(tables) => Ok(tables),
         Err(super::stream::Stop::Io(e)) => Err(cannot_read(&e)),
-        Err(super::stream::Stop::Irregular) => decode_json(&std::fs::read(path).map_err(|e| cannot_read(&e))?, plan),
+        Err(super::stream::Stop::Irregular) => {
+            if std::fs::metadata(path).is_ok_and(|m| m.len() <= MAX_DOC_BYTES as u64) {
+                let mut bytes = Vec::new();
+                open()?.take(MAX_DOC_BYTES as u64 + 1).read_to_end(&mut bytes).map_err(|e| cannot_read(&e))?;
+                if bytes.len() <= MAX_DOC_BYTES {
+                    return decode_json(&bytes, plan);
+                }
+            }
+            decode_json_read(open()?, plan).map_err(|e| match e {
+                ReadError::Io(e) => cannot_read(&e),
+                ReadError::Input(e) => e,
+            })
+        }
+    }
+}
+
+/// Why [`decode_json_read`] failed.
+pub(super) enum ReadError {
+    Io(std::io::Error),
+    Input(InputError),
+}
+
+/// Decodes a JSON document as it is read (see [`super::stream::Checked`]): memory is the
+/// tables, not the text. Errors read as for a document held whole, except that a syntax
+/// error met before a bracket nested too deep is reported as such, and that serde_json's
+/// column may be one further.
+pub(super) fn decode_json_read<R: std::io::Read>(r: R, plan: &DecodePlan) -> Result<Vec<Table>, ReadError> {
+    let mut checked = super::stream::Checked::new(r);
+    let mut st = new_state(plan, None);
+    let mut de = serde_json::Deserializer::from_reader(&mut checked);
+    // `Checked` bounds the nesting at MAX_DOC_DEPTH before serde_json sees a byte.
+    de.disable_recursion_limit();
+    let res = RootSeed { st: &mut st }.deserialize(&mut de).and_then(|()| de.end());
+    drop(de);
+    if let Some(at) = checked.too_deep {
+        return Err(ReadError::Input(InputError::new(format!(
+            "nested deeper than {MAX_DOC_DEPTH} levels at byte {at}"
+        ))));
+    }
+    match res {
+        Ok(()) => Ok(st.tables),
+        Err(e) if e.is_io() => Err(ReadError::Io(e.into())),
+        Err(e) => {
+            // Locations on the first line say only the column when the document has one
+            // line, as for a document held whole: look for a second line.
+            let one_line = e.line() == 1 && !has_newline(&mut checked).map_err(ReadError::Io)?;
+            Err(ReadError::Input(json_error(&e, st.error.take(), one_line)))
+        }
+    }
+}
+
+/// Reads on until a newline (`true`) or the end of the input.
+fn has_newline<R: std::io::Read>(r: &mut R) -> std::io::Result<bool> {
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) => return Ok(false),
+            Ok(n) => {
+                if buf.get(..n).is_some_and(|b| b.contains(&b'\n')) {
+                    return Ok(true);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -467,6 +529,10 @@ impl<'de> Visitor<'de> for ElementsSeed<'_, '_, '_> {
     }
 }
 
+/// How the message of a duplicate key inside a value read whole begins (an error raised
+/// through serde's `custom`, told apart from syntax errors by it).
+const DUPLICATE_KEY: &str = "duplicate key";
+
 fn json_error(e: &serde_json::Error, mine: Option<MyError>, one_line: bool) -> InputError {
     let loc = if e.line() == 0 || (one_line && e.column() == 0) {
         String::new()
@@ -484,6 +550,9 @@ fn json_error(e: &serde_json::Error, mine: Option<MyError>, one_line: bool) -> I
     let suffix = format!(" at line {} column {}", e.line(), e.column());
     if let Some(i) = msg.rfind(&suffix) {
         msg.truncate(i);
+    }
+    if msg.starts_with(DUPLICATE_KEY) {
+        return InputError::new(format!("{msg}{loc}"));
     }
     if msg.starts_with("recursion limit exceeded") {
         // serde_json's own limit (127 levels for values it builds); the pre-scan
@@ -509,7 +578,7 @@ fn yaml_options() -> serde_saphyr::Options {
             max_documents: 1,
             max_aliases: 100_000,
             max_anchors: 100_000,
-            max_total_scalar_bytes: MAX_YAML_BYTES,
+            max_total_scalar_bytes: MAX_DOC_BYTES,
             enforce_alias_anchor_ratio: false,
             max_recorded_anchor_events: MAX_ALIAS_EVENTS,
         },
@@ -517,6 +586,8 @@ fn yaml_options() -> serde_saphyr::Options {
             max_total_replayed_events: MAX_ALIAS_EVENTS,
             max_replay_stack_depth: 16,
         },
+        // Repeated keys reach the decoder, which rejects those it reads (as for JSON).
+        duplicate_keys: serde_saphyr::options::DuplicateKeyPolicy::PassThrough,
         strict_booleans: true,
         non_finite_float_policy: serde_saphyr::NonFiniteFloatPolicy::AsString,
         with_snippet: false,
@@ -538,22 +609,23 @@ fn yaml_depth_bound(text: &str) -> usize {
     4 + text.bytes().filter(|b| matches!(b, b'-' | b':' | b'?' | b'[' | b'{')).count()
 }
 
-fn decode_yaml(text: &str, plan: &DecodePlan) -> Result<Vec<Table>, InputError> {
-    if text.len() > MAX_YAML_BYTES {
+/// Decodes a YAML document whose first line is line `line + 1` of its file.
+fn decode_yaml(text: &str, line: usize, plan: &DecodePlan) -> Result<Vec<Table>, InputError> {
+    if text.len() > MAX_DOC_BYTES {
         return Err(InputError::new(format!(
             "YAML document is larger than {} MiB ({} bytes)",
-            MAX_YAML_BYTES >> 20,
+            MAX_DOC_BYTES >> 20,
             text.len()
         )));
     }
     if yaml_depth_bound(text) <= INLINE_YAML_DEPTH {
-        return decode_yaml_here(text, plan);
+        return decode_yaml_here(text, line, plan);
     }
     std::thread::scope(|scope| {
         let worker = std::thread::Builder::new()
             .name("tenet-yaml".into())
             .stack_size(YAML_STACK)
-            .spawn_scoped(scope, || decode_yaml_here(text, plan));
+            .spawn_scoped(scope, || decode_yaml_here(text, line, plan));
         match worker {
             Ok(handle) => handle.join().unwrap_or_else(|_| Err(InputError::new("internal error while decoding YAML"))),
             Err(e) => Err(InputError::new(format!("cannot start a thread to decode YAML: {e}"))),
@@ -561,22 +633,25 @@ fn decode_yaml(text: &str, plan: &DecodePlan) -> Result<Vec<Table>, InputError> 
     })
 }
 
-fn decode_yaml_here(text: &str, plan: &DecodePlan) -> Result<Vec<Table>, InputError> {
+fn decode_yaml_here(text: &str, line: usize, plan: &DecodePlan) -> Result<Vec<Table>, InputError> {
     let mut st = new_state(plan, Some(text));
     let res = serde_saphyr::with_deserializer_from_str_with_options(text, yaml_options(), |de| {
         RootSeed { st: &mut st }.deserialize(de)
     });
     match res {
         Ok(()) => Ok(st.tables),
-        Err(e) => Err(yaml_error(&e, st.error.take())),
+        Err(e) => Err(yaml_error(&e, st.error.take(), line)),
     }
 }
 
-fn yaml_error(e: &serde_saphyr::Error, mine: Option<MyError>) -> InputError {
+/// The input error for a YAML document whose first line is line `line + 1` of its file.
+fn yaml_error(e: &serde_saphyr::Error, mine: Option<MyError>, line: usize) -> InputError {
     use serde_saphyr::budget::BudgetBreach;
     let e = e.without_snippet();
     let location = e.location().filter(|l| l.line() > 0);
-    let loc = location.map_or(String::new(), |l| format!(" at line {}, column {}", l.line(), l.column()));
+    let loc = location.map_or(String::new(), |l| {
+        format!(" at line {}, column {}", (l.line() as usize).saturating_add(line), l.column())
+    });
     if let Some(m) = mine {
         return InputError::new(if m.located { format!("{}{loc}", m.message) } else { m.message });
     }
@@ -621,6 +696,9 @@ fn yaml_error(e: &serde_saphyr::Error, mine: Option<MyError>) -> InputError {
         if let Some(i) = msg.find(&suffix) {
             msg.replace_range(i..i + suffix.len(), "");
         }
+    }
+    if msg.starts_with(DUPLICATE_KEY) {
+        return InputError::new(format!("{msg}{loc}"));
     }
     if msg.starts_with("recursion limit exceeded") {
         return InputError::new(format!("nested deeper than {MAX_DOC_DEPTH} levels{loc}"));
@@ -807,11 +885,24 @@ fn decode_object<'de, A: MapAccess<'de>>(
     kind: KindId,
     row: u32,
 ) -> Result<(), A::Error> {
+    let mut seen = Seen::new(obj.entries.len());
     while let Some(found) = map.next_key_seed(KeySeed { entries: &obj.entries })? {
-        let Some((_, action)) = found.and_then(|i| obj.entries.get(i)) else {
+        let Some((i, (key, action))) = found.and_then(|i| Some((i, obj.entries.get(i)?))) else {
             map.next_value::<IgnoredAny>()?;
             continue;
         };
+        if !seen.first(i) {
+            // A key tenet reads, given twice: which value is meant is not for tenet to guess.
+            let at = match obj.name.split_once('.') {
+                Some((_, within)) => format!("{within}.{key}"),
+                None => key.to_string(),
+            };
+            let msg = format!("{DUPLICATE_KEY} `{}`", st.path(kind, row, &at));
+            // Raised from the value, so that the deserializer says where it is.
+            let e = map.next_value_seed(Reject).err().unwrap_or_else(|| de::Error::custom(&msg));
+            st.error = Some(MyError { message: msg, located: true });
+            return Err(e);
+        }
         match action {
             Action::One(slot) => {
                 let v =
@@ -819,10 +910,6 @@ fn decode_object<'de, A: MapAccess<'de>>(
                 st.set(kind, row, slot.slot, v);
             }
             Action::Collection { slot, child, name, also } => {
-                if !matches!(st.get(kind, row, *slot), Value::Null) {
-                    let msg = format!("duplicate key `{}`", st.path(kind, row, name));
-                    return Err(st.fail(msg, true));
-                }
                 let v = map.next_value_seed(CollectionSeed { st: &mut *st, kind, row, child: *child, name })?;
                 for s in also {
                     st.set(kind, row, *s, v.clone());
@@ -844,6 +931,95 @@ fn decode_object<'de, A: MapAccess<'de>>(
         }
     }
     Ok(())
+}
+
+/// A value that is an error wherever it is (the deserializer adds where).
+struct Reject;
+
+impl<'de> DeserializeSeed<'de> for Reject {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Reject {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("no value")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Err(E::custom(DUPLICATE_KEY))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Err(E::custom(DUPLICATE_KEY))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Err(E::custom(DUPLICATE_KEY))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Err(E::custom(DUPLICATE_KEY))
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Err(E::custom(DUPLICATE_KEY))
+    }
+
+    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<(), E> {
+        Err(E::custom(DUPLICATE_KEY))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Err(E::custom(DUPLICATE_KEY))
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Err(E::custom(DUPLICATE_KEY))
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, _: D) -> Result<(), D::Error> {
+        Err(de::Error::custom(DUPLICATE_KEY))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        Err(de::Error::custom(DUPLICATE_KEY))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        Err(de::Error::custom(DUPLICATE_KEY))
+    }
+}
+
+/// Which entries of an object's plan its keys have met so far: a bit per entry, in a word
+/// for the first 64 (no allocation for any object of the shipped model).
+struct Seen {
+    low: u64,
+    more: Vec<bool>,
+}
+
+impl Seen {
+    fn new(entries: usize) -> Seen {
+        Seen { low: 0, more: if entries > 64 { vec![false; entries - 64] } else { Vec::new() } }
+    }
+
+    /// Marks entry `i`; `false` when it was already met.
+    #[inline]
+    fn first(&mut self, i: usize) -> bool {
+        if i < 64 {
+            let bit = 1u64 << i;
+            let first = self.low & bit == 0;
+            self.low |= bit;
+            first
+        } else {
+            self.more.get_mut(i - 64).is_none_or(|b| !std::mem::replace(b, true))
+        }
+    }
 }
 
 /// An object key → the index of its entry in the plan (`None`: skip the value).
@@ -1183,9 +1359,7 @@ fn convert(conv: &Conv, x: In<'_>, path: Path<'_>) -> Value {
         (K::Any, In::F64(f)) | (K::Dec, In::F64(f)) => Value::Dec(f),
         (K::Dec, In::I64(i)) => Value::Dec(i as f64),
         (K::Dec, In::U64(u)) => Value::Dec(u as f64),
-        (K::Any | K::Str | K::Key | K::Ref, In::Str(s)) => Value::Str(Arc::from(s)),
-        (K::Key | K::Ref, In::I64(i)) => Value::Str(i.to_string().into()),
-        (K::Key | K::Ref, In::U64(u)) => Value::Str(u.to_string().into()),
+        (K::Any | K::Str, In::Str(s)) => Value::Str(Arc::from(s)),
         (K::Enum(vals), In::Str(s)) => match vals.iter().find(|v| same(v.as_bytes(), s.as_bytes())) {
             Some(v) => Value::Str(v.clone()),
             None => {
@@ -1221,7 +1395,7 @@ fn convert_value(v: &Value, conv: &Conv, path: Path<'_>) -> Value {
         Value::Bool(b) => convert(conv, In::Bool(*b), path),
         Value::Int(i) => convert(conv, In::I64(*i), path),
         Value::Dec(f) => convert(conv, In::F64(*f), path),
-        Value::Str(s) if matches!(conv.kind, ConvKind::Str | ConvKind::Key | ConvKind::Ref) => Value::Str(s.clone()),
+        Value::Str(s) if matches!(conv.kind, ConvKind::Str) => Value::Str(s.clone()),
         Value::Str(s) => convert(conv, In::Str(s), path),
         Value::List(items) => match &conv.kind {
             ConvKind::List(inner) => {
@@ -1494,9 +1668,21 @@ impl<'de> Visitor<'de> for TypedSeed<'_> {
             return Ok(mismatch(self.conv, self.path, "an object"));
         }
         let mut pairs: Vec<(Arc<str>, Value)> = Vec::new();
+        // Keys met, once the object is large enough for a linear search to cost.
+        let mut index: Option<std::collections::HashSet<Arc<str>, foldhash::fast::RandomState>> = None;
         while let Some(key) = map.next_key_seed(AnyKey)? {
             match key {
                 Some(k) => {
+                    let again = if pairs.len() < 16 {
+                        pairs.iter().any(|(p, _)| *p == k)
+                    } else {
+                        let index = index.get_or_insert_with(|| pairs.iter().map(|(p, _)| p.clone()).collect());
+                        !index.insert(k.clone())
+                    };
+                    if again {
+                        // Every key of a value read whole is read.
+                        return Err(de::Error::custom(format!("{DUPLICATE_KEY} `{k}` in `{}`", self.path)));
+                    }
                     let v = map.next_value_seed(TypedSeed { conv: self.conv, path: self.path, yaml: None })?;
                     pairs.push((k, v));
                 }

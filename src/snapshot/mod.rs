@@ -30,8 +30,11 @@ pub use stream::STREAM_MIN_BYTES;
 
 /// Tenant documents nested deeper than this are input errors (language.md §9.6).
 pub const MAX_DOC_DEPTH: usize = 128;
-/// YAML documents larger than this are input errors (language.md §9.6).
-pub const MAX_YAML_BYTES: usize = 256 * 1024 * 1024;
+/// The most bytes of one tenant document held in memory at once: a JSON file read whole, a
+/// JSONL line, a YAML file or document (language.md §9.6), the members of a large JSON
+/// tenant's root that are not streamed. Anything larger is an input error for that tenant
+/// (docs/LIMITS.md, "Tenant input limits").
+pub const MAX_DOC_BYTES: usize = 256 * 1024 * 1024;
 
 /// Which snapshot paths the program reads, per kind (from `lower::projection`).
 #[derive(Debug, Clone, Default)]
@@ -123,7 +126,13 @@ pub enum Content {
     /// A JSON file of at least [`STREAM_MIN_BYTES`], read while it is decoded rather than
     /// held whole.
     JsonFile(std::path::PathBuf),
-    Yaml(String),
+    /// A YAML document; `line`: the file's line number of the text's first line minus one
+    /// (`0` unless the document comes from a multi-document stream), added to the line
+    /// numbers of errors.
+    Yaml {
+        text: String,
+        line: usize,
+    },
 }
 
 /// Why a tenant could not be read: the message says where and why.
@@ -280,7 +289,7 @@ impl Document {
             Ok(Content::Json(b)) => b.len(),
             // Read as it is decoded; its size still bounds what else is in flight.
             Ok(Content::JsonFile(p)) => std::fs::metadata(p).map_or(0, |m| m.len() as usize),
-            Ok(Content::Yaml(s)) => s.len(),
+            Ok(Content::Yaml { text, .. }) => text.len(),
             Err(_) => 0,
         }
     }

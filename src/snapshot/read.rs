@@ -5,7 +5,7 @@
 //! documents with the YAML parser first, so that a syntax error in one document is an
 //! error for that document only.
 
-use super::{Content, Document, InputError, MAX_DOC_DEPTH, MAX_YAML_BYTES};
+use super::{Content, Document, InputError, MAX_DOC_BYTES, MAX_DOC_DEPTH};
 use serde_saphyr::granit_parser::{ErrorKind, Event, Parser, ScalarStyle};
 use std::collections::{HashSet, VecDeque};
 use std::fs;
@@ -175,11 +175,11 @@ impl Documents {
                 });
             }
             Some(Format::Json) => {
-                let doc = match fs::read(path) {
+                let doc = match read_limited(path, &shown) {
                     Ok(bytes) => {
                         Document { source: Arc::from(shown.as_str()), label: shown, content: Ok(Content::Json(bytes)) }
                     }
-                    Err(e) => error_doc(shown.clone(), cannot_read(&shown, &e)),
+                    Err(m) => error_doc(shown, m),
                 };
                 self.ready.push_back(doc);
             }
@@ -206,16 +206,16 @@ impl Documents {
     }
 }
 
-/// Reads a file of at most [`MAX_YAML_BYTES`].
+/// Reads a file of at most [`MAX_DOC_BYTES`].
 fn read_limited(path: &Path, shown: &str) -> Result<Vec<u8>, String> {
-    let too_large = || format!("`{shown}` is larger than {} MiB", MAX_YAML_BYTES >> 20);
+    let too_large = || format!("`{shown}` is larger than {} MiB", MAX_DOC_BYTES >> 20);
     let f = fs::File::open(path).map_err(|e| cannot_read(shown, &e))?;
-    if f.metadata().map(|m| m.len()).unwrap_or(0) > MAX_YAML_BYTES as u64 {
+    if f.metadata().map(|m| m.len()).unwrap_or(0) > MAX_DOC_BYTES as u64 {
         return Err(too_large());
     }
     let mut bytes = Vec::new();
-    f.take(MAX_YAML_BYTES as u64 + 1).read_to_end(&mut bytes).map_err(|e| cannot_read(shown, &e))?;
-    if bytes.len() > MAX_YAML_BYTES {
+    f.take(MAX_DOC_BYTES as u64 + 1).read_to_end(&mut bytes).map_err(|e| cannot_read(shown, &e))?;
+    if bytes.len() > MAX_DOC_BYTES {
         return Err(too_large());
     }
     Ok(bytes)
@@ -278,7 +278,7 @@ fn walk(root: &Path, shown_root: &str) -> Vec<Item> {
 // ------------------------------------------------------------------------------- JSONL
 
 /// The lines of a JSONL input, one document per non-blank line.
-struct Lines {
+pub(super) struct Lines {
     reader: Box<dyn BufRead + Send>,
     shown: String,
     source: Arc<str>,
@@ -286,27 +286,85 @@ struct Lines {
     done: bool,
     /// Length of the last line read (capped at [`MAX_LINE_HINT`]).
     last_len: usize,
+    /// Longest line kept ([`MAX_DOC_BYTES`]; smaller in tests).
+    max_line: usize,
+    /// Bytes of an over-long line skipped, at most, before the input is given up
+    /// ([`MAX_SKIP_BYTES`]; smaller in tests).
+    max_skip: u64,
 }
 
 /// A line buffer is never sized ahead beyond this (a huge line grows as it is read).
 const MAX_LINE_HINT: usize = 64 << 20;
 
-impl Lines {
-    fn new(reader: Box<dyn BufRead + Send>, shown: String) -> Lines {
-        Lines { reader, source: Arc::from(shown.as_str()), shown, line: 0, done: false, last_len: 0 }
-    }
-}
+/// The rest of a line longer than [`MAX_DOC_BYTES`] is skipped without being held, up to
+/// this many bytes: a line that runs on further (standard input fed from `/dev/zero`) ends
+/// the input, so that an endless line cannot keep the run from finishing.
+pub(super) const MAX_SKIP_BYTES: u64 = 1 << 30;
 
 impl Lines {
-    /// The next non-blank line as a document, read into a spare buffer if there is one.
-    fn next_with(&mut self, spare: &mut Vec<Vec<u8>>) -> Option<Document> {
+    pub(super) fn new(reader: Box<dyn BufRead + Send>, shown: String) -> Lines {
+        Lines::with_limits(reader, shown, MAX_DOC_BYTES, MAX_SKIP_BYTES)
+    }
+
+    pub(super) fn with_limits(reader: Box<dyn BufRead + Send>, shown: String, max_line: usize, max_skip: u64) -> Lines {
+        Lines {
+            reader,
+            source: Arc::from(shown.as_str()),
+            shown,
+            line: 0,
+            done: false,
+            last_len: 0,
+            max_line,
+            max_skip,
+        }
+    }
+
+    fn error(&self, message: String) -> Document {
+        Document {
+            label: format!("{}#{}", self.shown, self.line),
+            source: self.source.clone(),
+            content: Err(InputError::new(message)),
+        }
+    }
+
+    /// Skips the rest of an over-long line, up to and including its newline, holding no
+    /// more than the reader's buffer. `Ok(false)`: it ran on past `max_skip` bytes (or to
+    /// the end of the input).
+    fn skip_line(&mut self) -> io::Result<bool> {
+        let mut skipped: u64 = 0;
+        loop {
+            let (n, found) = match self.reader.fill_buf() {
+                Ok([]) => return Ok(false),
+                Ok(buf) => match buf.iter().position(|&b| b == b'\n') {
+                    Some(i) => (i + 1, true),
+                    None => (buf.len(), false),
+                },
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            self.reader.consume(n);
+            if found {
+                return Ok(true);
+            }
+            skipped += n as u64;
+            if skipped > self.max_skip {
+                return Ok(false);
+            }
+        }
+    }
+
+    /// The next non-blank line as a document, read into a spare buffer if there is one. A
+    /// line longer than `max_line` is an error document; reading goes on after its end.
+    pub(super) fn next_with(&mut self, spare: &mut Vec<Vec<u8>>) -> Option<Document> {
         while !self.done {
             // Lines of one export are much alike: room for the last one's length (and a
             // little) saves growing the buffer by doubling, copying as it goes.
             let mut buf = spare.pop().unwrap_or_default();
             buf.clear();
-            buf.reserve(self.last_len + self.last_len / 8 + 64);
-            match self.reader.read_until(b'\n', &mut buf) {
+            buf.reserve((self.last_len + self.last_len / 8 + 64).min(self.max_line + 2));
+            // Room for the longest line and its `\r\n`: more is the proof it is too long.
+            let limit = self.max_line as u64 + 2;
+            match (&mut self.reader).take(limit).read_until(b'\n', &mut buf) {
                 Ok(0) => self.done = true,
                 Ok(n) => {
                     self.line += 1;
@@ -316,6 +374,28 @@ impl Lines {
                         if buf.last() == Some(&b'\r') {
                             buf.pop();
                         }
+                    }
+                    if buf.len() > self.max_line {
+                        // Not kept: the buffer goes, and the rest of the line is skipped.
+                        drop(buf);
+                        self.last_len = 0;
+                        let mib = self.max_line >> 20;
+                        let size = if mib > 0 { format!("{mib} MiB") } else { format!("{} bytes", self.max_line) };
+                        let message = match self.skip_line() {
+                            Ok(true) => format!("line {} of `{}` is longer than {size}", self.line, self.shown),
+                            Ok(false) => {
+                                self.done = true;
+                                format!(
+                                    "line {} of `{}` is longer than {size} and does not end: the rest of `{}` is not read",
+                                    self.line, self.shown, self.shown
+                                )
+                            }
+                            Err(e) => {
+                                self.done = true;
+                                cannot_read(&self.shown, &e)
+                            }
+                        };
+                        return Some(self.error(message));
                     }
                     if buf.iter().all(u8::is_ascii_whitespace) {
                         continue;
@@ -330,11 +410,7 @@ impl Lines {
                 Err(e) => {
                     self.done = true;
                     self.line += 1;
-                    return Some(Document {
-                        label: format!("{}#{}", self.shown, self.line),
-                        source: self.source.clone(),
-                        content: Err(InputError::new(cannot_read(&self.shown, &e))),
-                    });
+                    return Some(self.error(cannot_read(&self.shown, &e)));
                 }
             }
         }
@@ -362,8 +438,8 @@ fn yaml_documents(bytes: Vec<u8>, shown: &str) -> Vec<Document> {
         Ok(t) => t,
         Err(e) => return err(format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to())),
     };
-    if text.len() > MAX_YAML_BYTES {
-        return err(format!("YAML document is larger than {} MiB", MAX_YAML_BYTES >> 20));
+    if text.len() > MAX_DOC_BYTES {
+        return err(format!("YAML document is larger than {} MiB", MAX_DOC_BYTES >> 20));
     }
     let pieces = split_yaml(&text);
     let count = pieces.iter().filter(|p| !matches!(p, Piece::Doc { empty: true, .. })).count();
@@ -374,10 +450,11 @@ fn yaml_documents(bytes: Vec<u8>, shown: &str) -> Vec<Document> {
     }
     let label = |n: usize| if count > 1 { format!("{shown}#{n}") } else { shown.to_string() };
     if let [Piece::Doc { empty: false, .. }] = pieces.as_slice() {
-        return vec![Document { label: label(1), source, content: Ok(Content::Yaml(text)) }];
+        return vec![Document { label: label(1), source, content: Ok(Content::Yaml { text, line: 0 }) }];
     }
     let mut docs = Vec::with_capacity(count);
-    // Line counting is incremental: pieces come in source order.
+    // Line counting is incremental: pieces come in source order. Each document holds its
+    // own text only, and the line it starts at: memory is linear in the stream's size.
     let (mut pos, mut lines) = (0usize, 0usize);
     for (i, piece) in pieces.iter().enumerate() {
         match piece {
@@ -389,7 +466,7 @@ fn yaml_documents(bytes: Vec<u8>, shown: &str) -> Vec<Document> {
             }),
             Piece::Doc { start, end, .. } => {
                 // Start at the beginning of the line when only blanks precede the document,
-                // and pad with newlines so that line numbers in errors are the file's.
+                // so that columns in errors are the file's.
                 let line_start = text.get(..*start).and_then(|s| s.rfind('\n')).map_or(0, |i| i + 1);
                 let from =
                     if text.get(line_start..*start).is_some_and(|s| s.trim().is_empty()) { line_start } else { *start };
@@ -397,14 +474,11 @@ fn yaml_documents(bytes: Vec<u8>, shown: &str) -> Vec<Document> {
                     lines += text.get(pos..from).map_or(0, |s| s.bytes().filter(|b| *b == b'\n').count());
                     pos = from;
                 }
-                let body = text.get(from..*end).unwrap_or("");
-                let mut content = String::with_capacity(lines + body.len());
-                content.extend(std::iter::repeat_n('\n', lines));
-                content.push_str(body);
+                let body = text.get(from..*end).unwrap_or("").to_string();
                 docs.push(Document {
                     label: label(i + 1),
                     source: source.clone(),
-                    content: Ok(Content::Yaml(content)),
+                    content: Ok(Content::Yaml { text: body, line: lines }),
                 });
             }
         }

@@ -147,27 +147,41 @@ fn block_masks(b: &[u8], at: usize) -> Masks {
 /// The byte offset of the first `[`/`{` nested deeper than [`MAX_DOC_DEPTH`], if any.
 /// serde_json skips ignored values without a depth limit, so this bounds them too.
 pub(super) fn too_deep(b: &[u8]) -> Option<usize> {
-    let mut carry = Carry::default();
-    let mut depth = 0usize;
-    let mut at = 0;
-    while at < b.len() {
-        let (open, close) = carry.brackets(&block_masks(b, at));
-        let mut events = open | close;
-        while events != 0 {
-            let p = events.trailing_zeros();
-            if open >> p & 1 == 1 {
-                depth += 1;
-                if depth > MAX_DOC_DEPTH {
-                    return Some(at + p as usize);
+    Depth::default().scan(b)
+}
+
+/// The nesting depth of a document read in parts (see [`too_deep`]).
+#[derive(Debug, Default)]
+pub(super) struct Depth {
+    carry: Carry,
+    depth: usize,
+}
+
+impl Depth {
+    /// Scans the next part of the document: the offset in `b` of the first bracket nested
+    /// deeper than [`MAX_DOC_DEPTH`], if any. Every part but the last must be a whole
+    /// number of blocks long.
+    pub(super) fn scan(&mut self, b: &[u8]) -> Option<usize> {
+        let mut at = 0;
+        while at < b.len() {
+            let (open, close) = self.carry.brackets(&block_masks(b, at));
+            let mut events = open | close;
+            while events != 0 {
+                let p = events.trailing_zeros();
+                if open >> p & 1 == 1 {
+                    self.depth += 1;
+                    if self.depth > MAX_DOC_DEPTH {
+                        return Some(at + p as usize);
+                    }
+                } else {
+                    self.depth = self.depth.saturating_sub(1);
                 }
-            } else {
-                depth = depth.saturating_sub(1);
+                events &= events - 1;
             }
-            events &= events - 1;
+            at += BLOCK;
         }
-        at += BLOCK;
+        None
     }
-    None
 }
 
 /// Finding the end of one container (`{…}` or `[…]`) in a buffer that may not hold all of

@@ -37,11 +37,15 @@ pub(super) struct Limits {
     pub piece: usize,
     /// Pieces decoded at once, per worker thread.
     pub window: usize,
+    /// Bytes held at most: of the input (one element, or one member of the root that is
+    /// not split, plus a chunk), and of the root's members that are not split. Past it the
+    /// split stops and the ordinary decode reads the document as it goes.
+    pub held: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { chunk: 4 << 20, piece: 1 << 20, window: 2 }
+        Limits { chunk: 4 << 20, piece: 1 << 20, window: 2, held: super::MAX_DOC_BYTES }
     }
 }
 
@@ -210,6 +214,9 @@ impl<R: Read, S: FnMut(Piece) -> Result<(), Stop>> Splitter<'_, R, S> {
             self.filled -= shift;
             self.base = keep;
         }
+        if self.filled > self.limits.held {
+            return Err(Stop::Irregular);
+        }
         let want = self.filled + self.limits.chunk;
         if self.buf.len() < want {
             self.buf.resize(want, 0);
@@ -302,6 +309,9 @@ impl<R: Read, S: FnMut(Piece) -> Result<(), Stop>> Splitter<'_, R, S> {
                     self.rest.push(b',');
                 }
                 let member = self.buf.get(start..end).filter(|_| end <= self.filled).ok_or(Stop::Irregular)?;
+                if self.rest.len() + member.len() > self.limits.held {
+                    return Err(Stop::Irregular);
+                }
                 self.rest.extend_from_slice(member);
                 self.rest_members += 1;
                 self.mark = None;
@@ -430,5 +440,112 @@ impl<R: Read, S: FnMut(Piece) -> Result<(), Stop>> Splitter<'_, R, S> {
         bytes.push(b']');
         self.mark = None;
         (self.sink)(Piece { bytes, child, first })
+    }
+}
+
+// ------------------------------------------------------------------------------- fallback
+
+/// A large JSON document read for the ordinary decode, as serde_json asks for it, through a
+/// buffer of [`CHECKED_BUF`] bytes: a document the split does not handle is still never
+/// held whole. Every byte is scanned for nesting before it is handed on (serde_json's own
+/// depth limit is off, as for a document read whole), and a leading byte-order mark is
+/// skipped.
+pub(super) struct Checked<R> {
+    inner: R,
+    buf: Vec<u8>,
+    /// `buf[pos..scanned]` is scanned and not yet handed on; `buf[scanned..filled]` is read
+    /// and not yet scanned (less than a block, until the end of the input).
+    pos: usize,
+    scanned: usize,
+    filled: usize,
+    /// Input offset of `buf[0]`.
+    base: usize,
+    eof: bool,
+    depth: super::scan::Depth,
+    /// The input offset of the first bracket nested too deep: reading stops before it.
+    pub too_deep: Option<usize>,
+}
+
+/// Bytes read at a time by [`Checked`].
+const CHECKED_BUF: usize = 1 << 20;
+
+impl<R: Read> Checked<R> {
+    pub(super) fn new(inner: R) -> Self {
+        Checked {
+            inner,
+            buf: vec![0; CHECKED_BUF],
+            pos: 0,
+            scanned: 0,
+            filled: 0,
+            base: 0,
+            eof: false,
+            depth: super::scan::Depth::default(),
+            too_deep: None,
+        }
+    }
+
+    /// Reads and scans more; `false` at the end of the input (or at a bracket too deep).
+    fn more(&mut self) -> io::Result<bool> {
+        loop {
+            if self.too_deep.is_some() || (self.eof && self.scanned == self.filled) {
+                return Ok(false);
+            }
+            // Keep the unscanned tail (less than a block) at the front.
+            self.buf.copy_within(self.scanned..self.filled, 0);
+            self.base += self.scanned;
+            self.filled -= self.scanned;
+            self.pos = 0;
+            self.scanned = 0;
+            if !self.eof {
+                let room = self.buf.get_mut(self.filled..).unwrap_or_default();
+                match self.inner.read(room) {
+                    Ok(0) => self.eof = true,
+                    Ok(n) => self.filled += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            if self.base == 0 && self.pos == 0 {
+                // A byte-order mark, once the first three bytes are in.
+                if self.filled < 3 && !self.eof {
+                    continue;
+                }
+                if self.buf.starts_with(b"\xEF\xBB\xBF") {
+                    self.pos = 3;
+                    self.scanned = 3;
+                }
+            }
+            let whole = (self.filled - self.scanned) / super::scan::BLOCK * super::scan::BLOCK;
+            let upto = if self.eof { self.filled } else { self.scanned + whole };
+            let part = self.buf.get(self.scanned..upto).unwrap_or_default();
+            match self.depth.scan(part) {
+                Some(at) => {
+                    self.too_deep = Some(self.base + self.scanned + at);
+                    self.scanned += at;
+                }
+                None => self.scanned = upto,
+            }
+            if self.scanned > self.pos {
+                return Ok(true);
+            }
+        }
+    }
+}
+
+impl<R: Read> Read for Checked<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.pos == self.scanned && !self.more()? {
+            return match self.too_deep {
+                Some(_) => Err(io::Error::other("nested too deeply")),
+                None => Ok(0),
+            };
+        }
+        let ready = self.buf.get(self.pos..self.scanned).unwrap_or_default();
+        let n = ready.len().min(out.len());
+        if let (Some(dst), Some(src)) = (out.get_mut(..n), ready.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        self.pos += n;
+        Ok(n)
     }
 }

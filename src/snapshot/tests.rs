@@ -5,6 +5,65 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+/// Issue 8, defect 16: a repeated key was last-wins for a JSON scalar, an error for a JSON
+/// collection and an error for any YAML key. One rule now: a key tenet reads (a model field,
+/// a path to one, a collection, a raw key), given twice in one object, is an input error
+/// naming it; repeated keys tenet does not read are ignored, in JSON and YAML alike.
+#[test]
+fn duplicate_keys_that_are_read_are_input_errors() {
+    let m = Model::erp();
+    let plan = DecodePlan::new(&m, &full_proj(&m, &[&["meta"], &["x-a", "b"]]));
+    let cases: &[(&str, &str, Option<&str>)] = &[
+        ("{\"id\": \"a\", \"id\": \"b\"}", "id: a\nid: b\n", Some("duplicate key `id` at ")),
+        (
+            "{\"users\": [{\"id\": \"u\"}, {\"email\": \"a\", \"email\": null}]}",
+            "users:\n  - id: u\n  - email: a\n    email: ~\n",
+            Some("duplicate key `users[1].email` at "),
+        ),
+        (
+            "{\"plan\": {\"seats\": 1, \"seats\": 2}}",
+            "plan:\n  seats: 1\n  seats: 2\n",
+            Some("duplicate key `plan.seats` at "),
+        ),
+        ("{\"plan\": 1, \"plan\": {}}", "plan: 1\nplan: {}\n", Some("duplicate key `plan` at ")),
+        ("{\"x-a\": {\"b\": 1, \"b\": 1}}", "x-a:\n  b: 1\n  b: 1\n", Some("duplicate key `x-a.b` at ")),
+        (
+            "{\"meta\": {\"k\": 1, \"k\": 2}}",
+            "meta:\n  k: 1\n  k: 2\n",
+            Some("duplicate key `k` in `tenant[\"meta\"]` at "),
+        ),
+        // Keys tenet does not read may repeat.
+        ("{\"id\": \"a\", \"zz\": 1, \"zz\": {}}", "id: a\nzz: 1\nzz: {}\n", None),
+        ("{\"plan\": {\"zz\": 1, \"zz\": 2}}", "plan:\n  zz: 1\n  zz: 2\n", None),
+        ("{\"users\": [{\"zz\": 1, \"zz\": 2}]}", "users:\n  - zz: 1\n    zz: 2\n", None),
+    ];
+    for (j, y, want) in cases {
+        for (what, got) in [("json", json(j, &plan)), ("yaml", yaml(y, &plan))] {
+            match (want, got) {
+                (Some(w), Err(e)) => assert!(e.message.starts_with(w), "{what} {j}: {}", e.message),
+                (None, Ok(_)) => {}
+                (_, got) => panic!("{what} {j}: {:?}", got.map(|t| shown(&t.tables))),
+            }
+        }
+    }
+    // Many keys in a value read whole: the index takes over from the linear search.
+    let many: Vec<String> = (0..40).map(|i| format!("\"k{i}\": {i}")).collect();
+    let doc = format!("{{\"meta\": {{{}, \"k33\": 0}}}}", many.join(", "));
+    assert!(err(json(&doc, &plan)).starts_with("duplicate key `k33` in `tenant[\"meta\"]` at column "));
+    assert!(json(&format!("{{\"meta\": {{{}}}}}", many.join(", ")), &plan).is_ok());
+    // The same in a large file, whether the repeat is in a split collection's element or
+    // among the root's other members.
+    for doc in [
+        r#"{"id": "t", "users": [{"id": "u1"}], "name": "a", "id": "u"}"#,
+        r#"{"users": [{"id": "u1"}, {"id": "u2", "email": "a", "email": "b"}]}"#,
+    ] {
+        for limits in LIMITS {
+            assert!(matches!(stream::decode(doc.as_bytes(), &plan, *limits), Err(stream::Stop::Irregular)));
+        }
+        assert!(err(json(doc, &plan)).starts_with("duplicate key"), "{doc}");
+    }
+}
+
 // ------------------------------------------------------------------------------- helpers
 
 /// A projection reading every field of every kind, plus raw keys on the tenant.
@@ -55,7 +114,7 @@ fn json(text: &str, plan: &DecodePlan) -> Result<Tenant, InputError> {
 }
 
 fn yaml(text: &str, plan: &DecodePlan) -> Result<Tenant, InputError> {
-    decode("t.yaml", Arc::from("t.yaml"), &Content::Yaml(text.to_string()), plan)
+    decode("t.yaml", Arc::from("t.yaml"), &Content::Yaml { text: text.to_string(), line: 0 }, plan)
 }
 
 fn err(r: Result<Tenant, InputError>) -> String {
@@ -180,11 +239,13 @@ fn decodes_the_erp_model_into_tables() {
     assert_eq!(cell(&t, &m, "tenant", 0, "integrations"), &Value::Null);
     assert!(t.table(integ).is_empty());
 
-    // Roles: key accepts integers; a non-object element is a malformed row.
+    // Roles: a key is a string, an integer key a mismatch; a non-object element is a
+    // malformed row.
     let roles = t.table(role);
     assert_eq!(roles.malformed, vec![false, false, true]);
     assert_eq!(roles.index, vec![0, 1, 2]);
-    assert_eq!(cell(&t, &m, "role", 1, "id"), &s("7"));
+    assert_eq!(bad(cell(&t, &m, "role", 1, "id")), "field `role.id` is an int (7), expected string");
+    assert_eq!(t.key(&m, role, 1), None);
     assert_eq!(bad(cell(&t, &m, "role", 0, "2fa")), "field `role.2fa` is a string (\"yes\"), expected bool");
     assert_eq!(cell(&t, &m, "role", 0, "permissions"), &Value::List(vec![s("a"), s("b")].into()));
     assert_eq!(
@@ -194,10 +255,10 @@ fn decodes_the_erp_model_into_tables() {
     assert_eq!(cell(&t, &m, "role", 0, "status"), &Value::Null);
     assert!((0..roles.stride).all(|slot| roles.cell(2, slot) == &Value::Null));
     assert_eq!(t.key(&m, role, 2), None);
-    assert_eq!(t.lookup(&m, role, "7"), Some(1));
+    assert_eq!(t.lookup(&m, role, "7"), None);
 
     // Users and their sessions: depth first, parents and indexes.
-    assert_eq!(cell(&t, &m, "user", 0, "roles"), &Value::List(vec![s("r-1"), s("7")].into()));
+    assert_eq!(bad(cell(&t, &m, "user", 0, "roles")), "field `user.roles[1]` is an int (7), expected ref<role>");
     assert_eq!(
         bad(cell(&t, &m, "user", 0, "session_cap")),
         "field `user.session_cap` is a decimal (2.0), expected int"
@@ -260,7 +321,8 @@ fn type_mismatches_are_bad_values() {
         &plan,
     )
     .unwrap();
-    assert_eq!(cell(&t, &m, "tenant", 0, "id"), &s("12"));
+    assert_eq!(bad(cell(&t, &m, "tenant", 0, "id")), "field `tenant.id` is an int (12), expected string");
+    assert_eq!(t.id(&m), None);
     assert_eq!(bad(cell(&t, &m, "tenant", 0, "name")), "field `tenant.name` is a list, expected string");
     assert_eq!(bad(cell(&t, &m, "tenant", 0, "release")), "field `tenant.release` is an object, expected string");
     assert_eq!(bad(cell(&t, &m, "tenant", 0, "plan.seats")), "field `tenant.plan` is an int (5), expected an object");
@@ -363,7 +425,7 @@ fn malformed_yaml_says_where() {
     let e = err(yaml("id: t\nusers: [a, b\nname: x\n", &plan));
     assert!(e.starts_with("invalid YAML at line "), "{e}");
     let e = err(yaml("id: t\nid: u\n", &plan));
-    assert_eq!(e, "duplicate key `id` at line 2, column 1");
+    assert_eq!(e, "duplicate key `id` at line 2, column 5");
 }
 
 #[test]
@@ -480,7 +542,7 @@ fn alias_bombs_fail_fast() {
 #[test]
 fn oversized_yaml_is_an_input_error() {
     let (_, plan) = erp_plan();
-    let big = " ".repeat(MAX_YAML_BYTES + 1);
+    let big = " ".repeat(MAX_DOC_BYTES + 1);
     assert!(err(yaml(&big, &plan)).starts_with("YAML document is larger than 256 MiB"));
 }
 
@@ -527,6 +589,70 @@ fn jsonl_lines_are_yielded_as_read() {
         .unwrap();
     let rest: Vec<String> = docs.map(|d| d.label).collect();
     assert_eq!(rest, vec![format!("{f}#2"), format!("{f}#3")]);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Lines of `text` read with small limits: lines of at most `max_line` bytes, `max_skip`
+/// bytes of an over-long line skipped.
+fn limited_lines(reader: Box<dyn std::io::BufRead + Send>, max_line: usize, max_skip: u64) -> Vec<Document> {
+    let mut lines = read::Lines::with_limits(reader, "in.jsonl".into(), max_line, max_skip);
+    let mut spare = Vec::new();
+    std::iter::from_fn(|| lines.next_with(&mut spare)).collect()
+}
+
+/// Issue 8, defect 4: an endless line (`-` fed from `/dev/zero`) was read until
+/// allocation failed. Now it is one input error, and reading the input ends.
+#[test]
+fn an_endless_line_is_one_error_and_reading_ends() {
+    let endless = Box::new(std::io::BufReader::new(std::io::repeat(0)));
+    let docs = limited_lines(endless, 1000, 100_000);
+    assert_eq!(labels(&docs), vec!["in.jsonl#1".to_string()]);
+    assert_eq!(
+        docs[0].content.as_ref().unwrap_err().message,
+        "line 1 of `in.jsonl` is longer than 1000 bytes and does not end: the rest of `in.jsonl` is not read"
+    );
+}
+
+/// An over-long line is an error for that line; the lines after it are read as usual.
+#[test]
+fn an_over_long_line_is_skipped_and_reading_goes_on() {
+    let (m, plan) = erp_plan();
+    let exact = format!("{{\"id\": \"{}\"}}", "x".repeat(100 - 10));
+    assert_eq!(exact.len(), 100);
+    let text = format!("{{\"id\": \"a\"}}\n{}\n{exact}\r\n{{\"id\": \"c\"}}", "y".repeat(5000));
+    let docs = limited_lines(Box::new(std::io::Cursor::new(text.into_bytes())), 100, 1 << 20);
+    assert_eq!(labels(&docs), vec!["in.jsonl#1", "in.jsonl#2", "in.jsonl#3", "in.jsonl#4"]);
+    assert_eq!(docs[1].content.as_ref().unwrap_err().message, "line 2 of `in.jsonl` is longer than 100 bytes");
+    let ids: Vec<Option<String>> =
+        docs.iter().map(|d| decode_doc(d, &plan).ok().and_then(|t| t.id(&m)).map(|s| s.to_string())).collect();
+    assert_eq!(ids, vec![Some("a".into()), None, Some("x".repeat(90)), Some("c".into())]);
+    // The limit of the real reader is the document limit.
+    let real = read::Lines::new(Box::new(std::io::Cursor::new(Vec::new())), "-".into());
+    drop(real);
+    assert_eq!(read::MAX_SKIP_BYTES, 1 << 30);
+}
+
+/// Issue 8, defect 5: every document of a YAML stream was padded with one newline per line
+/// before it (so that error lines were the file's), which made a stream of many small
+/// documents quadratic in memory. Each document now holds its own text only.
+#[test]
+fn yaml_stream_documents_hold_only_their_own_text() {
+    let (m, plan) = erp_plan();
+    let dir = temp_dir("yaml-linear");
+    let n = 3000;
+    let mut text: String = (0..n).map(|i| format!("id: t{i}\n---\n")).collect();
+    text.push_str("id: last\nusers: 5\n");
+    let f = write(&dir, "many.yaml", text.as_bytes());
+    let docs: Vec<Document> = documents(std::slice::from_ref(&f)).collect();
+    assert_eq!(docs.len(), n + 1);
+    let held: usize = docs.iter().map(Document::size).sum();
+    assert!(held <= text.len(), "{held} bytes held for a stream of {}", text.len());
+    assert_eq!(decode_doc(&docs[1234], &plan).unwrap().id(&m).as_deref(), Some("t1234"));
+    // Error locations are still the file's.
+    assert_eq!(
+        decode_doc(&docs[n], &plan).unwrap_err().message,
+        format!("`users` is not a list (found a number) at line {}, column 8", 2 * n + 2)
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -616,7 +742,7 @@ fn directories_are_read_recursively_in_path_order() {
     let ids: Vec<String> = docs.iter().map(|doc| decode_doc(doc, &plan).unwrap().id(&m).unwrap().to_string()).collect();
     assert_eq!(ids, vec!["ab", "a1", "a2", "b", "c1", "c2", "d1", "x", "y"]);
     assert!(matches!(docs[7].content, Ok(Content::Json(_))));
-    assert!(matches!(docs[8].content, Ok(Content::Yaml(_))));
+    assert!(matches!(docs[8].content, Ok(Content::Yaml { .. })));
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -638,11 +764,11 @@ fn shown(tables: &[Table]) -> String {
 
 /// Every split `stream` can make: tiny chunks, pieces and windows, up to the defaults.
 const LIMITS: &[stream::Limits] = &[
-    stream::Limits { chunk: 1, piece: 1, window: 1 },
-    stream::Limits { chunk: 7, piece: 1, window: 3 },
-    stream::Limits { chunk: 64, piece: 40, window: 1 },
-    stream::Limits { chunk: 100, piece: 300, window: 2 },
-    stream::Limits { chunk: 4 << 20, piece: 1 << 20, window: 2 },
+    stream::Limits { chunk: 1, piece: 1, window: 1, held: MAX_DOC_BYTES },
+    stream::Limits { chunk: 7, piece: 1, window: 3, held: MAX_DOC_BYTES },
+    stream::Limits { chunk: 64, piece: 40, window: 1, held: MAX_DOC_BYTES },
+    stream::Limits { chunk: 100, piece: 300, window: 2, held: MAX_DOC_BYTES },
+    stream::Limits { chunk: 4 << 20, piece: 1 << 20, window: 2, held: MAX_DOC_BYTES },
 ];
 
 /// Decodes `doc` both ways and demands the same tables from every split, or, for a
@@ -812,4 +938,79 @@ fn recycled_buffers_stay_bounded() {
     assert_eq!(seen, 160);
     assert!(most > 0, "JSONL lines reuse buffers");
     assert!(most <= 64 << 20, "{} MiB of spare buffers", most >> 20);
+}
+
+/// A reader that hands out a few bytes at a time, as a pipe may.
+struct Trickle<'a> {
+    bytes: &'a [u8],
+    step: usize,
+}
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        self.step = self.step % 7 + 1;
+        let n = self.step.min(out.len()).min(self.bytes.len());
+        out[..n].copy_from_slice(&self.bytes[..n]);
+        self.bytes = &self.bytes[n..];
+        Ok(n)
+    }
+}
+
+/// Issue 8, defect 5: a large JSON file the split does not handle was read whole, however
+/// large. Past the document limit it is now decoded as it is read: the same tables, and
+/// the same errors (a column may be one further).
+#[test]
+fn a_json_document_decoded_as_it_is_read_agrees_with_the_whole_decode() {
+    let (_, plan) = erp_plan();
+    let deep = format!(r#"{{"users": [{{"id": "u1", "x": {}{}}}]}}"#, "[".repeat(200), "]".repeat(200));
+    let late_deep = format!("{{\"pad\": \"{}\", \"x\": {}{}}}", "p".repeat(3000), "[".repeat(129), "]".repeat(129));
+    let docs = [
+        tricky_tenant(),
+        format!("\u{feff}{}", tricky_tenant()),
+        r#"{"use\u0072s": [{"id": "u1"}], "roles": [{"id": "r1", "x": "[[[\"]]"}]}"#.to_string(),
+        deep,
+        late_deep,
+        r#"{"users": [{"id": "u1"},
+ ]}"#
+        .into(),
+        r#"[1]"#.into(),
+        r#"{"roles": 5}"#.into(),
+    ];
+    for doc in &docs {
+        let whole = json(doc, &plan).map(|t| shown(&t.tables));
+        for r in [Trickle { bytes: doc.as_bytes(), step: 0 }, Trickle { bytes: doc.as_bytes(), step: 1000 }] {
+            let read = match super::decode::decode_json_read(r, &plan) {
+                Ok(t) => Ok(shown(&t)),
+                Err(super::decode::ReadError::Input(e)) => Err(e),
+                Err(super::decode::ReadError::Io(e)) => panic!("{e}"),
+            };
+            match (read, &whole) {
+                (Err(r), Err(w)) => {
+                    // serde_json reading from a reader may place a column one further.
+                    let split = |m: &str| {
+                        let (head, col) = m.rsplit_once(' ').unwrap_or((m, ""));
+                        (head.to_string(), col.parse::<usize>().ok())
+                    };
+                    let ((rh, rc), (wh, wc)) = (split(&r.message), split(&w.message));
+                    assert_eq!(rh, wh, "{doc}");
+                    assert!(rc == wc || rc == wc.map(|c| c + 1), "{doc}: {} vs {}", r.message, w.message);
+                }
+                (read, whole) => assert_eq!(&read, whole, "{doc}"),
+            }
+        }
+    }
+}
+
+/// The split holds at most `held` bytes: an element or the root's other members beyond it
+/// stop the split (the ordinary decode then reads the document as it goes).
+#[test]
+fn stream_holds_a_bounded_number_of_bytes() {
+    let (_, plan) = erp_plan();
+    let small = stream::Limits { chunk: 16, piece: 64, window: 1, held: 256 };
+    let fine = format!(r#"{{"id": "t", "users": [{}]}}"#, vec![r#"{"id": "u"}"#; 100].join(","));
+    assert!(stream::decode(fine.as_bytes(), &plan, small).is_ok());
+    let big_element = format!(r#"{{"users": [{{"id": "u", "pad": "{}"}}]}}"#, "x".repeat(1000));
+    assert!(matches!(stream::decode(big_element.as_bytes(), &plan, small), Err(stream::Stop::Irregular)));
+    let big_rest = format!(r#"{{"name": "{}", "users": []}}"#, "x".repeat(1000));
+    assert!(matches!(stream::decode(big_rest.as_bytes(), &plan, small), Err(stream::Stop::Irregular)));
 }

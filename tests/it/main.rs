@@ -7,6 +7,7 @@
 //! - `examples`: the shipped packs on the shipped example tenants = `examples/tenants/EXPECTED.md`.
 //! - `cli`: the binary: exit codes, JSON/JSONL reports, determinism, bad inputs.
 //! - `differential`: random policies and tenants, the engine against a reference interpreter.
+//! - `inputs`: how tenant data is typed as it is read (keys, references).
 
 mod cli;
 mod corpus;
@@ -15,5 +16,6 @@ mod evidence;
 mod examples;
 mod fmt;
 mod harness;
+mod inputs;
 mod language;
 mod support;
