@@ -405,6 +405,26 @@ fn cmp_int_dec(i: i64, d: f64) -> Ordering {
     }
 }
 
+/// `num / den` (den > 0) rounded once to the nearest double: the exact quotient written in
+/// decimal (the integer part, 40 fractional digits, and a final `1` when digits remain, so
+/// that a truncated value never looks like an exact tie) and parsed by the standard
+/// library, whose parsing is correctly rounded.
+fn ratio_to_f64(num: i128, den: i128) -> f64 {
+    let sign = if num < 0 { "-" } else { "" };
+    let (n, d) = (num.unsigned_abs(), den.unsigned_abs());
+    let mut text = format!("{sign}{}.", n / d);
+    let mut rem = n % d;
+    for _ in 0..40 {
+        rem *= 10;
+        text.push(char::from(b'0' + (rem / d) as u8));
+        rem %= d;
+    }
+    if rem != 0 {
+        text.push('1');
+    }
+    text.parse().unwrap_or(f64::NAN)
+}
+
 struct Cx<'w> {
     w: &'w World,
     policy: &'w Policy,
@@ -588,7 +608,7 @@ fn aggregate(cx: &Cx, agg: &str, xs: Vec<V>, durations: bool) -> R<V> {
                 if cx.w.known.int_dec_compare && total.unsigned_abs() > (1u128 << 53) {
                     return Err(E::Known("int_dec_compare"));
                 }
-                Ok(V::Dec(total as f64 / xs.len() as f64))
+                Ok(V::Dec(ratio_to_f64(total, xs.len() as i128)))
             } else {
                 Ok(V::Dec(ftotal / xs.len() as f64))
             }
