@@ -259,6 +259,8 @@ pub enum Expr {
     Field(Box<Expr>, &'static str),
     /// `BASE["key"]`.
     Key(Box<Expr>, &'static str),
+    /// `LIST[i]`.
+    Index(Box<Expr>, usize),
     /// `LIST.field` over a list of entities: the list of their values.
     Project(Box<Expr>, &'static str),
     Not(Box<Expr>),
@@ -347,6 +349,7 @@ pub fn print(e: &Expr) -> String {
         Expr::Root(f) => f.to_string(),
         Expr::Field(base, f) | Expr::Project(base, f) => format!("{}.{f}", print(base)),
         Expr::Key(base, k) => format!("{}[\"{k}\"]", print(base)),
+        Expr::Index(base, i) => format!("{}[{i}]", print(base)),
         Expr::Not(x) => format!("(not {})", print(x)),
         Expr::Neg(x) => format!("(-{})", print(x)),
         Expr::Bin(op, l, r) => format!("({} {} {})", print(l), op.text(), print(r)),
@@ -559,8 +562,31 @@ impl Gen<'_, '_> {
             }
             return e;
         }
+        if self.s.chance(15) {
+            if let Some(e) = self.indexed_str(sc) {
+                return e;
+            }
+        }
         let absent_ok = !known.absent_collections;
         self.field_of(sc, &|f| absent_ok || !matches!(f, FTy::Coll(_))).unwrap_or(Expr::Root("plan.seats"))
+    }
+
+    /// A string read by position: `role.permissions[1]`, `users[0].email`.
+    fn indexed_str(&mut self, sc: &Scope) -> Option<Expr> {
+        let i = self.s.one(&[0, 1, 3]);
+        let mut options = vec![Expr::Field(b(Expr::Index(b(Expr::Root("users")), i)), "email")];
+        for (name, kind) in &sc.ents {
+            match *kind {
+                "role" => options.push(Expr::Index(b(Expr::Field(b(Expr::Var(name.clone())), "permissions")), i)),
+                "integration" => {
+                    options.push(Expr::Index(b(Expr::Field(b(Expr::Var(name.clone())), "redirect_uris")), i))
+                }
+                "user" => options
+                    .push(Expr::Field(b(Expr::Index(b(Expr::Field(b(Expr::Var(name.clone())), "roles")), i)), "name")),
+                _ => {}
+            }
+        }
+        Some(options[self.s.pick(options.len())].clone())
     }
 
     /// A list of entities: (expression, element kind).
@@ -681,7 +707,8 @@ impl Gen<'_, '_> {
                 1 => self.typed_field(sc, ty).unwrap_or_else(|| self.lit(ty)),
                 2 => Expr::Call(self.s.one(&["lower", "upper"]), vec![self.value(sc, known, Ty::Str, d1)]),
                 3 => {
-                    let l = self.field_of(sc, &|f| *f == FTy::Str).unwrap_or(Expr::Root("name"));
+                    let l = if self.s.chance(30) { self.indexed_str(sc) } else { None };
+                    let l = l.or_else(|| self.field_of(sc, &|f| *f == FTy::Str)).unwrap_or(Expr::Root("name"));
                     Expr::Coalesce(b(l), b(self.value(sc, known, Ty::Str, d1)))
                 }
                 _ => self.typed_field(sc, ty).unwrap_or_else(|| self.lit(ty)),

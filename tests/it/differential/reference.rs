@@ -689,6 +689,18 @@ impl Cx<'_> {
                     _ => err(format!("[\"{k}\"] of a value that is not an object")),
                 }
             }
+            Expr::Index(base, i) => {
+                // A position past the end is an error (absent only for `has`/`== null`, which
+                // never error); the contract does not say, this is the engine's choice.
+                let Some(b) = self.read(base)? else { return Ok(None) };
+                match b {
+                    V::List(xs) => match xs.get(*i) {
+                        Some(v) => Ok(Some(v.clone())),
+                        None => err(format!("index {i} out of range")),
+                    },
+                    other => err(format!("[{i}] of a value that is not a list: {other:?}")),
+                }
+            }
             other => self.eval(other).map(Some),
         }
     }
@@ -757,7 +769,7 @@ impl Cx<'_> {
                 }
                 Ok(V::List(out))
             }
-            Expr::Var(_) | Expr::Root(_) | Expr::Field(..) | Expr::Key(..) => match self.read(e)? {
+            Expr::Var(_) | Expr::Root(_) | Expr::Field(..) | Expr::Key(..) | Expr::Index(..) => match self.read(e)? {
                 Some(v) => Ok(v),
                 None => err(format!("missing {}", super::gen::print(e))),
             },
@@ -974,7 +986,9 @@ fn free_kinds(e: &Expr, bound: &mut Vec<String>, out: &mut Vec<&'static str>) {
             }
         }
         Expr::Root(_) => out.push("tenant"),
-        Expr::Field(x, _) | Expr::Key(x, _) | Expr::Project(x, _) | Expr::Not(x) | Expr::Neg(x) => walk(x, bound),
+        Expr::Field(x, _) | Expr::Key(x, _) | Expr::Index(x, _) | Expr::Project(x, _) | Expr::Not(x) | Expr::Neg(x) => {
+            walk(x, bound)
+        }
         Expr::Has(x) | Expr::IsNull(x, _) => walk(x, bound),
         Expr::Bin(_, l, r) | Expr::Coalesce(l, r) => {
             walk(l, bound);
