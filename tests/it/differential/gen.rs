@@ -400,6 +400,41 @@ pub fn print_policy(p: &Policy) -> String {
     out
 }
 
+/// The same policy in the YAML form (language.md §7): expressions in single-quoted
+/// scalars (only `'` is special there), parameters as YAML values.
+pub fn print_policy_yaml(p: &Policy) -> String {
+    let q = |text: String| format!("'{}'", text.replace('\'', "''"));
+    let mut out = String::from("policy: diff\n");
+    if !p.params.is_empty() {
+        out.push_str("params:\n");
+        for (name, value) in &p.params {
+            let text = match value {
+                Expr::Int(v) => v.to_string(),
+                Expr::Dec(t, _) => t.to_string(),
+                Expr::Str(s) => q(s.clone()),
+                // A string that parses as a duration or date literal is one (§9.9).
+                other => q(print(other)),
+            };
+            out.push_str(&format!("  {name}: {text}\n"));
+        }
+    }
+    if !p.lets.is_empty() {
+        out.push_str("let:\n");
+        for l in &p.lets {
+            out.push_str(&format!("  {}.{}: {}\n", l.kind, l.name, q(print(&l.body))));
+        }
+    }
+    out.push_str("rules:\n");
+    for r in &p.rules {
+        out.push_str(&format!("  - id: {}\n", r.name));
+        if let Some(g) = &r.guard {
+            out.push_str(&format!("    when: {}\n", q(print(g))));
+        }
+        out.push_str(&format!("    assert: {}\n", q(print(&r.assert))));
+    }
+    out
+}
+
 // ---------------------------------------------------------------------------------------
 // Policies.
 

@@ -65,6 +65,16 @@ fn run_case(bytes: &[u8], known: &Known, counts: &Counts) -> Result<(), String> 
         }
         Err(CompileError::Usage(u)) => return Err(format!("{u}\n{text}")),
     };
+    // The same policy in the YAML form must give the same statuses (language.md §7).
+    let yaml_text = gen::print_policy_yaml(&policy);
+    let yaml = match Engine::builder(Model::erp()).policy(SourceFile::new("diff.yaml", yaml_text.as_str())).build() {
+        Ok(e) => e,
+        Err(CompileError::Diagnostics(d)) => {
+            let d: String = d.iter().map(|d| d.render_plain()).collect();
+            return Err(format!("the YAML form does not check:\n{yaml_text}\n{d}"));
+        }
+        Err(CompileError::Usage(u)) => return Err(format!("{u}\n{yaml_text}")),
+    };
     let (ref_now, engine_now) = now_pair();
     for _ in 0..TENANTS_PER_CASE {
         let tenant = gen::tenant(&mut src, known);
@@ -73,6 +83,15 @@ fn run_case(bytes: &[u8], known: &Known, counts: &Counts) -> Result<(), String> 
             .decode("t.json", Content::Json(json.clone().into_bytes()))
             .map_err(|e| format!("tenant does not decode: {e:?}\n{json}"))?;
         let got = engine.statuses(&decoded, engine_now);
+        let yaml_decoded = yaml
+            .decode("t.json", Content::Json(json.clone().into_bytes()))
+            .map_err(|e| format!("tenant does not decode: {e:?}\n{json}"))?;
+        let from_yaml: Vec<_> =
+            yaml.statuses(&yaml_decoded, engine_now).into_iter().map(|(r, p, s, _)| (r, p, s)).collect();
+        let from_dsl: Vec<_> = got.iter().map(|(r, p, s, _)| (*r, p.clone(), *s)).collect();
+        if from_yaml != from_dsl {
+            return Err(format!("the YAML form differs:\n{yaml_text}\n{from_yaml:?}\n{from_dsl:?}\ntenant:\n{json}"));
+        }
         let world = World::new(&tenant, ref_now, *known);
         let want = reference::statuses(&policy, &world);
         let report = engine.evaluate(&decoded, engine_now);
