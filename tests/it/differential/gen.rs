@@ -934,6 +934,15 @@ impl Gen<'_, '_> {
                 let n = self.s.pick(4);
                 let items: Vec<Expr> = (0..n).map(|_| self.lit(ty)).collect();
                 let items = if items.is_empty() { vec![self.lit(ty)] } else { items };
+                if ty == Ty::Int && self.s.chance(30) {
+                    // Membership in an integer list that comes from the data.
+                    let l = self.int_list(sc, known, d1);
+                    return if self.s.chance(50) {
+                        Expr::Bin(self.s.one(&[Bin::In, Bin::NotIn]), b(x), b(l))
+                    } else {
+                        Expr::Call("contains", vec![l, x])
+                    };
+                }
                 Expr::Bin(self.s.one(&[Bin::In, Bin::NotIn]), b(x), b(Expr::List(items)))
             }
             6 => {
