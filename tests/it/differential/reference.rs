@@ -517,6 +517,10 @@ fn arith(op: Bin, a: &V, b: &V) -> R<V> {
                 Rem => x % y,
                 _ => return err("bad op"),
             };
+            // A result beyond the largest double is an overflow, as for integers (§3).
+            if !r.is_finite() {
+                return overflow();
+            }
             Ok(V::Dec(r))
         }
         (V::Date(x), V::Date(y)) if op == Sub => x.checked_sub(*y).map(V::Dur).map_or_else(overflow, Ok),
