@@ -16,6 +16,8 @@ pub enum Code {
     Syntax,
     /// T002: a nesting limit was exceeded.
     TooDeep,
+    /// T004: a file is larger than its limit (docs/LIMITS-policies.md).
+    TooLarge,
     /// T003: a literal is malformed (bad escape, overflowing integer, impossible date).
     BadLiteral,
     /// T010: a name resolves to nothing.
@@ -58,6 +60,7 @@ impl Code {
             Code::Syntax => "T001",
             Code::TooDeep => "T002",
             Code::BadLiteral => "T003",
+            Code::TooLarge => "T004",
             Code::UnknownName => "T010",
             Code::UnknownField => "T011",
             Code::UnknownFunction => "T012",
@@ -174,24 +177,33 @@ struct Clipped<'a> {
     /// Clipped lines: their span in `text`, and how many bytes of the original line
     /// were cut before the window (minus the marker), to correct reported columns.
     cuts: Vec<(Span, usize)>,
+    /// The file's 0-based line number of the first line of `text`.
+    first_line: usize,
 }
 
 impl<'a> Clipped<'a> {
     /// None when no line of the file is long (the common case).
     fn new(diag: &'a Diagnostic) -> Option<Self> {
         let src: &str = &diag.file.text;
-        if !src.split('\n').any(|l| l.len() > LONG_LINE) {
+        let index = diag.file.lines();
+        if index.longest <= LONG_LINE {
             return None;
         }
         let mut spans: Vec<(Span, Option<String>, bool)> = vec![(diag.span, diag.label.clone(), true)];
         spans.extend(diag.related.iter().map(|(s, l)| (*s, Some(l.clone()), false)));
-        let mut text = String::with_capacity(src.len().min(1 << 16));
+        // Only the lines around the labels are copied (miette shows one line of context).
+        let lo = spans.iter().map(|(s, _, _)| index.line(s.start as usize)).min().unwrap_or(0);
+        let hi = spans.iter().map(|(s, _, _)| index.line(s.end as usize)).max().unwrap_or(0);
+        let first_line = lo.saturating_sub(CONTEXT_MARGIN);
+        let (ws, we) = (index.start(first_line), index.start(hi + CONTEXT_MARGIN + 1).min(src.len()));
+        let window = src.get(ws..we).unwrap_or("");
+        let mut text = String::with_capacity(window.len().min(1 << 16));
         let mut cuts = Vec::new();
         // Per line: its span in the file, the window shown, where it starts in `text`, and
         // the length of the `…` before the window (unclipped lines show all of themselves).
         let mut map: Vec<(usize, usize, usize, usize, usize, usize)> = Vec::new();
-        let mut offset = 0;
-        for line in src.split_inclusive('\n') {
+        let mut offset = ws;
+        for line in window.split_inclusive('\n') {
             let content = line.strip_suffix('\n').unwrap_or(line);
             let (start, end) = (offset, offset + content.len());
             offset += line.len();
@@ -242,7 +254,7 @@ impl<'a> Clipped<'a> {
                 (Span::new(a, b), l, p)
             })
             .collect();
-        Some(Clipped { diag, text, labels, cuts })
+        Some(Clipped { diag, text, labels, cuts, first_line })
     }
 }
 
@@ -305,7 +317,7 @@ impl miette::SourceCode for Clipped<'_> {
             self.diag.file.name.to_string(),
             inner.data(),
             *inner.span(),
-            inner.line(),
+            inner.line() + self.first_line,
             column,
             inner.line_count(),
         )))
@@ -348,17 +360,35 @@ impl miette::SourceCode for Diagnostic {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
-        let inner = self.file.text.read_span(span, context_lines_before, context_lines_after)?;
+        // miette reads a text from its start to find a span's line: read from a window of
+        // the lines around the span instead (found with the line index), so that reporting
+        // N diagnostics costs N windows, not N whole files.
+        let text: &str = &self.file.text;
+        let index = self.file.lines();
+        let (start, end) = (span.offset(), span.offset() + span.len());
+        if end > text.len() {
+            return Err(miette::MietteError::OutOfBounds);
+        }
+        let first = index.line(start).saturating_sub(context_lines_before + CONTEXT_MARGIN);
+        let last = index.line(end) + context_lines_after + CONTEXT_MARGIN + 1;
+        let (ws, we) = (index.start(first), index.start(last).min(text.len()));
+        let window = text.get(ws..we).ok_or(miette::MietteError::OutOfBounds)?;
+        let local = miette::SourceSpan::new((start - ws).into(), span.len());
+        let inner = window.read_span(&local, context_lines_before, context_lines_after)?;
         Ok(Box::new(miette::MietteSpanContents::new_named(
             self.file.name.to_string(),
             inner.data(),
-            *inner.span(),
-            inner.line(),
+            miette::SourceSpan::new((inner.span().offset() + ws).into(), inner.span().len()),
+            inner.line() + first,
             inner.column(),
             inner.line_count(),
         )))
     }
 }
+
+/// Lines read beyond the context miette asks for, so that the window's edges never decide
+/// what it shows.
+const CONTEXT_MARGIN: usize = 2;
 
 /// Whether any diagnostic in the list is an error. All diagnostics are errors today; the
 /// function exists so that warnings can be added without touching callers.
@@ -415,16 +445,38 @@ fn normalize(s: &str) -> String {
     out
 }
 
+/// Names (and candidates) longer than this, in characters, get no "did you mean": edit
+/// distance costs the product of the lengths, and a typo of a 65-character name is rare.
+pub const MAX_SUGGEST_LEN: usize = 64;
+/// At most this many candidates (the first ones given) are compared with one name, so that
+/// a policy with many names and many unknown ones stays linear.
+pub const MAX_SUGGEST_CANDIDATES: usize = 1000;
+
 /// The closest candidate to `name`, if it is close enough to be a likely typo.
 pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let too_long = |s: &str| s.len() > 4 * MAX_SUGGEST_LEN || s.chars().count() > MAX_SUGGEST_LEN;
+    if too_long(name) {
+        return None;
+    }
+    let name_len = name.chars().count();
     let lower = name.to_lowercase();
     let norm = normalize(name);
     let mut best: Option<(usize, &str)> = None;
-    for cand in candidates {
-        let d = levenshtein(&lower, &cand.to_lowercase()).min(levenshtein(&norm, &normalize(cand)));
-        let limit = (name.chars().count().max(cand.chars().count()) / 3).max(1);
-        let contains = cand.contains(name) || name.contains(cand);
-        if (d <= limit || (contains && name.len() >= 3)) && best.is_none_or(|(bd, _)| d < bd) {
+    for cand in candidates.into_iter().take(MAX_SUGGEST_CANDIDATES) {
+        if too_long(cand) {
+            continue;
+        }
+        let cand_len = cand.chars().count();
+        let limit = (name_len.max(cand_len) / 3).max(1);
+        let contains = name.len() >= 3 && (cand.contains(name) || name.contains(cand));
+        // The distance is at least the difference of the lengths (normalizing removes at
+        // most `_`, `-` and number words, so compare the normalized lengths too).
+        let cand_norm = normalize(cand);
+        if !contains && name_len.abs_diff(cand_len) > limit && norm.len().abs_diff(cand_norm.len()) > limit {
+            continue;
+        }
+        let d = levenshtein(&lower, &cand.to_lowercase()).min(levenshtein(&norm, &cand_norm));
+        if (d <= limit || contains) && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, cand));
         }
     }
@@ -452,5 +504,20 @@ mod tests {
         assert_eq!(did_you_mean("oath2", ["oauth2", "tba", "basic"]), Some("oauth2"));
         assert_eq!(did_you_mean("tab", ["oauth2", "tba", "basic"]), Some("tba"));
         assert_eq!(did_you_mean("zzz", ["oauth2", "tba", "basic"]), None);
+    }
+
+    #[test]
+    fn suggestions_are_bounded_for_long_names() {
+        // Two 30,000-character names: no suggestion, and no quadratic edit distance.
+        let a = "a".repeat(30_000);
+        let b = format!("{}b", "a".repeat(29_999));
+        let t = std::time::Instant::now();
+        assert_eq!(did_you_mean(&a, [b.as_str()]), None);
+        assert_eq!(did_you_mean("x", [b.as_str()]), None);
+        assert!(t.elapsed() < std::time::Duration::from_secs(1), "{:?}", t.elapsed());
+        // At the limit, suggestions still work.
+        let long = "n".repeat(MAX_SUGGEST_LEN);
+        let typo = format!("{}m", "n".repeat(MAX_SUGGEST_LEN - 1));
+        assert_eq!(did_you_mean(&typo, [long.as_str()]), Some(long.as_str()));
     }
 }

@@ -166,14 +166,17 @@ impl Engine {
 
     /// [`run_document`](Self::run_document), handing back the decoded tenant too, so that a
     /// caller about to exit need not spend time freeing it.
+    ///
+    /// A bug in tenet that panics while this document is decoded or evaluated costs this
+    /// tenant only: it becomes an `input` finding that says so, and the run goes on.
     pub fn run_document_keeping(&self, doc: &Document, now: i64) -> (TenantReport, Option<Tenant>) {
-        match &doc.content {
+        contained(doc, || match &doc.content {
             Ok(content) => match snapshot::decode(&doc.label, doc.source.clone(), content, &self.plan) {
                 Ok(t) => (self.evaluate(&t, now), Some(t)),
                 Err(e) => (eval::input_error(&doc.label, &doc.source, &e), None),
             },
             Err(e) => (eval::input_error(&doc.label, &doc.source, e), None),
-        }
+        })
     }
 
     /// Every (rule, subject) status, including `pass` and `skip` (for tests and coverage):
@@ -190,5 +193,42 @@ impl Engine {
             }
         }
         out
+    }
+}
+
+/// Runs `work` for one document; a panic inside it (a bug: data never panics the engine by
+/// design) becomes that document's `input` finding instead of ending the whole run. The
+/// panic hook has already printed where it happened on standard error.
+fn contained(doc: &Document, work: impl FnOnce() -> (TenantReport, Option<Tenant>)) -> (TenantReport, Option<Tenant>) {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
+        Ok(done) => done,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown cause".into());
+            let message =
+                format!("internal error while checking this tenant ({what}); this is a bug in tenet, please report it");
+            (eval::input_error(&doc.label, &doc.source, &InputError::new(message)), None)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_costs_one_document_only() {
+        let doc =
+            Document { label: "t.json".into(), source: Arc::from("t.json"), content: Ok(Content::Json(Vec::new())) };
+        let (report, tenant) = contained(&doc, || panic!("boom"));
+        assert!(tenant.is_none());
+        assert!(report.input_error);
+        assert_eq!(report.findings.len(), 1);
+        let f = &report.findings[0];
+        assert_eq!((&*f.rule, f.status), ("input", Status::Error));
+        assert!(f.message.contains("internal error") && f.message.contains("boom"), "{}", f.message);
     }
 }

@@ -7,6 +7,7 @@ pub mod engine;
 pub mod eval;
 pub mod finding;
 pub mod fmt;
+pub mod fsio;
 pub mod harness;
 pub mod hir;
 pub mod ir;

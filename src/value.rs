@@ -61,11 +61,14 @@ impl Value {
 }
 
 /// Renders a decimal in the shortest form that round-trips (language.md §9.13).
+/// A whole decimal keeps a `.0`, so that it never reads as an integer (`2.0`, `1e16` as
+/// `10000000000000000.0`).
 pub fn format_decimal(d: f64) -> String {
-    if d.is_finite() && d == d.trunc() && d.abs() < 1e16 {
-        format!("{d:.1}")
+    let s = format!("{d}");
+    if d.is_finite() && !s.contains('.') {
+        s + ".0"
     } else {
-        format!("{d}")
+        s
     }
 }
 
@@ -289,5 +292,9 @@ mod tests {
         assert_eq!(format_decimal(0.5), "0.5");
         assert_eq!(format_decimal(2.0), "2.0");
         assert_eq!(format_decimal(0.1 + 0.2), "0.30000000000000004");
+        assert_eq!(format_decimal(-0.0), "-0.0");
+        assert_eq!(format_decimal(1e16), "10000000000000000.0");
+        assert_eq!(format_decimal(1.2345678901234566e25), "12345678901234566000000000.0");
+        assert_eq!(format_decimal(9_223_372_036_854_775_808.0), "9223372036854776000.0");
     }
 }

@@ -82,18 +82,94 @@ pub fn options() -> serde_saphyr::Options {
         },
         strict_booleans: true,
         with_snippet: false,
+        // Repeated keys reach the tree, where [`parse`] reports each with both spans.
+        duplicate_keys: serde_saphyr::options::DuplicateKeyPolicy::PassThrough,
     }
 }
 
-/// Parses a YAML file into a spanned tree, or one diagnostic saying where and why not.
-#[expect(clippy::result_large_err, reason = "a YAML syntax error is rare and reported once per file")]
-pub fn parse(file: &SourceFile) -> Result<YNode, Diagnostic> {
+/// Parses a YAML file into a spanned tree, or the diagnostics saying where and why not: one
+/// for invalid YAML, or one per key given twice in a mapping (anywhere in the file, with
+/// both places: which one was meant is the author's call, so neither is taken).
+/// `code` is the code of the file's structural problems (T050 policy, T060 model, T070 test).
+pub fn parse(file: &SourceFile, code: Code) -> Result<YNode, Vec<Diagnostic>> {
     let text: &str = &file.text;
     let res: Result<Spanned<RawNode>, _> = serde_saphyr::from_str_with_options(text, options());
     match res {
-        Ok(node) => Ok(convert(text, node)),
-        Err(e) => Err(yaml_error(file, &e)),
+        Ok(node) => {
+            let root = convert(text, node);
+            let mut diags = Vec::new();
+            duplicate_keys(file, code, &root, &mut diags);
+            if diags.is_empty() {
+                Ok(root)
+            } else {
+                Err(diags)
+            }
+        }
+        Err(e) => Err(vec![yaml_error(file, &e)]),
     }
+}
+
+/// Reports every key given twice in one mapping of the tree (iteratively: no recursion on
+/// depth, which the parser's budget bounds anyway).
+fn duplicate_keys(file: &SourceFile, code: Code, root: &YNode, diags: &mut Vec<Diagnostic>) {
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        match &node.value {
+            YValue::Seq(items) => stack.extend(items.iter().rev()),
+            YValue::Map(entries) => {
+                let mut first: std::collections::HashMap<&str, Span> = std::collections::HashMap::new();
+                for (k, _) in entries {
+                    match first.get(k.name.as_str()) {
+                        Some(&at) => diags.push(
+                            Diagnostic::new(code, file, k.span, format!("duplicate key `{}`", k.name))
+                                .label("given again here")
+                                .related(at, "first given here")
+                                .help("a key appears once in a mapping: remove one of them"),
+                        ),
+                        None => {
+                            first.insert(&k.name, k.span);
+                        }
+                    }
+                }
+                stack.extend(entries.iter().rev().map(|(_, v)| v));
+            }
+            _ => {}
+        }
+    }
+    diags.sort_by_key(|d| d.span.start);
+}
+
+/// Reports the keys of a mapping that are not in `valid`, in one wording for every YAML file
+/// (policies, models, tests): the key, a likely intended key ("did you mean"), and the valid
+/// keys. Returns the valid keys suggested, so that a caller does not also report them as
+/// missing. (Keys given twice are reported by [`parse`].)
+pub fn unknown_keys<'v>(
+    file: &SourceFile,
+    code: Code,
+    entries: &[(YKey, YNode)],
+    valid: &[&'v str],
+    what: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<&'v str> {
+    let mut meant = Vec::new();
+    for (k, _) in entries {
+        if valid.contains(&k.name.as_str()) {
+            continue;
+        }
+        let listed = valid.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ");
+        let suggestion = crate::diagnostic::did_you_mean(&k.name, valid.iter().copied());
+        let help = match suggestion {
+            Some(s) => format!("did you mean `{s}`? the keys of {what} are {listed}"),
+            None => format!("the keys of {what} are {listed}"),
+        };
+        meant.extend(suggestion);
+        diags.push(
+            Diagnostic::new(code, file, k.span, format!("unknown key `{}` in {what}", k.name))
+                .label("unknown key")
+                .help(help),
+        );
+    }
+    meant
 }
 
 /// Converts a serde-saphyr error into a diagnostic at its location.
@@ -262,44 +338,202 @@ impl<'de> Visitor<'de> for RawVisitor {
     }
 }
 
-/// The offset map of a string scalar's content: where byte `i` of the value came from.
-/// Exact for single-line plain and quoted scalars, close for multi-line ones (see `align`);
-/// when the value cannot be matched with the text, every byte maps to the scalar's start.
-pub fn scalar_offsets(text: &str, span: Span, value: &str) -> Vec<u32> {
+/// The offset map of a string scalar's content: for every byte of the value (plus one for
+/// its end), where in the file the text it came from starts and ends. Exact for plain,
+/// single- and double-quoted scalars, on one line or many (every YAML escape, `''`, line
+/// folding, escaped line breaks); close for block scalars (see `align`). When the value
+/// cannot be matched with the text, every byte maps to the scalar's start.
+pub fn scalar_offsets(text: &str, span: Span, value: &str) -> (Vec<u32>, Vec<u32>) {
     let raw = text.get(span.start as usize..span.end as usize).unwrap_or("");
     let base = span.start;
-    let uniform = || vec![base; value.len() + 1];
+    let verbatim = |from: u32, n: usize| -> (Vec<u32>, Vec<u32>) {
+        ((0..=n as u32).map(|i| from + i).collect(), (0..=n as u32).map(|i| from + i + 1).collect())
+    };
     if raw == value {
-        return (0..=value.len() as u32).map(|i| base + i).collect();
+        return verbatim(base, value.len());
     }
-    if raw.len() >= 2 && raw.starts_with('"') && raw.ends_with('"') {
-        if let Ok((v, offs)) = crate::parse::unescape_dsl(&raw[1..raw.len() - 1]) {
-            if v == value {
-                return offs.into_iter().map(|o| o + base + 1).collect();
+    let quoted = |q: char| raw.len() >= 2 && raw.starts_with(q) && raw.ends_with(q);
+    let flow = if quoted('"') {
+        flow_scalar(&raw[1..raw.len() - 1], base + 1, Style::Double)
+    } else if quoted('\'') {
+        flow_scalar(&raw[1..raw.len() - 1], base + 1, Style::Single)
+    } else if !raw.starts_with(['|', '>']) {
+        flow_scalar(raw, base, Style::Plain)
+    } else {
+        None
+    };
+    if let Some((v, starts, ends)) = flow {
+        if v == value {
+            return (starts, ends);
+        }
+    }
+    match align(raw, base, value) {
+        Some(starts) => {
+            let ends = starts.iter().map(|s| s + 1).collect();
+            (starts, ends)
+        }
+        None => (vec![base; value.len() + 1], vec![base; value.len() + 1]),
+    }
+}
+
+/// How a flow scalar is written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Style {
+    Plain,
+    Single,
+    Double,
+}
+
+/// A flow scalar's value read from its text (inside the quotes) as YAML reads it, with the
+/// source range of every value byte: escapes (double-quoted), `''` (single-quoted), and line
+/// folding (trailing white space before a line break dropped, leading white space after it
+/// dropped, one break read as a space, N breaks as N-1 newlines; an escaped break as
+/// nothing). None when the text is not a valid scalar of that style.
+fn flow_scalar(inner: &str, base: u32, style: Style) -> Option<(String, Vec<u32>, Vec<u32>)> {
+    let b = inner.as_bytes();
+    let mut acc = Acc { base, out: String::with_capacity(inner.len()), starts: Vec::new(), ends: Vec::new() };
+    // The length of the value up to its last byte that folding must keep (not white space
+    // written as it is).
+    let mut keep = 0usize;
+    let is_white = |c: u8| c == b' ' || c == b'\t';
+    let is_break = |c: u8| c == b'\n' || c == b'\r';
+    let break_len = |j: usize| if b.get(j..j + 2) == Some(b"\r\n") { 2 } else { 1 };
+    let mut i = 0;
+    while i < b.len() {
+        let c = inner.get(i..)?.chars().next()?;
+        match c {
+            '\\' if style == Style::Double => {
+                let e = *b.get(i + 1)?;
+                if is_break(e) {
+                    // An escaped line break: the break and the next line's indentation vanish.
+                    let mut j = i + 1 + break_len(i + 1);
+                    while j < b.len() && is_white(b[j]) {
+                        j += 1;
+                    }
+                    i = j;
+                    keep = acc.out.len();
+                    continue;
+                }
+                let simple = match e {
+                    b'0' => Some('\0'),
+                    b'a' => Some('\u{7}'),
+                    b'b' => Some('\u{8}'),
+                    b't' | b'\t' => Some('\t'),
+                    b'n' => Some('\n'),
+                    b'v' => Some('\u{b}'),
+                    b'f' => Some('\u{c}'),
+                    b'r' => Some('\r'),
+                    b'e' => Some('\u{1b}'),
+                    b' ' => Some(' '),
+                    b'"' => Some('"'),
+                    b'/' => Some('/'),
+                    b'\\' => Some('\\'),
+                    b'N' => Some('\u{85}'),
+                    b'_' => Some('\u{a0}'),
+                    b'L' => Some('\u{2028}'),
+                    b'P' => Some('\u{2029}'),
+                    _ => None,
+                };
+                let (ch, len) = match (simple, e) {
+                    (Some(ch), _) => (ch, 2),
+                    (None, b'x' | b'u' | b'U') => {
+                        let n = match e {
+                            b'x' => 2,
+                            b'u' => 4,
+                            _ => 8,
+                        };
+                        let hex = inner.get(i + 2..i + 2 + n)?;
+                        let v = u32::from_str_radix(hex, 16).ok()?;
+                        (char::from_u32(v)?, 2 + n)
+                    }
+                    _ => return None,
+                };
+                acc.push(ch, i, i + len);
+                i += len;
+                keep = acc.out.len();
+            }
+            '\'' if style == Style::Single && b.get(i + 1) == Some(&b'\'') => {
+                acc.push('\'', i, i + 2);
+                i += 2;
+                keep = acc.out.len();
+            }
+            '\n' | '\r' => {
+                acc.truncate(keep);
+                let mut breaks = Vec::new();
+                let mut j = i;
+                loop {
+                    breaks.push(j);
+                    j += break_len(j);
+                    while j < b.len() && is_white(b[j]) {
+                        j += 1;
+                    }
+                    if !(j < b.len() && is_break(b[j])) {
+                        break;
+                    }
+                }
+                match breaks.as_slice() {
+                    [one] => {
+                        acc.push(' ', *one, *one + 1);
+                    }
+                    [_, rest @ ..] => {
+                        for &k in rest {
+                            acc.push('\n', k, k + 1);
+                        }
+                    }
+                    [] => {}
+                }
+                i = j;
+                keep = acc.out.len();
+            }
+            ' ' | '\t' => {
+                acc.push(c, i, i + 1);
+                i += 1;
+            }
+            _ => {
+                acc.push(c, i, i + c.len_utf8());
+                i += c.len_utf8();
+                keep = acc.out.len();
             }
         }
     }
-    if raw.len() >= 2 && raw.starts_with('\'') && raw.ends_with('\'') {
-        let inner = &raw[1..raw.len() - 1];
-        let mut out = String::new();
-        let mut offs = Vec::new();
-        let mut i = 0;
-        let b = inner.as_bytes();
-        while i < b.len() {
-            let ch = inner[i..].chars().next().unwrap_or('\'');
-            let n = ch.len_utf8();
-            for _ in 0..n {
-                offs.push(base + 1 + i as u32);
+    let end = base + b.len() as u32;
+    acc.starts.push(end);
+    acc.ends.push(end);
+    Some((acc.out, acc.starts, acc.ends))
+}
+
+/// A value being read, with the source range of each of its bytes.
+struct Acc {
+    base: u32,
+    out: String,
+    starts: Vec<u32>,
+    ends: Vec<u32>,
+}
+
+impl Acc {
+    /// Pushes `c`, which came from source bytes `s..e` (relative to `base`): a character
+    /// copied as it is maps byte by byte; one made by an escape maps all its bytes to the
+    /// whole escape.
+    fn push(&mut self, c: char, s: usize, e: usize) {
+        let n = c.len_utf8();
+        let at = |i: usize| self.base + i as u32;
+        self.out.push(c);
+        for k in 0..n {
+            if e - s == n {
+                self.starts.push(at(s + k));
+                self.ends.push(at(s + k + 1));
+            } else {
+                self.starts.push(at(s));
+                self.ends.push(at(e));
             }
-            out.push(ch);
-            i += if ch == '\'' && b.get(i + 1) == Some(&b'\'') { 2 } else { n };
-        }
-        offs.push(base + 1 + inner.len() as u32);
-        if out == value {
-            return offs;
         }
     }
-    align(raw, base, value).unwrap_or_else(uniform)
+
+    fn truncate(&mut self, len: usize) {
+        self.out.truncate(len);
+        self.starts.truncate(len);
+        self.ends.truncate(len);
+    }
 }
 
 /// Maps a scalar's value onto its raw text when the value is the raw text with line breaks

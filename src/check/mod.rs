@@ -71,9 +71,11 @@ fn policy_with_broken(p: &ast::Policy, model: &Model, broken: &[(String, Span)])
         }
     }
 
-    // Parameters.
+    // Parameters (duplicates found through an index: a policy may have many).
+    let mut param_at: std::collections::HashMap<String, usize> =
+        cx.params.iter().enumerate().map(|(i, q)| (q.name.clone(), i)).collect();
     for param in &p.params {
-        if let Some(first) = cx.params.iter().find(|q| q.name == param.name.node) {
+        if let Some(first) = param_at.get(&param.name.node).and_then(|&i| cx.params.get(i)) {
             let d = Diagnostic::new(
                 Code::Duplicate,
                 file,
@@ -86,6 +88,7 @@ fn policy_with_broken(p: &ast::Policy, model: &Model, broken: &[(String, Span)])
             cx.diags.push(d);
             continue;
         }
+        param_at.insert(param.name.node.clone(), cx.params.len());
         match literal_value(&param.value) {
             Some((value, ty)) => {
                 cx.params.push(hir::Param { name: param.name.node.clone(), ty, value, span: param.name.span })
@@ -108,6 +111,8 @@ fn policy_with_broken(p: &ast::Policy, model: &Model, broken: &[(String, Span)])
     }
 
     // Derived fields: declared first, checked on first use (so they may use each other).
+    let mut let_at: std::collections::HashMap<(KindId, String), usize> =
+        cx.lets.iter().enumerate().map(|(i, d)| ((d.kind, d.name.clone()), i)).collect();
     for l in &p.lets {
         let Some(kind) = model.kind_id(&l.kind.node) else {
             let kinds: Vec<&str> = model.kinds.iter().map(|k| k.name.as_str()).collect();
@@ -132,7 +137,7 @@ fn policy_with_broken(p: &ast::Policy, model: &Model, broken: &[(String, Span)])
             );
             continue;
         }
-        if let Some(first) = cx.lets.iter().find(|d| d.kind == kind && d.name == l.field.node) {
+        if let Some(first) = let_at.get(&(kind, l.field.node.clone())).and_then(|&i| cx.lets.get(i)) {
             cx.diags.push(
                 Diagnostic::new(
                     Code::Duplicate,
@@ -146,6 +151,7 @@ fn policy_with_broken(p: &ast::Policy, model: &Model, broken: &[(String, Span)])
             );
             continue;
         }
+        let_at.insert((kind, l.field.node.clone()), cx.lets.len());
         cx.lets.push(expr::LetDecl {
             kind,
             name: l.field.node.clone(),
@@ -160,9 +166,9 @@ fn policy_with_broken(p: &ast::Policy, model: &Model, broken: &[(String, Span)])
 
     // Rules.
     let mut rules = Vec::new();
-    let mut names: Vec<(String, Span)> = Vec::new();
+    let mut names: std::collections::HashMap<&str, Span> = std::collections::HashMap::new();
     for r in &p.rules {
-        if let Some((_, first)) = names.iter().find(|(n, _)| *n == r.name.node) {
+        if let Some(first) = names.get(r.name.node.as_str()) {
             cx.diags.push(
                 Diagnostic::new(Code::Duplicate, file, r.name.span, format!("rule `{}` is defined twice", r.name.node))
                     .label("second definition")
@@ -171,7 +177,7 @@ fn policy_with_broken(p: &ast::Policy, model: &Model, broken: &[(String, Span)])
             );
             continue;
         }
-        names.push((r.name.node.clone(), r.name.span));
+        names.insert(&r.name.node, r.name.span);
         if let Some(rule) = check_rule(&mut cx, r) {
             rules.push(rule);
         }

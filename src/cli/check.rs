@@ -3,11 +3,12 @@
 //! policies → check → lower → program; inputs → documents (streamed) → windows of tenants
 //! decoded and evaluated in parallel → reports written in input order.
 
+use super::out::{self, Fail};
 use super::{load_model, load_policies, print_diagnostics, CheckArgs, EXIT_USAGE};
 use crate::engine::{CompileError, Engine};
 use crate::finding::{Status, Summary, TenantReport};
 use crate::lower::{overrides, RuleFilter};
-use crate::report::{self, Format, PolicyLine, RunInfo};
+use crate::report::{self, terminal_safe, Format, PolicyLine, RunInfo};
 use crate::snapshot::{self, Document, Tenant};
 use crate::value::{format_datetime, parse_date};
 use rayon::prelude::*;
@@ -19,16 +20,10 @@ const WINDOW_PER_THREAD: usize = 8;
 const WINDOW_BYTES: usize = 64 * 1024 * 1024;
 
 pub fn run(args: &CheckArgs) -> u8 {
-    match run_inner(args) {
-        Ok(code) => code,
-        Err(msg) => {
-            eprintln!("error: {msg}");
-            EXIT_USAGE
-        }
-    }
+    out::exit_code(run_inner(args))
 }
 
-fn run_inner(args: &CheckArgs) -> Result<u8, String> {
+fn run_inner(args: &CheckArgs) -> Result<u8, Fail> {
     let model = load_model(args.model.as_deref())?;
     let loaded = load_policies(&args.policies, &model)?;
     if !loaded.diagnostics.is_empty() {
@@ -38,7 +33,7 @@ fn run_inner(args: &CheckArgs) -> Result<u8, String> {
     let sets = args.set.iter().map(|s| overrides::parse_set(s)).collect::<Result<Vec<_>, _>>()?;
     let engine = match Engine::from_checked(model, loaded.policies, &sets, &RuleFilter(args.rules.clone())) {
         Ok(e) => e,
-        Err(CompileError::Usage(msg)) => return Err(msg),
+        Err(CompileError::Usage(msg)) => return Err(msg.into()),
         Err(CompileError::Diagnostics(d)) => {
             print_diagnostics(&d);
             return Ok(EXIT_USAGE);
@@ -103,7 +98,7 @@ fn run_inner(args: &CheckArgs) -> Result<u8, String> {
         let batch = std::mem::take(&mut next);
         let previous = std::mem::take(&mut done);
         type Evaluated = (Vec<TenantReport>, Vec<Option<Tenant>>);
-        let ((reports, tenants), (following, wrote)): (Evaluated, (Vec<Document>, Result<(), String>)) =
+        let ((reports, tenants), (following, wrote)): (Evaluated, (Vec<Document>, Result<(), Fail>)) =
             pool.install(|| {
                 rayon::join(
                     || batch.par_iter().map(|d| engine.run_document_keeping(d, now)).unzip(),
@@ -127,8 +122,8 @@ fn run_inner(args: &CheckArgs) -> Result<u8, String> {
     }
     emit.reports(&done)?;
     emit.progress.finish();
-    emit.reporter.finish(&mut emit.out, &emit.summary).map_err(write_error)?;
-    emit.out.flush().map_err(write_error)?;
+    emit.reporter.finish(&mut emit.out, &emit.summary).map_err(out::write_failed)?;
+    emit.out.flush().map_err(out::write_failed)?;
     Ok(if emit.input_errors {
         EXIT_USAGE
     } else if emit.failing {
@@ -150,8 +145,9 @@ struct Emit {
 }
 
 impl Emit {
-    /// Writes reports in order and counts them.
-    fn reports(&mut self, reports: &[TenantReport]) -> Result<(), String> {
+    /// Writes reports in order and counts them. Every input error also gets one line on
+    /// standard error, whatever the format, so that a log shows why the run failed.
+    fn reports(&mut self, reports: &[TenantReport]) -> Result<(), Fail> {
         if reports.is_empty() {
             return Ok(());
         }
@@ -159,16 +155,18 @@ impl Emit {
         for r in reports {
             self.summary.add(&r.summary);
             self.input_errors |= r.input_error;
+            if r.input_error {
+                for f in &r.findings {
+                    let line = format!("error: input `{}`: {}", f.tenant, f.message);
+                    self.progress.suspend(|| say!("{}", terminal_safe(&line, false)));
+                }
+            }
             self.failing |=
                 r.findings.iter().any(|f| f.status == Status::Error || self.threshold.is_some_and(|t| f.severity >= t));
-            self.reporter.tenant(&mut self.out, r).map_err(write_error)?;
+            self.reporter.tenant(&mut self.out, r).map_err(out::write_failed)?;
         }
         Ok(())
     }
-}
-
-fn write_error(e: std::io::Error) -> String {
-    format!("cannot write the report: {e}")
 }
 
 pub(super) fn now_ticks() -> i64 {
@@ -208,6 +206,14 @@ impl Progress {
         }
         if let Some(bar) = &self.bar {
             bar.set_position(self.done);
+        }
+    }
+
+    /// Runs `f` (which writes to standard error) with the progress line out of the way.
+    fn suspend(&self, f: impl FnOnce()) {
+        match &self.bar {
+            Some(bar) => bar.suspend(f),
+            None => f(),
         }
     }
 

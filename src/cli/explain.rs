@@ -1,11 +1,13 @@
 //! `tenet explain -p POLICY --rule NAME TENANT [--subject ID]`: the rule's source with
 //! the value of each sub-expression, for the subjects that did not pass (or one subject).
 
-use super::{load_model, load_policies, print_diagnostics, EXIT_USAGE};
+use super::out::{self, Fail};
+use super::{load_model, load_policies, print_diagnostics};
 use crate::engine::{CompileError, Engine};
 use crate::eval::{self, explain, machine::Env};
 use crate::finding::Status;
 use crate::lower::RuleFilter;
+use crate::report::terminal_safe;
 use crate::snapshot::{self, DecodePlan};
 use crate::value::parse_date;
 use std::fmt::Write as _;
@@ -33,16 +35,11 @@ pub struct ExplainArgs {
 }
 
 pub fn run(args: &ExplainArgs) -> u8 {
-    match explain_all(args) {
-        Ok((text, code)) => {
-            print!("{text}");
-            code
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            EXIT_USAGE
-        }
-    }
+    out::exit_code(explain_all(args).map_err(Fail::from).and_then(|(text, code)| {
+        // Values come from tenant data: no control character reaches the terminal raw.
+        out::print(&terminal_safe(&text, true))?;
+        Ok(code)
+    }))
 }
 
 fn explain_all(args: &ExplainArgs) -> Result<(String, u8), String> {

@@ -1,15 +1,19 @@
 //! `tenet fmt [--check] PATH...`: formats `.tenet` files.
 //!
-//! Files are formatted in place; directories are searched recursively for `.tenet` files
-//! (hidden directories and `target/` are skipped). YAML policies are not formatted: one
+//! Files are formatted in place, atomically (`fsio::write_atomic`: a temporary file in the
+//! same directory renamed over the original, which keeps its permissions; a symbolic link
+//! is not written through); directories are searched recursively for `.tenet` files
+//! by the walk rules of `fsio::walk`. YAML policies are not formatted: one
 //! named on the command line is skipped with a note. With `--check` nothing is written:
 //! every file that would change is reported with the first lines that differ, and the exit
 //! code is 1 if any would. A file that does not parse is not formatted (its diagnostics are
 //! printed, exit 2), and neither is one whose formatted text would not parse back to the
 //! same policy (an internal error, exit 2).
 
+use super::out::{self, Fail};
 use super::{print_diagnostics, EXIT_USAGE};
 use crate::fmt::{format, FmtError};
+use crate::fsio;
 use crate::source::SourceFile;
 use std::path::Path;
 
@@ -25,53 +29,50 @@ pub struct FmtArgs {
 }
 
 pub fn run(args: &FmtArgs) -> u8 {
-    let files = match files(&args.paths) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_USAGE;
-        }
-    };
+    out::exit_code(run_inner(args))
+}
+
+fn run_inner(args: &FmtArgs) -> Result<u8, Fail> {
+    let files = files(&args.paths)?;
     let mut broken = 0usize;
     let mut changed = 0usize;
     for path in &files {
-        let text = match std::fs::read(path) {
+        let text = match fsio::read_file(Path::new(path), path, fsio::MAX_SOURCE_BYTES) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(t) => t,
                 Err(e) => {
-                    eprintln!("error: `{path}` is not UTF-8 (invalid byte at {})", e.utf8_error().valid_up_to());
+                    say!("error: `{path}` is not UTF-8 (invalid byte at {})", e.utf8_error().valid_up_to());
                     broken += 1;
                     continue;
                 }
             },
             Err(e) => {
-                eprintln!("error: cannot read `{path}`: {e}");
+                say!("error: {e}");
                 broken += 1;
                 continue;
             }
         };
         let file = SourceFile::new(path.as_str(), text);
         match format(&file) {
-            Ok(out) if out == *file.text => {}
-            Ok(out) => {
+            Ok(formatted) if formatted == *file.text => {}
+            Ok(formatted) => {
                 changed += 1;
                 if args.check {
-                    println!("{path}: not formatted");
-                    print!("{}", short_diff(&file.text, &out));
-                } else if let Err(e) = std::fs::write(path, &out) {
-                    eprintln!("error: cannot write `{path}`: {e}");
+                    out::print(&format!("{path}: not formatted\n{}", short_diff(&file.text, &formatted)))?;
+                } else if let Err(e) = fsio::write_atomic(Path::new(path), formatted.as_bytes()) {
+                    say!("error: cannot write `{path}`: {e}; the file was left unchanged");
                     broken += 1;
                 } else {
-                    eprintln!("formatted {path}");
+                    say!("formatted {path}");
                 }
             }
             Err(FmtError::Parse(diags)) => {
                 print_diagnostics(&diags);
-                eprintln!("error: `{path}` does not parse; it was not formatted");
+                say!("error: `{path}` does not parse; it was not formatted");
                 broken += 1;
             }
             Err(FmtError::Internal(msg)) => {
-                eprintln!(
+                say!(
                     "error: internal error formatting `{path}`: {msg}; the file was left unchanged (please report this)"
                 );
                 broken += 1;
@@ -82,56 +83,47 @@ pub fn run(args: &FmtArgs) -> u8 {
     let s = |k: usize| if k == 1 { "" } else { "s" };
     if args.check {
         if changed > 0 {
-            eprintln!("{changed} of {n} file{} would be reformatted", s(n));
+            say!("{changed} of {n} file{} would be reformatted", s(n));
         } else if broken == 0 {
-            eprintln!("{n} file{} already formatted", s(n));
+            say!("{n} file{} already formatted", s(n));
         }
     }
-    if broken > 0 {
+    Ok(if broken > 0 {
         EXIT_USAGE
     } else if args.check && changed > 0 {
         1
     } else {
         0
-    }
+    })
 }
 
-/// The `.tenet` files under the given paths, in order (directories sorted by path).
+/// The `.tenet` files under the given paths, in order (directories walked by the rules of
+/// [`crate::fsio::walk`], sorted by path).
 fn files(paths: &[String]) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
+    let is_tenet = |name: &str| name.to_ascii_lowercase().ends_with(".tenet");
     for p in paths {
         let path = Path::new(p);
-        let meta = std::fs::metadata(path).map_err(|e| format!("cannot read `{p}`: {e}"))?;
-        if meta.is_dir() {
-            let mut found = Vec::new();
-            walk(path, &mut found).map_err(|e| format!("cannot read directory `{p}`: {e}"))?;
-            found.sort();
-            out.extend(found);
-        } else {
-            let lower = p.to_ascii_lowercase();
-            if lower.ends_with(".yaml") || lower.ends_with(".yml") {
-                eprintln!("note: skipping `{p}`: only `.tenet` files are formatted");
-            } else {
-                out.push(p.clone());
+        match fsio::kind(path, p)? {
+            fsio::Kind::Dir => {
+                for e in fsio::walk(path, p, &is_tenet, &[]) {
+                    match e {
+                        fsio::Entry::File { shown, .. } => out.push(shown),
+                        fsio::Entry::Error { message, .. } => return Err(message),
+                    }
+                }
+            }
+            fsio::Kind::File(_) => {
+                let lower = p.to_ascii_lowercase();
+                if lower.ends_with(".yaml") || lower.ends_with(".yml") {
+                    say!("note: skipping `{p}`: only `.tenet` files are formatted");
+                } else {
+                    out.push(p.clone());
+                }
             }
         }
     }
     Ok(out)
-}
-
-fn walk(dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if entry.file_type()?.is_dir() {
-            if !name.starts_with('.') && name != "target" {
-                walk(&entry.path(), out)?;
-            }
-        } else if name.to_ascii_lowercase().ends_with(".tenet") {
-            out.push(entry.path().to_string_lossy().into_owned());
-        }
-    }
-    Ok(())
 }
 
 /// The first hunk where two texts differ, as `-old` / `+new` lines (at most a few each).

@@ -6,14 +6,14 @@ pub fn run(args: &LintArgs) -> u8 {
     let model = match load_model(args.model.as_deref()) {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("error: {e}");
+            say!("error: {e}");
             return EXIT_USAGE;
         }
     };
     match load_policies(&args.policies, &model) {
         Ok(loaded) if loaded.diagnostics.is_empty() => {
             let rules: usize = loaded.policies.iter().map(|p| p.rules.len()).sum();
-            eprintln!("{} policies, {rules} rules: no problems found", loaded.policies.len());
+            say!("{} policies, {rules} rules: no problems found", loaded.policies.len());
             0
         }
         Ok(loaded) => {
@@ -21,7 +21,7 @@ pub fn run(args: &LintArgs) -> u8 {
             EXIT_USAGE
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            say!("error: {e}");
             EXIT_USAGE
         }
     }

@@ -1,61 +1,75 @@
 //! Loading the model and the policies named on the command line.
 
 use crate::diagnostic::{Code, Diagnostic};
+use crate::fsio;
 use crate::hir;
 use crate::model::{self, Model};
 use crate::source::{SourceFile, Span};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Loads `--model FILE`, or the built-in `erp` model.
 pub fn load_model(path: Option<&str>) -> Result<Model, String> {
     let Some(path) = path else { return Ok(Model::erp()) };
-    let text = std::fs::read(path).map_err(|e| format!("cannot read model `{path}`: {e}"))?;
-    let text = String::from_utf8(text)
-        .map_err(|e| format!("model `{path}` is not UTF-8 (invalid byte at {})", e.utf8_error().valid_up_to()))?;
-    let file = SourceFile::new(path, text);
-    model::load(&file).map_err(|diags| {
-        super::print_diagnostics(&diags);
-        format!("model `{path}` has errors")
+    read_model(Path::new(path), path).map_err(|e| match e {
+        ModelError::Diagnostics(diags) => {
+            super::print_diagnostics(&diags);
+            format!("model `{path}` has errors")
+        }
+        ModelError::Read(m) => m,
     })
 }
 
-/// Every policy file under the given paths: files as given, directories searched
-/// recursively for `.tenet`, `.yaml`, `.yml` (not `*.test.yaml`, and not inside
-/// `fixtures/` or `__snapshots__/`), sorted by path.
+/// Why a model file did not load.
+pub enum ModelError {
+    /// The file could not be read, or is not a model at all; the message names the file
+    /// but quotes none of it.
+    Read(String),
+    /// The file is a model (a YAML mapping with `kinds`) with mistakes.
+    Diagnostics(Vec<Diagnostic>),
+}
+
+/// Reads and loads a model file. A file that is not a model (not UTF-8 YAML, or not a
+/// mapping with `kinds`) is one [`ModelError::Read`] that quotes nothing of it: its lines
+/// are shown in diagnostics only once it is known to be a model.
+pub fn read_model(path: &Path, shown: &str) -> Result<Model, ModelError> {
+    let not_model = || {
+        ModelError::Read(format!("`{shown}` is not a model file (a YAML mapping with `kinds`; see `tenet model show`)"))
+    };
+    let bytes = fsio::read_file(path, shown, fsio::MAX_SOURCE_BYTES).map_err(ModelError::Read)?;
+    let text = String::from_utf8(bytes).map_err(|_| not_model())?;
+    let file = SourceFile::new(shown, text);
+    match crate::yaml::parse(&file, Code::Model) {
+        Ok(root) if root.as_map().is_some() && root.get("kinds").is_some() => {}
+        _ => return Err(not_model()),
+    }
+    model::load(&file).map_err(ModelError::Diagnostics)
+}
+
+/// Every policy file under the given paths: files as given, directories searched for
+/// `.tenet`, `.yaml`, `.yml` (not `*.test.yaml`, and not inside `fixtures/`: fixtures are
+/// tenants) by the rules of [`crate::fsio::walk`], sorted by path. A path that is not a
+/// regular file or a directory, or a directory entry that cannot be read, is an error.
 pub fn policy_files(paths: &[String]) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     for p in paths {
         let path = Path::new(p);
-        let meta = std::fs::metadata(path).map_err(|e| format!("cannot read policy path `{p}`: {e}"))?;
-        if meta.is_dir() {
-            let mut found = Vec::new();
-            walk(path, &mut found).map_err(|e| format!("cannot read directory `{p}`: {e}"))?;
-            found.sort();
-            out.extend(found.into_iter().map(|f| f.to_string_lossy().into_owned()));
-        } else {
-            out.push(p.clone());
+        match fsio::kind(path, p)? {
+            fsio::Kind::Dir => {
+                for e in fsio::walk(path, p, &is_policy_file, &["fixtures"]) {
+                    match e {
+                        fsio::Entry::File { shown, .. } => out.push(shown),
+                        fsio::Entry::Error { message, .. } => return Err(message),
+                    }
+                }
+            }
+            fsio::Kind::File(_) => out.push(p.clone()),
         }
     }
     Ok(out)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if entry.file_type()?.is_dir() {
-            if name != "fixtures" && name != "__snapshots__" && !name.starts_with('.') {
-                walk(&path, out)?;
-            }
-        } else if is_policy_file(&name) {
-            out.push(path);
-        }
-    }
-    Ok(())
-}
-
-fn is_policy_file(name: &str) -> bool {
+/// Whether a file name is a policy's: `.tenet`, `.yaml` or `.yml`, but not a test file.
+pub fn is_policy_file(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     if lower.ends_with(".test.yaml") || lower.ends_with(".test.yml") {
         return false;
@@ -78,7 +92,7 @@ pub fn load_policies(paths: &[String], model: &Model) -> Result<LoadedPolicies, 
     let mut sources = Vec::new();
     let mut diagnostics = Vec::new();
     for f in files {
-        let bytes = std::fs::read(&f).map_err(|e| format!("cannot read policy `{f}`: {e}"))?;
+        let bytes = fsio::read_file(Path::new(&f), &f, fsio::MAX_SOURCE_BYTES)?;
         match String::from_utf8(bytes) {
             Ok(text) => sources.push(SourceFile::new(f.as_str(), text)),
             Err(e) => {

@@ -1,11 +1,22 @@
 //! The command line (shared/spec/cli.md): clap definitions and one file per command.
 
+/// `eprintln!` that never panics: a closed standard error is ignored (`cli::out`).
+macro_rules! say {
+    ($($t:tt)*) => { $crate::cli::out::stderr(format_args!($($t)*), true) };
+}
+
+/// `eprint!` that never panics.
+macro_rules! say_raw {
+    ($($t:tt)*) => { $crate::cli::out::stderr(format_args!($($t)*), false) };
+}
+
 mod check;
 mod explain;
 mod fmt;
 mod lint;
 mod load;
 mod model;
+pub mod out;
 mod test;
 
 use crate::finding::Severity;
@@ -13,7 +24,7 @@ use crate::report::Format;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
 
-pub use load::{load_model, load_policies, policy_files, LoadedPolicies};
+pub use load::{is_policy_file, load_model, load_policies, policy_files, read_model, LoadedPolicies, ModelError};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -148,9 +159,21 @@ pub fn stderr_color() -> bool {
 pub fn print_diagnostics(diags: &[crate::diagnostic::Diagnostic]) {
     let color = stderr_color();
     for d in diags {
-        eprint!("{}", crate::diagnostic::render(d, color));
+        say_raw!("{}", render_diagnostic(d, color));
     }
     if !diags.is_empty() {
-        eprintln!("{} problem{} found", diags.len(), if diags.len() == 1 { "" } else { "s" });
+        say!("{} problem{} found", diags.len(), if diags.len() == 1 { "" } else { "s" });
+    }
+}
+
+/// A diagnostic as text for standard error. The lines it quotes come from files (policies,
+/// test files with inline tenants) that may hold control characters: when they do, the
+/// diagnostic is rendered without colors and escaped (`report::terminal_safe`).
+pub fn render_diagnostic(d: &crate::diagnostic::Diagnostic, color: bool) -> String {
+    let plain = crate::diagnostic::render(d, false);
+    match crate::report::terminal_safe(&plain, true) {
+        std::borrow::Cow::Borrowed(_) if color => crate::diagnostic::render(d, true),
+        std::borrow::Cow::Borrowed(_) => plain,
+        std::borrow::Cow::Owned(escaped) => escaped,
     }
 }

@@ -6,11 +6,12 @@
 //! standard error and its cases do not run; the other files still run). `2` takes
 //! precedence over `1`.
 
+use super::out::{self, Fail};
 use super::{stderr_color, EXIT_USAGE};
 use crate::harness::{self, CaseOutcome, CaseReport, Coverage, Options, TestFile};
 use clap::ValueEnum;
 use rayon::prelude::*;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 
 /// Arguments of `tenet test`.
 #[derive(Debug, clap::Args)]
@@ -36,6 +37,10 @@ pub struct TestArgs {
     /// Worker threads (default: number of cores).
     #[arg(short = 'j', long = "jobs")]
     pub jobs: Option<usize>,
+    /// Let test files name `policy`, `model` and `tenant_file` paths outside the current
+    /// directory (by default they must stay inside it, or inside the directory given).
+    #[arg(long)]
+    pub allow_outside_paths: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -53,16 +58,10 @@ fn parse_percent(s: &str) -> Result<f64, String> {
 }
 
 pub fn run(args: &TestArgs) -> u8 {
-    match run_inner(args) {
-        Ok(code) => code,
-        Err(msg) => {
-            eprintln!("error: {msg}");
-            EXIT_USAGE
-        }
-    }
+    out::exit_code(run_inner(args))
 }
 
-fn run_inner(args: &TestArgs) -> Result<u8, String> {
+fn run_inner(args: &TestArgs) -> Result<u8, Fail> {
     if args.jobs == Some(0) {
         return Err("`--jobs` must be at least 1".into());
     }
@@ -78,7 +77,8 @@ fn run_inner(args: &TestArgs) -> Result<u8, String> {
     let want_coverage = args.coverage || args.coverage_min.is_some() || args.coverage_format.is_some();
     let opts = Options { update: args.update, coverage: want_coverage };
 
-    let files: Vec<TestFile> = pool.install(|| found.par_iter().map(|p| harness::load_file(p)).collect());
+    let files: Vec<TestFile> =
+        pool.install(|| found.par_iter().map(|f| harness::load_file(f, args.allow_outside_paths)).collect());
     let selected: Vec<(usize, usize)> = files
         .iter()
         .enumerate()
@@ -98,7 +98,7 @@ fn run_inner(args: &TestArgs) -> Result<u8, String> {
     let broken: Vec<&TestFile> = files.iter().filter(|f| !f.diagnostics.is_empty()).collect();
     for f in &broken {
         for d in &f.diagnostics {
-            eprint!("{}", crate::diagnostic::render(d, color_err));
+            say_raw!("{}", super::render_diagnostic(d, color_err));
         }
     }
 
@@ -197,16 +197,11 @@ fn run_inner(args: &TestArgs) -> Result<u8, String> {
     }
     text.push_str(&format!("{passed} passed, {failed} failed\n"));
 
-    let write_err = |e: std::io::Error| format!("cannot write the report: {e}");
     if to_stdout {
-        let mut out = stdout.lock();
-        out.write_all(text.as_bytes()).map_err(write_err)?;
-        out.flush().map_err(write_err)?;
+        out::print(&text)?;
     } else {
-        eprint!("{text}");
-        let mut out = stdout.lock();
-        out.write_all(coverage.json().as_bytes()).map_err(write_err)?;
-        out.flush().map_err(write_err)?;
+        say_raw!("{text}");
+        out::print(&coverage.json())?;
     }
     Ok(if !broken.is_empty() {
         EXIT_USAGE

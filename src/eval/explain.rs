@@ -33,7 +33,7 @@ fn is_literal_text(s: &str) -> bool {
     first.is_ascii_digit()
         || first == '"'
         || first == '['
-        || (first == '-' && s[1..].trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        || s.strip_prefix('-').is_some_and(|rest| rest.trim_start().starts_with(|c: char| c.is_ascii_digit()))
         || matches!(s, "true" | "false" | "null")
 }
 

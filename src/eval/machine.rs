@@ -38,6 +38,15 @@ enum Items<'e> {
 }
 
 impl<'e> Items<'e> {
+    /// The elements of `v`; none when it is not a list.
+    fn of(v: &'e Value) -> Items<'e> {
+        match v {
+            Value::List(items) => Items::Slice(items),
+            Value::Entities(k, s, n) => Items::Range(*k, *s, *n),
+            _ => Items::Slice(&[]),
+        }
+    }
+
     fn len(&self) -> usize {
         match self {
             Items::Slice(l) => l.len(),
@@ -88,7 +97,7 @@ impl<'a> Env<'a> {
         let mut k = kind;
         let mut r = row;
         loop {
-            self.bound[k as usize] = r;
+            self.set_row(k, r);
             match self.model.kind(k).parent {
                 Some(p) => {
                     r = self.tenant.table(k).parent.get(r as usize).copied().unwrap_or(0);
@@ -99,12 +108,28 @@ impl<'a> Env<'a> {
         }
     }
 
+    /// The row of the bound entity of kind `k`. (A model has at most `MAX_KINDS` kinds, so
+    /// `k` is in range; the checked read costs what an indexing one does.)
+    #[inline]
+    pub fn row_of(&self, k: KindId) -> u32 {
+        self.bound.get(k as usize).copied().unwrap_or(0)
+    }
+
+    #[inline]
+    fn set_row(&mut self, k: KindId, row: u32) {
+        if let Some(b) = self.bound.get_mut(k as usize) {
+            *b = row;
+        }
+    }
+
     fn set_local(&mut self, slot: u32, v: Value) {
         let i = self.local_base + slot as usize;
         if i >= self.locals.len() {
             self.locals.resize(i + 1, Value::Null);
         }
-        self.locals[i] = v;
+        if let Some(l) = self.locals.get_mut(i) {
+            *l = v;
+        }
     }
 
     pub fn eval_bool(&mut self, e: &Expr) -> R<bool> {
@@ -170,7 +195,7 @@ impl<'a> Env<'a> {
             ExprKind::Lit(v) => Ok(v.clone()),
             ExprKind::Param(_) => fail("internal: unlowered parameter"),
             ExprKind::Now => Ok(Value::Date(self.now)),
-            ExprKind::Kind(k) => Ok(Value::Entity(*k, self.bound[*k as usize])),
+            ExprKind::Kind(k) => Ok(Value::Entity(*k, self.row_of(*k))),
             ExprKind::Local(slot) => {
                 Ok(self.locals.get(self.local_base + *slot as usize).cloned().unwrap_or(Value::Null))
             }
@@ -323,7 +348,7 @@ impl<'a> Env<'a> {
     /// The row of the entity `base` reaches, when it reaches a well-formed one.
     fn reach_entity(&mut self, base: &Expr, kind: KindId) -> R<Option<u32>> {
         let row = match &base.kind {
-            ExprKind::Kind(k) => self.bound.get(*k as usize).copied(),
+            ExprKind::Kind(k) => Some(self.row_of(*k)),
             _ => {
                 let v = if base.is_path() {
                     self.reach(base)?
@@ -381,7 +406,7 @@ impl<'a> Env<'a> {
     /// The entity row `base` evaluates to (following a reference).
     fn entity(&mut self, base: &Expr, kind: KindId) -> R<u32> {
         if let ExprKind::Kind(k) = base.kind {
-            return Ok(self.bound[k as usize]);
+            return Ok(self.row_of(k));
         }
         match self.eval(base)? {
             Value::Entity(_, row) => Ok(row),
@@ -568,6 +593,20 @@ impl<'a> Env<'a> {
             (Value::Entity(k, r), Value::Str(s)) | (Value::Str(s), Value::Entity(k, r)) => {
                 Ok(self.tenant.key(self.model, *k, *r).is_some_and(|key| *key == **s))
             }
+            // Lists whose elements need the tenant (a collection, entities against keys):
+            // element by element.
+            (Value::List(_) | Value::Entities(..), Value::List(_) | Value::Entities(..)) => {
+                let (a, b) = (Items::of(x), Items::of(y));
+                if a.len() != b.len() {
+                    return Ok(false);
+                }
+                for i in 0..a.len() {
+                    if !self.equals(&a.get(i), &b.get(i))? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
             _ => fail(format!("cannot compare {} with {}", describe(x), describe(y))),
         }
     }
@@ -624,7 +663,8 @@ impl<'a> Env<'a> {
                 other => return fail(format!("`age` takes a date, found {}", describe(&other))),
             },
             Func::Days => match first {
-                Value::Duration(d) => Value::Dec(d as f64 / TICKS_PER_DAY as f64),
+                // Exact, then rounded once.
+                Value::Duration(d) => Value::Dec(ops::div_rounded(i128::from(d), TICKS_PER_DAY.unsigned_abs())),
                 other => return fail(format!("`days` takes a duration, found {}", describe(&other))),
             },
             Func::Abs => match first {
@@ -700,7 +740,7 @@ impl<'a> Env<'a> {
             k = p;
         }
         chain.reverse();
-        let start_row = self.bound[under as usize];
+        let start_row = self.row_of(under);
         self.range_level(&chain, under, start_row, f)
     }
 
@@ -718,7 +758,7 @@ impl<'a> Env<'a> {
             _ => (0, 0),
         };
         for row in start..start + len {
-            self.bound[k as usize] = row;
+            self.set_row(k, row);
             self.range_level(rest, k, row, f)?;
         }
         Ok(())

@@ -5,6 +5,11 @@
 //! split into chunks of subjects evaluated in parallel (rayon); chunks are concatenated in
 //! order, so output never depends on the thread count (language.md §6).
 
+// Evaluation runs on untrusted data: no index may panic, and every `unsafe` block says
+// why it is sound.
+#![deny(clippy::indexing_slicing)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 pub mod explain;
 pub mod machine;
 pub mod ops;
@@ -201,13 +206,15 @@ fn prefetch(v: &Value) {
         Value::Str(s) => s.as_ptr(),
         _ => return,
     };
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint: it never faults and reads nothing into the program,
-    // whatever the address (and this one points into a live allocation).
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse"))]
+    // SAFETY: `_mm_prefetch` is an SSE instruction, and this code is compiled only when
+    // the target has SSE (`target_feature = "sse"`, part of every x86_64 baseline), which
+    // is its one requirement. The address is not an obligation: a prefetch is a hint that
+    // never faults and reads nothing into the program, whatever it points at.
     unsafe {
         std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast());
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse")))]
     let _ = p;
 }
 

@@ -4,10 +4,11 @@ use super::expect::{self, line_of, scalar_text, Expect};
 use super::snapshots::slug;
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::engine::{check_all, CompileError, Engine};
+use crate::fsio;
 use crate::hir;
 use crate::lower::overrides::{parse_value, Override};
 use crate::lower::RuleFilter;
-use crate::model::{self, Model};
+use crate::model::Model;
 use crate::snapshot::{self, Content, Tenant};
 use crate::source::{SourceFile, Span};
 use crate::value::{format_decimal, parse_date};
@@ -17,9 +18,6 @@ use std::sync::Arc;
 
 const FILE_KEYS: &[&str] = &["policy", "now", "set", "model", "cases"];
 const CASE_KEYS: &[&str] = &["name", "tenant", "tenant_file", "expect", "snapshot", "now", "set"];
-
-/// Directories never searched for test files.
-const SKIPPED_DIRS: &[&str] = &["__snapshots__", "target", "node_modules"];
 
 /// One test file, read and validated.
 pub struct TestFile {
@@ -71,44 +69,59 @@ pub struct SnapshotRef {
     pub shown: String,
 }
 
+/// A test file found by [`discover`], with the directory tree its paths must stay in.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub path: PathBuf,
+    /// `policy`, `model` and `tenant_file` must resolve (after symbolic links) inside this
+    /// directory: the current directory when the test file is under it (normally the
+    /// repository), else the directory argument the file was found under, or the file's
+    /// own directory when it was named directly.
+    pub root: PathBuf,
+}
+
 /// Every `*.test.yaml` / `*.test.yml` under the given paths: files as given, directories
-/// recursively (skipping hidden directories, `__snapshots__`, `target` and `node_modules`),
-/// sorted by path, without duplicates.
-pub fn discover(paths: &[String]) -> Result<Vec<PathBuf>, String> {
-    let mut out: Vec<PathBuf> = Vec::new();
+/// by the rules of [`crate::fsio::walk`], sorted by path, without duplicates.
+pub fn discover(paths: &[String]) -> Result<Vec<Found>, String> {
+    let cwd = std::env::current_dir().ok().and_then(|d| std::fs::canonicalize(d).ok());
+    let mut out: Vec<Found> = Vec::new();
+    let wants = |name: &str| is_test_file(name);
     for p in paths {
         let path = Path::new(p);
-        let meta = std::fs::metadata(path).map_err(|e| format!("cannot read `{p}`: {e}"))?;
-        let mut found = Vec::new();
-        if meta.is_dir() {
-            walk(path, &mut found).map_err(|e| format!("cannot read directory `{p}`: {e}"))?;
-            found.sort();
-        } else {
-            found.push(path.to_path_buf());
-        }
+        let (found, outer_root) = match fsio::kind(path, p)? {
+            fsio::Kind::Dir => {
+                let mut found = Vec::new();
+                for e in fsio::walk(path, p, &wants, &[]) {
+                    match e {
+                        fsio::Entry::File { path, .. } => found.push(path),
+                        fsio::Entry::Error { message, .. } => return Err(message),
+                    }
+                }
+                (found, path.to_path_buf())
+            }
+            fsio::Kind::File(_) => (vec![path.to_path_buf()], parent_dir(path)),
+        };
         for f in found {
             let f = normalize(&f);
-            if !out.contains(&f) {
-                out.push(f);
+            if out.iter().any(|x| x.path == f) {
+                continue;
             }
+            let under_cwd = match (&cwd, std::fs::canonicalize(&f)) {
+                (Some(c), Ok(file)) => file.starts_with(c),
+                _ => false,
+            };
+            let root = if under_cwd { PathBuf::from(".") } else { outer_root.clone() };
+            out.push(Found { path: f, root });
         }
     }
     Ok(out)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if entry.file_type()?.is_dir() {
-            if !name.starts_with('.') && !SKIPPED_DIRS.contains(&name.as_str()) {
-                walk(&entry.path(), out)?;
-            }
-        } else if is_test_file(&name) {
-            out.push(entry.path());
-        }
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
     }
-    Ok(())
 }
 
 fn is_test_file(name: &str) -> bool {
@@ -156,12 +169,11 @@ fn stem(path: &Path) -> String {
 }
 
 /// Reads, validates and compiles one test file. Never fails: problems are diagnostics.
-pub fn load_file(path: &Path) -> TestFile {
+/// Unless `allow_outside`, the paths it names must stay inside `found.root`.
+pub fn load_file(found: &Found, allow_outside: bool) -> TestFile {
+    let path = found.path.as_path();
     let shown_path = shown(path);
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = parent_dir(path);
     let snapshot_dir = normalize(&dir.join("__snapshots__").join(stem(path)));
     let mut tf = TestFile {
         path: shown_path.clone(),
@@ -170,7 +182,7 @@ pub fn load_file(path: &Path) -> TestFile {
         rules: Vec::new(),
         snapshot_dir: snapshot_dir.clone(),
     };
-    let text = match std::fs::read(path) {
+    let text = match fsio::read_file(path, &shown_path, fsio::MAX_SOURCE_BYTES) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(t) => t,
             Err(e) => {
@@ -186,17 +198,13 @@ pub fn load_file(path: &Path) -> TestFile {
         },
         Err(e) => {
             let file = SourceFile::new(shown_path.as_str(), "");
-            tf.diagnostics.push(Diagnostic::new(
-                Code::Test,
-                &file,
-                Span::new(0, 0),
-                format!("cannot read test file `{shown_path}`: {e}"),
-            ));
+            tf.diagnostics.push(Diagnostic::new(Code::Test, &file, Span::new(0, 0), e));
             return tf;
         }
     };
     let file = SourceFile::new(shown_path.as_str(), text);
-    let mut l = Loader { file: &file, dir, snapshot_dir, diags: Vec::new() };
+    let root = if allow_outside { None } else { Some(Root::new(&found.root)) };
+    let mut l = Loader { file: &file, dir, root, snapshot_dir, diags: Vec::new() };
     let (cases, rules) = l.file();
     tf.diagnostics = l.diags;
     if tf.diagnostics.is_empty() {
@@ -210,8 +218,46 @@ struct Loader<'a> {
     file: &'a SourceFile,
     /// The test file's directory: `policy`, `model` and `tenant_file` are relative to it.
     dir: PathBuf,
+    /// The tree those paths must stay inside (`None` with `--allow-outside-paths`).
+    root: Option<Root>,
     snapshot_dir: PathBuf,
     diags: Vec<Diagnostic>,
+}
+
+/// The directory tree a test file's paths must stay inside.
+struct Root {
+    shown: String,
+    /// Canonical (absolute, symbolic links resolved).
+    canonical: PathBuf,
+}
+
+impl Root {
+    fn new(root: &Path) -> Root {
+        let canonical =
+            std::fs::canonicalize(root).or_else(|_| std::path::absolute(root)).unwrap_or_else(|_| root.to_path_buf());
+        Root { shown: shown(root), canonical }
+    }
+
+    /// Whether `path` is inside, after resolving symbolic links. A path that does not
+    /// exist is judged by its nearest existing ancestor (it cannot be read either way,
+    /// but the message should say the right thing).
+    fn contains(&self, path: &Path) -> bool {
+        let mut rest: Vec<&std::ffi::OsStr> = Vec::new();
+        let mut at = path;
+        loop {
+            if let Ok(c) = std::fs::canonicalize(if at.as_os_str().is_empty() { Path::new(".") } else { at }) {
+                let full = rest.iter().rev().fold(c, |acc, part| acc.join(part));
+                return normalize(&full).starts_with(&self.canonical);
+            }
+            match (at.parent(), at.file_name()) {
+                (Some(parent), Some(name)) => {
+                    rest.push(name);
+                    at = parent;
+                }
+                _ => return false,
+            }
+        }
+    }
 }
 
 /// What every case of a file shares.
@@ -229,35 +275,16 @@ impl Loader<'_> {
         self.diags.push(Diagnostic::new(Code::Test, self.file, span, message).label(label).help_opt(help));
     }
 
-    /// Reports unknown and duplicate keys of a mapping.
+    /// Reports unknown keys of a mapping (keys given twice are reported by `yaml::parse`).
     fn check_keys(&mut self, entries: &[(YKey, YNode)], valid: &[&str], what: &str) {
-        let mut seen: Vec<&YKey> = Vec::new();
-        for (k, _) in entries {
-            if let Some(first) = seen.iter().find(|s| s.name == k.name) {
-                let first = first.span;
-                self.diags.push(
-                    Diagnostic::new(Code::Test, self.file, k.span, format!("duplicate key `{}` {what}", k.name))
-                        .label("given again here")
-                        .related(first, "first given here"),
-                );
-                continue;
-            }
-            seen.push(k);
-            if !valid.contains(&k.name.as_str()) {
-                let mut help = format!("valid keys {what}: {}", valid.join(", "));
-                if let Some(d) = did_you_mean(&k.name, valid.iter().copied()) {
-                    help = format!("did you mean `{d}`? {help}");
-                }
-                self.error(k.span, format!("unknown key `{}` {what}", k.name), "unknown key", Some(help));
-            }
-        }
+        yaml::unknown_keys(self.file, Code::Test, entries, valid, what, &mut self.diags);
     }
 
     fn file(&mut self) -> (Vec<Case>, Rules) {
-        let root = match yaml::parse(self.file) {
+        let root = match yaml::parse(self.file, Code::Test) {
             Ok(n) => n,
             Err(d) => {
-                self.diags.push(d);
+                self.diags.extend(d);
                 return (Vec::new(), Vec::new());
             }
         };
@@ -270,7 +297,7 @@ impl Loader<'_> {
             );
             return (Vec::new(), Vec::new());
         };
-        self.check_keys(entries, FILE_KEYS, "in a test file");
+        self.check_keys(entries, FILE_KEYS, "a test file");
         let model = match root.get("model") {
             Some(m) => self.model(m),
             None => Some(Model::erp()),
@@ -321,8 +348,8 @@ impl Loader<'_> {
             }
             Some(node) => match &node.value {
                 YValue::Seq(items) => {
-                    let mut names: Vec<(String, Span)> = Vec::new();
-                    let mut slugs: Vec<(String, Span)> = Vec::new();
+                    let mut names: std::collections::HashMap<String, Span> = std::collections::HashMap::new();
+                    let mut slugs: std::collections::HashMap<String, Span> = std::collections::HashMap::new();
                     for item in items {
                         if let Some(c) = self.case(item, shared.as_ref(), file_now, &mut names, &mut slugs) {
                             cases.push(c);
@@ -340,9 +367,32 @@ impl Loader<'_> {
         (cases, rules)
     }
 
-    /// A path relative to the test file, normalized.
-    fn resolve(&self, rel: &str) -> PathBuf {
-        normalize(&self.dir.join(rel))
+    /// A path relative to the test file, normalized, checked to be inside the root (see
+    /// [`Found::root`]); outside it, an error at `node` and `None`. The message does not
+    /// say whether the outside path exists.
+    fn resolve(&mut self, rel: &str, node: &YNode, what: &str) -> Option<PathBuf> {
+        let path = normalize(&self.dir.join(rel));
+        self.confined(&path, rel, node, what).then_some(path)
+    }
+
+    /// Whether `path` (written `rel` at `node`) is inside the root; an error if not.
+    fn confined(&mut self, path: &Path, rel: &str, node: &YNode, what: &str) -> bool {
+        let Some(root) = &self.root else { return true };
+        if root.contains(path) {
+            return true;
+        }
+        let tree = if root.shown == "." { "the current directory".to_string() } else { format!("`{}`", root.shown) };
+        self.error(
+            node.span,
+            format!("`{what}: {rel}` is outside {tree}"),
+            "outside the directory tree this test file may read",
+            Some(
+                "a test file reads only below the directory `tenet test` runs in (or the directory given to it); \
+                 `--allow-outside-paths` lifts this"
+                    .into(),
+            ),
+        );
+        false
     }
 
     fn string<'n>(&mut self, node: &'n YNode, what: &str) -> Option<&'n str> {
@@ -362,17 +412,14 @@ impl Loader<'_> {
 
     fn model(&mut self, node: &YNode) -> Option<Model> {
         let rel = self.string(node, "model")?;
-        let path = self.resolve(rel);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) => {
-                self.error(node.span, format!("cannot read model `{}`: {e}", shown(&path)), "here", None);
-                return None;
-            }
-        };
-        match model::load(&SourceFile::new(shown(&path), text)) {
+        let path = self.resolve(rel, node, "model")?;
+        match crate::cli::read_model(&path, &shown(&path)) {
             Ok(m) => Some(m),
-            Err(d) => {
+            Err(crate::cli::ModelError::Read(e)) => {
+                self.error(node.span, e, "here", None);
+                None
+            }
+            Err(crate::cli::ModelError::Diagnostics(d)) => {
                 let n = d.len();
                 self.diags.extend(d);
                 self.error(
@@ -399,7 +446,21 @@ impl Loader<'_> {
                 ok = false;
                 continue;
             };
-            let path = self.resolve(rel);
+            let Some(path) = self.resolve(rel, item, "policy") else {
+                ok = false;
+                continue;
+            };
+            if path.is_file() && !crate::cli::is_policy_file(&shown(&path)) {
+                // Only policy files are parsed (and quoted in diagnostics).
+                self.error(
+                    item.span,
+                    format!("`{}` is not a policy file (`.tenet`, `.yaml` or `.yml`)", shown(&path)),
+                    "not a policy file",
+                    None,
+                );
+                ok = false;
+                continue;
+            }
             let files = match crate::cli::policy_files(&[shown(&path)]) {
                 Ok(f) => f,
                 Err(e) => {
@@ -417,14 +478,19 @@ impl Loader<'_> {
                 if sources.iter().any(|s: &SourceFile| *s.name == *f) {
                     continue;
                 }
-                match std::fs::read(&f).map(String::from_utf8) {
+                // A file found in a directory may be a link out of the tree.
+                if !self.confined(Path::new(&f), &f, item, "policy") {
+                    ok = false;
+                    continue;
+                }
+                match fsio::read_file(Path::new(&f), &f, fsio::MAX_SOURCE_BYTES).map(String::from_utf8) {
                     Ok(Ok(text)) => sources.push(SourceFile::new(f.as_str(), text)),
                     Ok(Err(_)) => {
                         self.error(item.span, format!("policy `{f}` is not UTF-8"), "here", None);
                         ok = false;
                     }
                     Err(e) => {
-                        self.error(item.span, format!("cannot read policy `{f}`: {e}"), "here", None);
+                        self.error(item.span, e, "here", None);
                         ok = false;
                     }
                 }
@@ -566,8 +632,8 @@ impl Loader<'_> {
         node: &YNode,
         shared: Option<&Shared>,
         file_now: Option<i64>,
-        names: &mut Vec<(String, Span)>,
-        slugs: &mut Vec<(String, Span)>,
+        names: &mut std::collections::HashMap<String, Span>,
+        slugs: &mut std::collections::HashMap<String, Span>,
     ) -> Option<Case> {
         let Some(entries) = node.as_map() else {
             self.error(
@@ -579,7 +645,7 @@ impl Loader<'_> {
             return None;
         };
         let before = self.diags.len();
-        self.check_keys(entries, CASE_KEYS, "in a test case");
+        self.check_keys(entries, CASE_KEYS, "a test case");
         let line = line_of(self.file, node.span);
         let first_key = entries.first().map_or(node.span, |(k, _)| k.span);
 
@@ -587,8 +653,7 @@ impl Loader<'_> {
             Some(n) => match n.as_str().filter(|s| !s.trim().is_empty()) {
                 Some(s) => {
                     let name = s.to_string();
-                    if let Some((_, first)) = names.iter().find(|(m, _)| *m == name) {
-                        let first = *first;
+                    if let Some(&first) = names.get(&name) {
                         self.diags.push(
                             Diagnostic::new(Code::Test, self.file, n.span, format!("duplicate case name `{name}`"))
                                 .label("used again here")
@@ -596,7 +661,7 @@ impl Loader<'_> {
                                 .help("case names are unique within a test file (they name the case's snapshot)"),
                         );
                     } else {
-                        names.push((name.clone(), n.span));
+                        names.insert(name.clone(), n.span);
                     }
                     Some((name, n.span))
                 }
@@ -654,8 +719,7 @@ impl Loader<'_> {
         let snapshot = match (&name, snapshot_flag) {
             (Some((n, span)), true) => {
                 let s = slug(n);
-                if let Some((_, first)) = slugs.iter().find(|(m, _)| *m == s) {
-                    let first = *first;
+                if let Some(&first) = slugs.get(&s) {
                     self.diags.push(
                         Diagnostic::new(
                             Code::Test,
@@ -668,7 +732,7 @@ impl Loader<'_> {
                         .help("rename one of the cases (snapshot files are named after the case, in lower case, with words joined by `-`)"),
                     );
                 }
-                slugs.push((s.clone(), *span));
+                slugs.entry(s.clone()).or_insert(*span);
                 let path = self.snapshot_dir.join(format!("{s}.json"));
                 Some(SnapshotRef { shown: shown(&path), path })
             }
@@ -724,14 +788,18 @@ impl Loader<'_> {
     /// Checks that a tenant file exists and decodes it (when the policies compiled).
     fn tenant_file(&mut self, node: &YNode, engine: Option<&Engine>) -> Option<Tenant> {
         let rel = self.string(node, "tenant_file")?;
-        let path = self.resolve(rel);
-        if !path.is_file() {
+        let path = self.resolve(rel, node, "tenant_file")?;
+        if !path.exists() {
             self.error(
                 node.span,
                 format!("tenant file `{}` does not exist", shown(&path)),
                 "not found",
                 Some("`tenant_file` is relative to the test file".into()),
             );
+            return None;
+        }
+        if let Err(e) = fsio::regular_file(&path, &shown(&path)) {
+            self.error(node.span, e, "not a tenant file", None);
             return None;
         }
         let engine = engine?;

@@ -57,15 +57,17 @@ pub struct CaseReport<'a> {
 impl CaseReport<'_> {
     /// `ok     file › name` or `FAILED file › name`, then the indented details.
     pub fn render(&self, color: bool) -> String {
+        use crate::report::terminal_safe;
         let (word, paint) = if self.outcome.passed { ("ok", "\x1b[32m") } else { ("FAILED", "\x1b[31;1m") };
+        let (file, name) = (terminal_safe(self.file, false), terminal_safe(self.name, false));
         let mut out = if color {
-            format!("{paint}{word:<6}\x1b[0m {} › {}\n", self.file, self.name)
+            format!("{paint}{word:<6}\x1b[0m {file} › {name}\n")
         } else {
-            format!("{word:<6} {} › {}\n", self.file, self.name)
+            format!("{word:<6} {file} › {name}\n")
         };
         for d in &self.outcome.details {
             out.push_str("       ");
-            out.push_str(d);
+            out.push_str(&terminal_safe(d, false));
             out.push('\n');
         }
         out

@@ -50,14 +50,18 @@ pub fn slug(name: &str) -> String {
 pub fn check(snap: &SnapshotRef, actual: &[J], update: bool) -> Checked {
     let new_text = text(actual);
     let mut c = Checked { passed: true, details: Vec::new(), written: Vec::new() };
-    let old = match std::fs::read_to_string(&snap.path) {
-        Ok(t) => Some(t),
+    let old = match std::fs::symlink_metadata(&snap.path) {
         Err(e) if e.kind() == ErrorKind::NotFound => None,
-        Err(e) => {
-            c.passed = false;
-            c.details.push(format!("cannot read snapshot {}: {e}", snap.shown));
-            return c;
-        }
+        _ => match crate::fsio::read_file(&snap.path, &snap.shown, crate::fsio::MAX_SOURCE_BYTES)
+            .and_then(|b| String::from_utf8(b).map_err(|_| format!("snapshot {} is not UTF-8", snap.shown)))
+        {
+            Ok(t) => Some(t),
+            Err(e) => {
+                c.passed = false;
+                c.details.push(e);
+                return c;
+            }
+        },
     };
     let Some(old) = old else {
         if update {
@@ -110,9 +114,10 @@ pub fn check(snap: &SnapshotRef, actual: &[J], update: bool) -> Checked {
 }
 
 fn write(snap: &SnapshotRef, text: &str, new: bool, c: &mut Checked) {
+    // Atomically, and never through a symbolic link (`fsio::write_atomic`).
     let res = match snap.path.parent() {
-        Some(dir) => std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&snap.path, text)),
-        None => std::fs::write(&snap.path, text),
+        Some(dir) => std::fs::create_dir_all(dir).and_then(|()| crate::fsio::write_atomic(&snap.path, text.as_bytes())),
+        None => crate::fsio::write_atomic(&snap.path, text.as_bytes()),
     };
     match res {
         Ok(()) => {

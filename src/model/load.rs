@@ -12,7 +12,7 @@ pub const BUILTIN_ERP: &str = include_str!("erp.yaml");
 
 /// Loads a model file. Every problem in it is reported.
 pub fn load(file: &SourceFile) -> Result<Model, Vec<Diagnostic>> {
-    let root = yaml::parse(file).map_err(|d| vec![d])?;
+    let root = yaml::parse(file, Code::Model)?;
     let mut diags = Vec::new();
     let model = build(file, &root, &mut diags);
     match model {
@@ -25,20 +25,8 @@ const TOP_KEYS: &[&str] = &["model", "kinds"];
 const KIND_KEYS: &[&str] = &["parent", "collection", "key", "fields"];
 const FIELD_KEYS: &[&str] = &["type", "default"];
 
-fn unknown_keys(file: &SourceFile, node: &YNode, valid: &[&str], diags: &mut Vec<Diagnostic>) {
-    for (k, _) in node.as_map().unwrap_or(&[]) {
-        if !valid.contains(&k.name.as_str()) {
-            let help = match did_you_mean(&k.name, valid.iter().copied()) {
-                Some(s) => format!("did you mean `{s}`? valid keys: {}", valid.join(", ")),
-                None => format!("valid keys: {}", valid.join(", ")),
-            };
-            diags.push(
-                Diagnostic::new(Code::Model, file, k.span, format!("unknown key `{}`", k.name))
-                    .label("unknown")
-                    .help(help),
-            );
-        }
-    }
+fn unknown_keys(file: &SourceFile, node: &YNode, valid: &[&str], what: &str, diags: &mut Vec<Diagnostic>) {
+    yaml::unknown_keys(file, Code::Model, node.as_map().unwrap_or(&[]), valid, what, diags);
 }
 
 fn build(file: &SourceFile, root: &YNode, diags: &mut Vec<Diagnostic>) -> Option<Model> {
@@ -46,7 +34,7 @@ fn build(file: &SourceFile, root: &YNode, diags: &mut Vec<Diagnostic>) -> Option
         diags.push(Diagnostic::new(Code::Model, file, root.span, "a model file is a mapping with `model` and `kinds`"));
         return None;
     }
-    unknown_keys(file, root, TOP_KEYS, diags);
+    unknown_keys(file, root, TOP_KEYS, "a model", diags);
     let name = root.get("model").and_then(YNode::as_str).unwrap_or("custom").to_string();
     let Some(kinds_node) = root.get("kinds").and_then(|k| k.as_map()) else {
         diags.push(
@@ -85,7 +73,7 @@ fn build(file: &SourceFile, root: &YNode, diags: &mut Vec<Diagnostic>) -> Option
     let mut kinds: Vec<Kind> = Vec::new();
     for &i in &order {
         let (kname, knode) = &kinds_node[i];
-        unknown_keys(file, knode, KIND_KEYS, diags);
+        unknown_keys(file, knode, KIND_KEYS, "a kind", diags);
         let mut fields = Vec::new();
         if let Some(fnode) = knode.get("fields").and_then(YNode::as_map) {
             for (fkey, fval) in fnode {
@@ -101,7 +89,7 @@ fn build(file: &SourceFile, root: &YNode, diags: &mut Vec<Diagnostic>) -> Option
                 let (ty_node, default_node) = match &fval.value {
                     YValue::Str(_) => (Some(fval), None),
                     YValue::Map(_) => {
-                        unknown_keys(file, fval, FIELD_KEYS, diags);
+                        unknown_keys(file, fval, FIELD_KEYS, "a field", diags);
                         (fval.get("type"), fval.get("default"))
                     }
                     _ => (None, None),

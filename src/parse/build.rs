@@ -15,26 +15,42 @@ use pest::Parser as _;
 
 /// Maps byte offsets of a text being parsed to byte offsets of the source file: the text
 /// may be a verbatim slice of the file (`Shift`) or an unescaped copy (`Table`).
+///
+/// `Ranges` keeps, for every byte of the text, the whole source range it came from (an
+/// escape like `\u00e9` is six source bytes for two text bytes), so spans end exactly.
 #[derive(Debug, Clone)]
 pub enum OffsetMap {
     Shift(usize),
     Table(Vec<u32>),
+    /// Per text byte (plus one for the end): where its source starts, and where it ends.
+    Ranges {
+        starts: Vec<u32>,
+        ends: Vec<u32>,
+    },
 }
 
 impl OffsetMap {
     pub fn offset(&self, i: usize) -> usize {
+        let at = |t: &[u32]| match t.get(i) {
+            Some(o) => *o as usize,
+            None => t.last().map_or(0, |o| *o as usize),
+        };
         match self {
             OffsetMap::Shift(base) => base + i,
-            OffsetMap::Table(t) => match t.get(i) {
-                Some(o) => *o as usize,
-                None => t.last().map_or(0, |o| *o as usize),
-            },
+            OffsetMap::Table(t) => at(t),
+            OffsetMap::Ranges { starts, .. } => at(starts),
         }
     }
 
     pub fn span(&self, s: Span) -> Span {
         let start = self.offset(s.start as usize);
-        let end = if s.end > s.start { self.offset(s.end as usize - 1) + 1 } else { start };
+        let end = match self {
+            _ if s.end <= s.start => start,
+            OffsetMap::Ranges { ends, .. } => {
+                ends.get(s.end as usize - 1).or(ends.last()).map_or(start, |e| *e as usize)
+            }
+            _ => self.offset(s.end as usize - 1) + 1,
+        };
         Span::new(start, end.max(start))
     }
 }
@@ -49,9 +65,15 @@ struct Builder<'a> {
     failed: Vec<(usize, bool)>,
 }
 
+/// pest calls allowed per byte of the largest policy file (see [`init_limits`]).
+const CALLS_PER_BYTE: usize = 64;
+
 fn init_limits() {
-    // Bounds backtracking on pathological input; normal policies use far fewer calls.
-    ::pest::set_call_limit(std::num::NonZeroUsize::new(20_000_000));
+    // Bounds backtracking on pathological input.
+    // The limit is per parse and sized so that no file within MAX_POLICY_BYTES reaches it
+    // (a valid policy takes about 20–30 calls per byte); it is a last resort behind the
+    // nesting scan, not a limit on policy size.
+    ::pest::set_call_limit(std::num::NonZeroUsize::new(CALLS_PER_BYTE * super::MAX_POLICY_BYTES));
     // Record the tokens tried at the furthest position, for "expected …" messages. Always on
     // (not toggled around error paths): the setting is process-wide, and toggling it would
     // make diagnostics depend on what other threads are parsing.
@@ -323,10 +345,15 @@ impl Builder<'_> {
         let name = it.next()?;
         let value = it.next()?;
         let nspan = self.span(&name);
-        let vspan = self.span(&value);
-        let value = match value.as_rule() {
-            Rule::bare_word => AnnotationValue::Word(value.as_str().to_string()),
-            _ => AnnotationValue::Expr(self.expr(value)?),
+        // The value's span is the value's own (tight): the pair's may run on over whitespace
+        // and a comment before the `)`.
+        let (value, vspan) = match value.as_rule() {
+            Rule::bare_word => (AnnotationValue::Word(value.as_str().to_string()), self.span(&value)),
+            _ => {
+                let e = self.expr(value)?;
+                let span = e.span;
+                (AnnotationValue::Expr(e), span)
+            }
         };
         Some(Annotation { name: Spanned::new(name.as_str().to_string(), nspan), value: Spanned::new(value, vspan) })
     }
@@ -348,7 +375,7 @@ impl Builder<'_> {
         // span (tight), not the pair's text, which may run into a trailing comment.
         let assert_text = match self.map {
             OffsetMap::Shift(_) => collapse_ws(self.file.slice(assert.span)),
-            OffsetMap::Table(_) => collapse_ws(raw_text),
+            OffsetMap::Table(_) | OffsetMap::Ranges { .. } => collapse_ws(raw_text),
         };
         let (annotations, message) = split_message(self.file, annotations, &mut self.diags);
         Some(AstRule {
@@ -878,8 +905,14 @@ pub fn parse_template(file: &SourceFile, t: &Template) -> (Vec<TemplatePart>, Ve
                     parts.push(TemplatePart::Text(std::mem::take(&mut text)));
                 }
                 let inner = &t.text[i + 1..close];
+                // The offsets of the expression's bytes and its end only: copying the rest of
+                // the table for every `{…}` made a message with many of them quadratic.
                 let sub = match &map {
-                    OffsetMap::Table(tab) => OffsetMap::Table(tab.get(i + 1..).unwrap_or(&[]).to_vec()),
+                    OffsetMap::Table(tab) => OffsetMap::Table(tab.get(i + 1..=close).unwrap_or(&[]).to_vec()),
+                    OffsetMap::Ranges { starts, ends } => OffsetMap::Ranges {
+                        starts: starts.get(i + 1..=close).unwrap_or(&[]).to_vec(),
+                        ends: ends.get(i + 1..=close).unwrap_or(&[]).to_vec(),
+                    },
                     OffsetMap::Shift(b) => OffsetMap::Shift(b + i + 1),
                 };
                 match super::expression(file, inner, &sub) {

@@ -51,6 +51,9 @@ impl<T> Parsed<T> {
 
 /// Parses one policy file, choosing the form by its extension.
 pub fn policy(file: &SourceFile) -> Parsed<ast::Policy> {
+    if let Some(d) = too_large(file) {
+        return Parsed::new(None, vec![d]);
+    }
     let name = file.name.to_ascii_lowercase();
     if name.ends_with(".yaml") || name.ends_with(".yml") {
         yaml::policy(file)
@@ -61,14 +64,27 @@ pub fn policy(file: &SourceFile) -> Parsed<ast::Policy> {
 
 /// Parses a `.tenet` file.
 pub fn dsl_policy(file: &SourceFile) -> Parsed<ast::Policy> {
-    if file.text.len() > MAX_POLICY_BYTES {
-        let d = Diagnostic::new(Code::TooDeep, file, Span::new(0, 0), "policy file is larger than 8 MiB");
+    if let Some(d) = too_large(file) {
         return Parsed::new(None, vec![d]);
     }
     if let Some(d) = nesting_error(file, &file.text, 0) {
         return Parsed::new(None, vec![d]);
     }
     build::file(file)
+}
+
+/// A diagnostic when a policy file is larger than [`MAX_POLICY_BYTES`].
+fn too_large(file: &SourceFile) -> Option<Diagnostic> {
+    (file.text.len() > MAX_POLICY_BYTES).then(|| {
+        Diagnostic::new(
+            Code::TooLarge,
+            file,
+            Span::new(0, 0),
+            format!("policy file is larger than {} MiB ({} bytes)", MAX_POLICY_BYTES >> 20, file.text.len()),
+        )
+        .label("this file")
+        .help("split the policy into several files in one directory")
+    })
 }
 
 /// Parses a standalone expression (a YAML `assert:` string) that starts at byte `offset`

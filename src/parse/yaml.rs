@@ -5,7 +5,7 @@
 
 use super::{OffsetMap, Parsed};
 use crate::ast::{self, Annotation, AnnotationValue, Expr, ExprKind, Literal, Spanned, Template};
-use crate::diagnostic::{did_you_mean, Code, Diagnostic};
+use crate::diagnostic::{Code, Diagnostic};
 use crate::source::{SourceFile, Span};
 use crate::value::{parse_date, parse_duration_literal};
 use crate::yaml::{self, YKey, YNode, YValue};
@@ -14,9 +14,9 @@ const TOP_KEYS: &[&str] = &["policy", "title", "tags", "params", "let", "rules"]
 const RULE_KEYS: &[&str] = &["id", "severity", "code", "message", "remediation", "when", "assert", "title", "tags"];
 
 pub fn policy(file: &SourceFile) -> Parsed<ast::Policy> {
-    let root = match yaml::parse(file) {
+    let root = match yaml::parse(file, Code::Yaml) {
         Ok(r) => r,
-        Err(d) => return Parsed::new(None, vec![d]),
+        Err(d) => return Parsed::new(None, d),
     };
     let mut b = YamlBuilder { file, diags: Vec::new(), broken: Vec::new() };
     let value = b.policy(&root);
@@ -33,24 +33,7 @@ struct YamlBuilder<'a> {
 impl YamlBuilder<'_> {
     /// Reports unknown keys; returns the valid keys they are likely typos of.
     fn unknown_keys(&mut self, entries: &[(YKey, YNode)], valid: &[&'static str], what: &str) -> Vec<&'static str> {
-        let mut meant = Vec::new();
-        for (k, _) in entries {
-            if !valid.contains(&k.name.as_str()) {
-                let suggestion = did_you_mean(&k.name, valid.iter().copied());
-                let listed = valid.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ");
-                let help = match suggestion {
-                    Some(s) => format!("did you mean `{s}`? the keys of {what} are {listed}"),
-                    None => format!("the keys of {what} are {listed}"),
-                };
-                meant.extend(suggestion);
-                self.diags.push(
-                    Diagnostic::new(Code::Yaml, self.file, k.span, format!("unknown key `{}` in {what}", k.name))
-                        .label("unknown key")
-                        .help(help),
-                );
-            }
-        }
-        meant
+        yaml::unknown_keys(self.file, Code::Yaml, entries, valid, what, &mut self.diags)
     }
 
     fn wrong_type(&mut self, node: &YNode, key: &str, expected: &str) {
@@ -224,8 +207,8 @@ impl YamlBuilder<'_> {
                 return None;
             }
         };
-        let offsets = yaml::scalar_offsets(&self.file.text, node.span, &text);
-        match super::expression(self.file, &text, &OffsetMap::Table(offsets)) {
+        let (starts, ends) = yaml::scalar_offsets(&self.file.text, node.span, &text);
+        match super::expression(self.file, &text, &OffsetMap::Ranges { starts, ends }) {
             Ok(e) => Some(e),
             Err(d) => {
                 self.diags.extend(d);
@@ -263,7 +246,7 @@ impl YamlBuilder<'_> {
         let message = match node.get("message") {
             Some(n) => match &n.value {
                 YValue::Str(s) => {
-                    let offsets = yaml::scalar_offsets(&self.file.text, n.span, s);
+                    let (offsets, _) = yaml::scalar_offsets(&self.file.text, n.span, s);
                     Some(Spanned::new(Template { text: s.clone(), offsets }, n.span))
                 }
                 _ => {
@@ -334,4 +317,75 @@ fn line_of(text: &str, span: Span) -> Span {
     let rest = text.get(start..).unwrap_or("");
     let end = start + rest.find('\n').unwrap_or(rest.len());
     Span::new(start, end)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::Model;
+    use crate::source::SourceFile;
+
+    /// The text under every diagnostic's span of a YAML policy whose single rule asserts
+    /// `assert` (written as is after `assert: `).
+    fn spans(assert: &str) -> Vec<String> {
+        let text = format!("policy: p\nrules:\n  - id: r\n    assert: {assert}\n");
+        let file = SourceFile::new("p.yaml", text);
+        let checked = crate::check::file(&file, &Model::erp());
+        assert!(!checked.diagnostics.is_empty(), "no diagnostic for {assert}");
+        checked.diagnostics.iter().map(|d| file.slice(d.span).to_string()).collect()
+    }
+
+    #[test]
+    fn spans_land_exactly_after_every_yaml_escape() {
+        // Escapes inside a DSL string before the unknown field `user.nope`.
+        for esc in [
+            r"\0",
+            r"\a",
+            r"\b",
+            r"\t",
+            r"\v",
+            r"\f",
+            r"\e",
+            r"\ ",
+            r"\/",
+            r"\\\\",
+            r"\N",
+            r"\_",
+            r"\L",
+            r"\P",
+            r"\x41",
+            r"\u00e9",
+            r"\U0001F600",
+            r"\t",
+        ] {
+            let assert = format!(r#""\"a{esc}b\" == user.nope""#);
+            assert_eq!(spans(&assert), ["nope"], "escape {esc}");
+        }
+        // Escapes that are white space between tokens.
+        for esc in [r"\t", r"\n", r"\r", r"\ ", r"\	"] {
+            let assert = format!(r#""1 =={esc}user.nope""#);
+            assert_eq!(spans(&assert), ["nope"], "escape {esc}");
+        }
+        // A name written with an escape: the span covers the whole escape.
+        assert_eq!(spans(r#""user.\x6eope == 1""#), [r"\x6eope"]);
+        assert_eq!(spans(r#""user.nop\u0065 == 1""#), [r"nop\u0065"]);
+        // A string with escapes compared with an enum field: the span is the whole literal.
+        assert_eq!(spans(r#""user.kind == \"x\u00e9\"""#), [r#"\"x\u00e9\""#]);
+    }
+
+    #[test]
+    fn spans_land_exactly_in_folded_and_single_quoted_scalars() {
+        // Line folding in a double-quoted scalar (trailing spaces dropped, one break = a space).
+        assert_eq!(spans("\"\\\"a\\\" ==   \n      user.nope\""), ["nope"]);
+        // Empty lines: N breaks are N-1 newlines.
+        assert_eq!(spans("\"\\\"a\\\" ==\n\n\n      user.nope\""), ["nope"]);
+        // An escaped line break.
+        assert_eq!(spans("\"\\\"a\\\" == \\\n      user.nope\""), ["nope"]);
+        // Single-quoted with `''`, on one line and folded.
+        assert_eq!(spans("'\"it''s\" == user.nope'"), ["nope"]);
+        assert_eq!(spans("'\"it''s\" ==\n      user.nope'"), ["nope"]);
+        // A multi-line plain scalar.
+        assert_eq!(spans("user.email ==\n      user.nope"), ["nope"]);
+        // Windows line breaks.
+        assert_eq!(spans("\"\\\"a\\\" ==\r\n      user.nope\""), ["nope"]);
+    }
 }

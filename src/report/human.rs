@@ -2,7 +2,33 @@
 
 use super::{Reporter, RunInfo};
 use crate::finding::{Finding, Severity, Status, Summary, TenantReport};
+use std::borrow::Cow;
 use std::io::{self, Write};
+
+/// Text from tenants, policies or file names made safe to show on a terminal: control
+/// characters (C0 but `\n` and `\t` when `lines` is set, DEL, C1) and the bidirectional
+/// overrides and isolates (U+202A–U+202E, U+2066–U+2069) are written as `\u{…}`, so data
+/// can neither send escape sequences (colors, titles, hyperlinks, cursor moves) to the
+/// terminal nor make text display in another order than it is. Text without any of these
+/// is borrowed as it is.
+pub fn terminal_safe(text: &str, lines: bool) -> Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && !(lines && (c == '\n' || c == '\t')))
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
 
 pub struct Human {
     info: RunInfo,
@@ -44,6 +70,7 @@ impl Reporter for Human {
         } else {
             format!("{} ({})", first.tenant, first.source)
         };
+        let header = terminal_safe(&header, false);
         writeln!(out, "{}", self.paint("1", &header))?;
         for f in &report.findings {
             let who = match (&f.subject.id, f.subject.path.as_str()) {
@@ -55,21 +82,22 @@ impl Reporter for Human {
                 Some(p) => format!("{p}/{}", f.rule),
                 None => f.rule.to_string(),
             };
+            let (rule, who) = (terminal_safe(&rule, false), terminal_safe(&who, false));
             writeln!(out, "  {} {}  {}", self.badge(f), self.paint("2", &rule), who)?;
-            writeln!(out, "      {}", f.message)?;
+            writeln!(out, "      {}", terminal_safe(&f.message, false))?;
             if let Some(reason) = &f.reason {
                 if f.policy.is_some() {
-                    writeln!(out, "      {} {reason}", self.paint("35", "reason:"))?;
+                    writeln!(out, "      {} {}", self.paint("35", "reason:"), terminal_safe(reason, false))?;
                 }
             }
             if let Some(ev) = &f.evidence {
                 if !ev.is_empty() {
                     let parts: Vec<String> = ev.iter().map(|(k, v)| format!("{k} = {v}")).collect();
-                    writeln!(out, "      {} {}", self.paint("2", "because"), parts.join(", "))?;
+                    writeln!(out, "      {} {}", self.paint("2", "because"), terminal_safe(&parts.join(", "), false))?;
                 }
             }
             if let Some(r) = &f.remediation {
-                writeln!(out, "      {} {r}", self.paint("36", "fix:"))?;
+                writeln!(out, "      {} {}", self.paint("36", "fix:"), terminal_safe(r, false))?;
             }
         }
         writeln!(out)
@@ -78,7 +106,7 @@ impl Reporter for Human {
     fn finish(&mut self, out: &mut dyn Write, s: &Summary) -> io::Result<()> {
         let policies: Vec<String> =
             self.info.policies.iter().map(|p| format!("{} ({} rules)", p.name, p.rules)).collect();
-        writeln!(out, "policies: {}", policies.join(", "))?;
+        writeln!(out, "policies: {}", terminal_safe(&policies.join(", "), false))?;
         let fails = format!(
             "{} fail ({} error, {} warning, {} info)",
             s.fail, s.fail_by_severity.error, s.fail_by_severity.warning, s.fail_by_severity.info
@@ -91,5 +119,19 @@ impl Reporter for Human {
             "{} tenants ({} clean), {} evaluations: {} pass, {fails}, {errors}, {} skip (now = {})",
             s.tenants, self.clean_tenants, s.evaluations, s.pass, s.skip, self.info.now
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::terminal_safe;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(terminal_safe("plain ü", false), "plain ü");
+        assert_eq!(terminal_safe("a\x1b]0;x\x07b", false), "a\\u{1b}]0;x\\u{7}b");
+        assert_eq!(terminal_safe("a\nb\tc", false), "a\\u{a}b\\u{9}c");
+        assert_eq!(terminal_safe("a\nb\tc", true), "a\nb\tc");
+        assert_eq!(terminal_safe("\u{9b}\u{202e}\u{7f}", true), "\\u{9b}\\u{202e}\\u{7f}");
     }
 }

@@ -12,7 +12,7 @@ use serde::Serialize;
 use std::io::{self, Write};
 use std::sync::Arc;
 
-pub use human::Human;
+pub use human::{terminal_safe, Human};
 pub use json::{Json, Jsonl};
 
 /// The report formats of `tenet check --format`.

@@ -753,11 +753,6 @@ impl State<'_, '_> {
         }
     }
 
-    fn get(&self, kind: KindId, row: u32, slot: usize) -> &Value {
-        static NULL: Value = Value::Null;
-        self.tables.get(kind as usize).map_or(&NULL, |t| t.cell(row, slot))
-    }
-
     fn len(&self, kind: KindId) -> u32 {
         self.tables.get(kind as usize).map_or(0, |t| t.len() as u32)
     }

@@ -7,7 +7,7 @@
 
 use super::{Content, Document, InputError, MAX_DOC_BYTES, MAX_DOC_DEPTH};
 use serde_saphyr::granit_parser::{ErrorKind, Event, Parser, ScalarStyle};
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -114,7 +114,7 @@ fn error_doc(shown: String, message: String) -> Document {
 }
 
 pub(super) fn cannot_read(shown: &str, e: &io::Error) -> String {
-    format!("cannot read `{shown}`: {e}")
+    crate::fsio::cannot_read(shown, e)
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -146,22 +146,29 @@ impl Documents {
             return;
         }
         let path = PathBuf::from(&input);
-        match fs::metadata(&path) {
-            Err(e) => self.ready.push_back(error_doc(input.clone(), cannot_read(&input, &e))),
-            Ok(m) if m.is_dir() => {
+        // Decided from metadata before anything is opened: a FIFO or a device named
+        // explicitly is an input error, not a read that blocks forever.
+        match crate::fsio::kind(&path, &input) {
+            Err(m) => self.ready.push_back(error_doc(input, m)),
+            Ok(crate::fsio::Kind::Dir) => {
                 let items = walk(&path, &input);
                 // Directory contents go before anything else still pending.
                 for item in items.into_iter().rev() {
                     self.pending.push_front(item);
                 }
             }
-            Ok(_) => self.open_file(&path, input),
+            Ok(crate::fsio::Kind::File(_)) => self.open_file(&path, input),
         }
     }
 
     /// Reads one file, by extension; a file of another extension (only reachable when
     /// named explicitly: directories skip them) is sniffed: `{` first → JSON, else YAML.
+    /// Anything but a regular file is an input error, decided before opening it.
     fn open_file(&mut self, path: &Path, shown: String) {
+        if let Err(m) = crate::fsio::regular_file(path, &shown) {
+            self.ready.push_back(error_doc(shown, m));
+            return;
+        }
         match format_of(path) {
             Some(Format::Lines) => match fs::File::open(path) {
                 Ok(f) => self.lines = Some(Lines::new(Box::new(BufReader::with_capacity(1 << 20, f)), shown)),
@@ -208,71 +215,21 @@ impl Documents {
 
 /// Reads a file of at most [`MAX_DOC_BYTES`].
 fn read_limited(path: &Path, shown: &str) -> Result<Vec<u8>, String> {
-    let too_large = || format!("`{shown}` is larger than {} MiB", MAX_DOC_BYTES >> 20);
-    let f = fs::File::open(path).map_err(|e| cannot_read(shown, &e))?;
-    if f.metadata().map(|m| m.len()).unwrap_or(0) > MAX_DOC_BYTES as u64 {
-        return Err(too_large());
-    }
-    let mut bytes = Vec::new();
-    f.take(MAX_DOC_BYTES as u64 + 1).read_to_end(&mut bytes).map_err(|e| cannot_read(shown, &e))?;
-    if bytes.len() > MAX_DOC_BYTES {
-        return Err(too_large());
-    }
-    Ok(bytes)
+    crate::fsio::read_file(path, shown, MAX_DOC_BYTES as u64)
 }
 
-/// The snapshot files under a directory, sorted by path (unreadable entries included as
-/// errors at their place). Symbolic links to directories are followed once.
+/// The snapshot files under a directory (`.json`, `.yaml`/`.yml`, `.jsonl`/`.ndjson`, not
+/// test files), by the walk rules of [`crate::fsio::walk`]: sorted by path, unreadable
+/// entries included as errors at their place.
 fn walk(root: &Path, shown_root: &str) -> Vec<Item> {
-    let mut found: Vec<(PathBuf, Item)> = Vec::new();
-    let mut stack: Vec<PathBuf> = vec![PathBuf::new()];
-    let mut seen: HashSet<PathBuf> = HashSet::new();
-    if let Ok(c) = fs::canonicalize(root) {
-        seen.insert(c);
-    }
-    let shown_of = |rel: &Path| Path::new(shown_root).join(rel).to_string_lossy().into_owned();
-    while let Some(rel) = stack.pop() {
-        let dir = root.join(&rel);
-        let entries = match fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) => {
-                let shown = shown_of(&rel);
-                found.push((rel, Item::Error { message: cannot_read(&shown, &e), shown }));
-                continue;
-            }
-        };
-        for entry in entries {
-            let entry = match entry {
-                Ok(e) => e,
-                Err(e) => {
-                    let shown = shown_of(&rel);
-                    found.push((rel.clone(), Item::Error { message: cannot_read(&shown, &e), shown }));
-                    continue;
-                }
-            };
-            let rel_path = rel.join(entry.file_name());
-            let path = root.join(&rel_path);
-            let is_dir = match entry.file_type() {
-                Ok(t) if t.is_symlink() => fs::metadata(&path).map(|m| m.is_dir()).unwrap_or(false),
-                Ok(t) => t.is_dir(),
-                Err(_) => false,
-            };
-            if is_dir {
-                let fresh = fs::canonicalize(&path).map_or(true, |c| seen.insert(c));
-                if fresh {
-                    stack.push(rel_path);
-                }
-                continue;
-            }
-            if format_of(&rel_path).is_none() || is_test_file(&rel_path) {
-                continue;
-            }
-            let shown = shown_of(&rel_path);
-            found.push((rel_path, Item::File { path, shown }));
-        }
-    }
-    found.sort_by(|a, b| a.0.cmp(&b.0));
-    found.into_iter().map(|(_, item)| item).collect()
+    let wants = |name: &str| format_of(Path::new(name)).is_some() && !is_test_file(Path::new(name));
+    crate::fsio::walk(root, shown_root, &wants, &[])
+        .into_iter()
+        .map(|e| match e {
+            crate::fsio::Entry::File { path, shown } => Item::File { path, shown },
+            crate::fsio::Entry::Error { shown, message } => Item::Error { shown, message },
+        })
+        .collect()
 }
 
 // ------------------------------------------------------------------------------- JSONL

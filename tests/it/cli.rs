@@ -322,3 +322,193 @@ fn a_large_tenant_file_reports_what_a_small_one_would() {
     let msg = format!("invalid JSON at line {lines}, column 1: trailing comma");
     assert!(String::from_utf8_lossy(&out.stdout).contains(&msg), "{}", String::from_utf8_lossy(&out.stdout));
 }
+
+/// Runs the binary and fails the test if it has not ended after `secs` seconds (for
+/// inputs that used to block forever). Output must be small (it is read at the end).
+#[cfg(unix)]
+fn tenet_within(args: &[&str], secs: u64) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tenet"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(secs) {
+            child.kill().unwrap();
+            panic!("`tenet {}` did not end within {secs} s", args.join(" "));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[cfg(unix)]
+fn mkfifo(path: &std::path::Path) -> String {
+    assert!(Command::new("mkfifo").arg(path).status().unwrap().success());
+    path.to_string_lossy().into_owned()
+}
+
+#[cfg(unix)]
+#[test]
+fn special_files_are_skipped_in_directories_and_errors_when_named() {
+    let d = scratch("fifo");
+    let p = write(&d, "caps.tenet", POLICY.as_bytes());
+    std::fs::create_dir_all(d.join("tenants")).unwrap();
+    write(&d.join("tenants"), "a.json", br#"{"id": "a"}"#);
+    for name in ["b.json", "c.yaml", "d.jsonl"] {
+        mkfifo(&d.join("tenants").join(name));
+    }
+    let tenants = d.join("tenants").to_string_lossy().into_owned();
+    let out = tenet_within(&["check", "-p", &p, &tenants, "--format", "json"], 60);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json(&out)["summary"]["tenants"], 1);
+
+    // Named explicitly: an input error (exit 2) that says what the path is.
+    let fifo = d.join("tenants/b.json").to_string_lossy().into_owned();
+    let a = d.join("tenants/a.json").to_string_lossy().into_owned();
+    let out = tenet_within(&["check", "-p", &p, &fifo, &a, "--format", "json"], 60);
+    assert_eq!(out.status.code(), Some(2));
+    let v = json(&out);
+    assert_eq!(v["summary"]["tenants"], 2);
+    assert_eq!(v["findings"][0]["rule"], "input");
+    assert!(v["findings"][0]["message"].as_str().unwrap().contains("is not a regular file"), "{v}");
+
+    // A policy FIFO in a `-p` directory is skipped; named explicitly, it is an error.
+    let pdir = d.join("policies");
+    std::fs::create_dir_all(&pdir).unwrap();
+    write(&pdir, "caps.tenet", POLICY.as_bytes());
+    let pfifo = mkfifo(&pdir.join("z.tenet"));
+    let out = tenet_within(&["check", "-p", &pdir.to_string_lossy(), &a, "--format", "json"], 60);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = tenet_within(&["check", "-p", &pfifo, &a], 60);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a regular file"));
+    let out = tenet_within(&["fmt", &pfifo], 60);
+    assert_eq!(out.status.code(), Some(2));
+    let out = tenet_within(&["fmt", "--check", &pdir.to_string_lossy()], 60);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = tenet_within(&["check", "-p", &p, "--model", &fifo, &a], 60);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// Runs the binary with its standard output's reading end closed at once (as `| head`
+/// does once it has its lines).
+fn tenet_closed_stdout(args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tenet"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_closed_stdout_ends_every_command_quietly() {
+    let d = scratch("closed");
+    let p = write(&d, "caps.tenet", POLICY.as_bytes());
+    let users: Vec<String> =
+        (0..3000).map(|i| format!(r#"{{"id": "u{i}", "sessions": [{{}}, {{}}, {{}}]}}"#)).collect();
+    let t = write(&d, "t.json", format!(r#"{{"id": "t", "users": [{}]}}"#, users.join(",")).as_bytes());
+    let ugly = write(&d, "ugly.tenet", POLICY.replace(" <= ", "<=").as_bytes());
+    let dir = d.to_string_lossy().into_owned();
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["explain", "-p", &p, "--rule", "session_cap", &t],
+        vec!["fmt", "--check", &ugly],
+        vec!["check", "-p", &p, &t, "--format", "human"],
+        vec!["check", "-p", &p, &t, "--format", "json"],
+        vec!["check", "-p", &p, &t, "--format", "jsonl"],
+        vec!["model", "show"],
+        vec!["test", &dir],
+    ];
+    for args in runs {
+        let out = tenet_closed_stdout(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn control_characters_in_data_are_escaped_in_human_output_and_explain() {
+    let d = scratch("escapes");
+    let p = write(&d, "caps.tenet", POLICY.as_bytes());
+    // ESC ] 0 ; … BEL sets a terminal's title; CSI (U+009B) and a bidi override too.
+    let t = write(
+        &d,
+        "t.json",
+        br#"{"id": "t\u001b]0;pwned\u0007", "users": [{"id": "u\u001b[2J\u009b\u202e1", "sessions": [{}, {}, {}]}]}"#,
+    );
+    let out = tenet(&["check", "-p", &p, &t, "--format", "human", "--now", "2026-11-22T00:00:00Z"]);
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(!text.contains(['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}']), "{text:?}");
+    assert!(text.contains(r"t\u{1b}]0;pwned\u{7}"), "{text}");
+    assert!(text.contains(r"u\u{1b}[2J\u{9b}\u{202e}1 has 3 sessions"), "{text}");
+    let out = tenet(&["explain", "-p", &p, "--rule", "session_cap", &t, "--now", "2026-11-22T00:00:00Z"]);
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(text.contains(r"u\u{1b}[2J"), "{text}");
+    assert!(!text.contains(['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}']), "{text:?}");
+    // JSON escapes them already.
+    let out = tenet(&["check", "-p", &p, &t, "--format", "json"]);
+    assert!(!out.stdout.contains(&0x1b), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(json(&out)["findings"][0]["tenant"], "t\u{1b}]0;pwned\u{7}");
+}
+
+#[test]
+fn input_errors_are_named_on_stderr_in_every_format() {
+    let d = scratch("stderr-input");
+    let p = write(&d, "caps.tenet", POLICY.as_bytes());
+    let ok = write(&d, "ok.json", br#"{"id": "ok"}"#);
+    let bad = write(&d, "bad.json", b"{ nope");
+    let missing = d.join("missing.json").to_string_lossy().into_owned();
+    for format in ["json", "jsonl", "human"] {
+        let out = tenet(&["check", "-p", &p, &ok, &bad, &missing, "--format", format]);
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error: input ")).collect();
+        assert_eq!(lines.len(), 2, "{format}: {err}");
+        assert!(lines[0].starts_with(&format!("error: input `{bad}`: ")), "{err}");
+        assert!(lines[1].contains("cannot read"), "{err}");
+    }
+}
+
+/// A write that fails halfway (here: the file size limit) leaves the policy as it was.
+#[cfg(unix)]
+#[test]
+fn fmt_never_truncates_a_policy() {
+    let d = scratch("fmt-atomic");
+    let mut text = String::from("policy \"big\"\n");
+    for i in 0..400 {
+        text.push_str(&format!("rule r{i}:   count(user.sessions)<={i}\n"));
+    }
+    let path = write(&d, "big.tenet", text.as_bytes());
+    assert!(text.len() > 8192);
+    // `ulimit -f 8`: at most 8 blocks (4 or 8 KiB); the write past it fails (SIGXFSZ).
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit -f 8 && exec '{}' fmt '{path}'", env!("CARGO_BIN_EXE_tenet")))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    // Without the limit it is formatted, and the file keeps its permissions.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let out = tenet(&["fmt", &path]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::read_to_string(&path).unwrap().contains("count(user.sessions) <= 1\n"));
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o640);
+    // A symbolic link is not written through.
+    let target = write(&d, "target.tenet", text.as_bytes());
+    let link = d.join("link.tenet");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let out = tenet(&["fmt", &link.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("symbolic link"));
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), text);
+}

@@ -8,6 +8,35 @@ fn tenet_test(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tenet")).arg("test").args(args).current_dir(dir).output().unwrap()
 }
 
+/// Runs `tenet test ARGS` in `dir`, failing the test if it has not ended after `secs`
+/// seconds (for inputs that used to block forever).
+#[cfg(unix)]
+fn tenet_test_within(dir: &Path, args: &[&str], secs: u64) -> Output {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tenet"))
+        .arg("test")
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(secs) {
+            child.kill().unwrap();
+            panic!("`tenet test {}` did not end within {secs} s", args.join(" "));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Diagnostics as one line: miette's line wrapping and gutters removed.
+fn flat(text: &str) -> String {
+    text.replace('│', " ").split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -219,8 +248,9 @@ fn a_missing_snapshot_fails_update_writes_it_and_the_next_run_passes() {
     let o = tenet_test(&d, &[]);
     assert_eq!(code(&o), 0, "{}", show(&o));
     assert_eq!(last_line(&o), "1 passed, 0 failed");
-    // Same result from another directory.
-    let o = tenet_test(&d.join("tests"), &["."]);
+    // Same result from another directory (which the test's `../` paths leave: allowed
+    // explicitly, see `paths_in_test_files_stay_inside_the_tree`).
+    let o = tenet_test(&d.join("tests"), &[".", "--allow-outside-paths"]);
     assert_eq!(code(&o), 0, "{}", show(&o));
 
     // A changed finding is a diff; --update says it updated the snapshot.
@@ -451,4 +481,133 @@ fn the_shipped_packs_are_fully_covered() {
     assert!(!out.contains("FAILED"), "{out}");
     let last = last_line(&o);
     assert!(last.ends_with(" passed, 0 failed"), "{last}");
+}
+
+#[test]
+fn paths_in_test_files_stay_inside_the_tree() {
+    let d = scratch("confined");
+    write(&d, "secret.yaml", "root: SECRET-LINE-1\nother: SECRET-LINE-2\n");
+    write(&d, "repo/caps.tenet", POLICY);
+    write(&d, "repo/fixtures/t.json", r#"{"id": "t1"}"#);
+    let outside = d.join("secret.yaml");
+    let abs = outside.to_string_lossy().into_owned();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&outside, d.join("repo/fixtures/link.yaml")).unwrap();
+    let case = "cases:\n  - name: a\n    tenant_file: fixtures/t.json\n    expect: pass\n";
+    let repo = d.join("repo");
+    for (i, head) in [
+        "policy: caps.tenet\nmodel: ../secret.yaml\n".to_string(),
+        format!("policy: caps.tenet\nmodel: {abs}\n"),
+        "policy: ../secret.yaml\n".to_string(),
+        "policy: caps.tenet\nmodel: fixtures/link.yaml\n".to_string(),
+    ]
+    .iter()
+    .enumerate()
+    {
+        write(&repo, "a.test.yaml", &format!("{head}{case}"));
+        let o = tenet_test(&repo, &[]);
+        assert_eq!(code(&o), 2, "{i}: {}", show(&o));
+        let flat = flat(&stderr(&o));
+        assert!(flat.contains("is outside the current directory"), "{i}: {}", show(&o));
+        assert!(flat.contains("`--allow-outside-paths` lifts this"), "{i}: {}", show(&o));
+        assert!(!show(&o).contains("SECRET"), "{i}: {}", show(&o));
+    }
+    // Allowed explicitly, the file is read, but a file that is not a model is not quoted.
+    write(&repo, "a.test.yaml", &format!("policy: caps.tenet\nmodel: {abs}\n{case}"));
+    let o = tenet_test(&repo, &["--allow-outside-paths"]);
+    assert_eq!(code(&o), 2, "{}", show(&o));
+    assert!(stderr(&o).contains("is not a model file"), "{}", show(&o));
+    assert!(!show(&o).contains("SECRET"), "{}", show(&o));
+    // A file that is not a policy file is not parsed (nor quoted) as one.
+    write(&repo, "notes.txt", "SECRET-LINE-3\n");
+    write(&repo, "a.test.yaml", &format!("policy: notes.txt\n{case}"));
+    let o = tenet_test(&repo, &[]);
+    assert!(stderr(&o).contains("is not a policy file"), "{}", show(&o));
+    assert!(!show(&o).contains("SECRET"), "{}", show(&o));
+    // Inside the tree, `../` is fine: the root is the directory `tenet test` runs in.
+    write(
+        &repo,
+        "tests/b.test.yaml",
+        "policy: ../caps.tenet\ncases:\n  - name: a\n    tenant_file: ../fixtures/t.json\n    expect: pass\n",
+    );
+    std::fs::remove_file(repo.join("a.test.yaml")).unwrap();
+    let o = tenet_test(&repo, &[]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    // Run from outside: a test file named directly is confined to its own directory, one
+    // found under a directory given to `tenet test` to that directory.
+    std::fs::create_dir_all(d.join("elsewhere")).unwrap();
+    let b = repo.join("tests/b.test.yaml").to_string_lossy().into_owned();
+    let o = tenet_test(&d.join("elsewhere"), &[&b]);
+    assert_eq!(code(&o), 2, "{}", show(&o));
+    let o = tenet_test(&d.join("elsewhere"), &[&repo.to_string_lossy()]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+}
+
+#[cfg(unix)]
+#[test]
+fn update_never_writes_through_a_symlinked_snapshot() {
+    let d = scratch("snaplink");
+    write(&d, "caps.tenet", POLICY);
+    write(
+        &d,
+        "caps.test.yaml",
+        "policy: caps.tenet\nnow: 2026-11-22T00:00:00Z\ncases:\n  - name: pinned\n    tenant: {id: t1, users: [{id: u1, sessions: [{}, {}, {}]}]}\n    snapshot: true\n",
+    );
+    write(&d, "victim.json", "[]\n");
+    std::fs::create_dir_all(d.join("__snapshots__/caps")).unwrap();
+    let link = d.join("__snapshots__/caps/pinned.json");
+    std::os::unix::fs::symlink(d.join("victim.json"), &link).unwrap();
+    let o = tenet_test(&d, &["--update"]);
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    assert!(stdout(&o).contains("cannot write snapshot __snapshots__/caps/pinned.json"), "{}", show(&o));
+    assert!(stdout(&o).contains("symbolic link"), "{}", show(&o));
+    assert_eq!(std::fs::read_to_string(d.join("victim.json")).unwrap(), "[]\n");
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    // A regular snapshot is written (atomically, no temporary file left behind).
+    std::fs::remove_file(&link).unwrap();
+    let o = tenet_test(&d, &["--update"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let names: Vec<String> = std::fs::read_dir(d.join("__snapshots__/caps"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["pinned.json"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn special_files_named_by_a_test_file_are_errors_not_hangs() {
+    let d = scratch("fifo");
+    write(&d, "caps.tenet", POLICY);
+    for name in ["t.json", "m.yaml", "p.tenet"] {
+        assert!(Command::new("mkfifo").arg(d.join(name)).status().unwrap().success());
+    }
+    let case = "cases:\n  - name: a\n    tenant_file: t.json\n    expect: pass\n";
+    for head in ["policy: caps.tenet\n", "policy: caps.tenet\nmodel: m.yaml\n", "policy: p.tenet\n"] {
+        write(&d, "a.test.yaml", &format!("{head}{case}"));
+        let o = tenet_test_within(&d, &[], 60);
+        assert_eq!(code(&o), 2, "{head}: {}", show(&o));
+        assert!(stderr(&o).contains("is not a regular file"), "{head}: {}", show(&o));
+    }
+    // A FIFO named like a test file is skipped by discovery.
+    std::fs::remove_file(d.join("a.test.yaml")).unwrap();
+    assert!(Command::new("mkfifo").arg(d.join("f.test.yaml")).status().unwrap().success());
+    let o = tenet_test_within(&d, &[], 60);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+}
+
+#[test]
+fn control_characters_quoted_by_diagnostics_are_escaped() {
+    let d = scratch("diag-escape");
+    write(&d, "caps.tenet", POLICY);
+    write(
+        &d,
+        "a.test.yaml",
+        &format!("policy: caps.tenet\n\"x\u{1b}]0;pwned\u{7}\": 1\n{}", &GOOD[GOOD.find("cases:").unwrap()..]),
+    );
+    let o = tenet_test(&d, &[]);
+    assert_eq!(code(&o), 2, "{}", show(&o));
+    let err = stderr(&o);
+    assert!(!err.contains(['\u{1b}', '\u{7}']), "{err:?}");
+    assert!(err.contains(r"x\u{1b}]0;pwned\u{7}"), "{err}");
 }

@@ -535,3 +535,28 @@ fn sum_of_nothing_is_the_zero_of_the_element_type() {
     let t = r#"{"id": "t", "integrations": [{"id": "i1"}]}"#;
     assert_eq!(value_of("sum(cert.expires_at - cert.created_at) <= 3y", t), "pass");
 }
+
+/// Lists compare element by element even when their elements need the tenant: a
+/// collection against a list literal or another collection (language.md §3, §9.3).
+#[test]
+fn collections_compare_with_lists() {
+    let t = r#"{"id": "t", "roles": [{"id": "r1"}, {"id": "r2"}],
+        "users": [{"id": "u1"}, {"id": "u2", "sessions": [{"id": "s1"}]}]}"#;
+    let p = r#"policy "p"
+        rule no_sessions: user.sessions == []
+        rule same_collection: tenant.roles == roles and users.sessions != user.sessions
+    "#;
+    assert_eq!(
+        statuses(p, t),
+        vec![
+            "no_sessions users[0] pass",
+            "no_sessions users[1] fail",
+            "same_collection users[0] pass",
+            "same_collection users[1] fail",
+        ]
+    );
+    // Mixed numbers inside lists compare exactly too.
+    pass("[9007199254740992.0] != [9007199254740993] and [1, 2.5] == [1.0, 2.5]");
+    // `days` divides exactly, then rounds once.
+    pass("days(1d) == 1.0 and days(36h) == 1.5 and days(1s) == 1.0 / 86400.0");
+}

@@ -16,6 +16,7 @@ mod evidence;
 mod examples;
 mod fmt;
 mod harness;
+mod harness_scale;
 mod inputs;
 mod language;
 mod support;

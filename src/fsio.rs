@@ -1,0 +1,315 @@
+//! Files: what tenet reads and how it writes (docs/LIMITS.md, "Files: what tenet reads
+//! and writes"). One source of truth for three things every command needs:
+//!
+//! - [`walk`]: the one directory walker. Every directory tenet searches (policies, test
+//!   files, `.tenet` files to format, tenant snapshots) is walked with the same rules;
+//!   callers say only which file names they want and which extra directories to skip.
+//! - [`regular_file`]: a path named explicitly must be a regular file (after following
+//!   symbolic links), decided from its metadata before it is opened, so a FIFO or a device
+//!   never blocks or floods a run.
+//! - [`write_atomic`]: every file tenet writes goes to a temporary file in the same
+//!   directory, then is renamed over the destination; a destination that is a symbolic
+//!   link is refused.
+
+use std::collections::HashSet;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// Directories no walk enters (besides hidden ones): build output, dependencies and test
+/// snapshots never hold policies, tests or tenants.
+pub const SKIPPED_DIRS: &[&str] = &["target", "node_modules", "__snapshots__"];
+
+/// One result of a [`walk`], in sorted order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// A regular file (or a symbolic link to one) with a wanted name.
+    File { path: PathBuf, shown: String },
+    /// A directory or a wanted entry that could not be read, at its place in the order.
+    Error { shown: String, message: String },
+}
+
+/// The message for an unreadable path.
+pub fn cannot_read(shown: &str, e: &io::Error) -> String {
+    format!("cannot read `{shown}`: {e}")
+}
+
+/// The files under `root` whose name `wants` accepts, sorted by path (component by
+/// component), as `shown_root` joined with their path below `root`.
+///
+/// The rules, the same for every caller:
+/// - entries whose name starts with `.` are skipped (hidden files and directories, and the
+///   temporary files of [`write_atomic`]);
+/// - directories named in [`SKIPPED_DIRS`] or in `skip_dirs` are not entered;
+/// - symbolic links are followed, to files and to directories; a directory already
+///   entered (by its canonical path) is not entered again, so link cycles end;
+/// - anything that is not a regular file or a directory after following links (FIFOs,
+///   sockets, devices) is skipped without being opened;
+/// - a directory that cannot be read, or a wanted entry whose metadata cannot be read
+///   (a dangling link), is an [`Entry::Error`] at its place in the order.
+pub fn walk(root: &Path, shown_root: &str, wants: &dyn Fn(&str) -> bool, skip_dirs: &[&str]) -> Vec<Entry> {
+    let mut found: Vec<(PathBuf, Entry)> = Vec::new();
+    let mut stack: Vec<PathBuf> = vec![PathBuf::new()];
+    let mut seen: HashSet<PathBuf> = HashSet::new();
+    if let Ok(c) = fs::canonicalize(root) {
+        seen.insert(c);
+    }
+    let shown_of = |rel: &Path| {
+        if rel.as_os_str().is_empty() {
+            shown_root.to_string()
+        } else {
+            Path::new(shown_root).join(rel).to_string_lossy().into_owned()
+        }
+    };
+    while let Some(rel) = stack.pop() {
+        let dir = root.join(&rel);
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) => {
+                let shown = shown_of(&rel);
+                found.push((rel, Entry::Error { message: cannot_read(&shown, &e), shown }));
+                continue;
+            }
+        };
+        for entry in entries {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    let shown = shown_of(&rel);
+                    found.push((rel.clone(), Entry::Error { message: cannot_read(&shown, &e), shown }));
+                    continue;
+                }
+            };
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') {
+                continue;
+            }
+            let rel_path = rel.join(entry.file_name());
+            let path = root.join(&rel_path);
+            // `DirEntry::file_type` usually costs no system call but does not follow a
+            // symbolic link; `fs::metadata` does.
+            let kind = entry.file_type().and_then(|t| {
+                if t.is_symlink() {
+                    fs::metadata(&path).map(|m| (m.is_dir(), m.is_file()))
+                } else {
+                    Ok((t.is_dir(), t.is_file()))
+                }
+            });
+            let (is_dir, is_file) = match kind {
+                Ok(k) => k,
+                Err(e) => {
+                    if wants(&name) {
+                        let shown = shown_of(&rel_path);
+                        found.push((rel_path, Entry::Error { message: cannot_read(&shown, &e), shown }));
+                    }
+                    continue;
+                }
+            };
+            if is_dir {
+                if SKIPPED_DIRS.contains(&name.as_ref()) || skip_dirs.contains(&name.as_ref()) {
+                    continue;
+                }
+                if fs::canonicalize(&path).map_or(true, |c| seen.insert(c)) {
+                    stack.push(rel_path);
+                }
+            } else if is_file && wants(&name) {
+                let shown = shown_of(&rel_path);
+                found.push((rel_path, Entry::File { path, shown }));
+            }
+        }
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found.into_iter().map(|(_, e)| e).collect()
+}
+
+/// What a path named explicitly is, from its metadata (following symbolic links).
+#[derive(Debug)]
+pub enum Kind {
+    File(fs::Metadata),
+    Dir,
+}
+
+/// Checks that a path named explicitly is a regular file or a directory before anything
+/// opens it. A FIFO, socket or device is an error (reading one could block forever or
+/// never end), and so is a path that cannot be read.
+pub fn kind(path: &Path, shown: &str) -> Result<Kind, String> {
+    let meta = fs::metadata(path).map_err(|e| cannot_read(shown, &e))?;
+    if meta.is_dir() {
+        Ok(Kind::Dir)
+    } else if meta.is_file() {
+        Ok(Kind::File(meta))
+    } else {
+        Err(not_regular(shown))
+    }
+}
+
+/// Like [`kind`], for a path that must be a file.
+pub fn regular_file(path: &Path, shown: &str) -> Result<fs::Metadata, String> {
+    match kind(path, shown)? {
+        Kind::File(m) => Ok(m),
+        Kind::Dir => Err(format!("`{shown}` is a directory, not a file")),
+    }
+}
+
+fn not_regular(shown: &str) -> String {
+    format!("`{shown}` is not a regular file (a FIFO, socket or device); tenet reads only regular files")
+}
+
+/// Reads a regular file of at most `limit` bytes (the check is made before opening).
+pub fn read_file(path: &Path, shown: &str, limit: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let meta = regular_file(path, shown)?;
+    let too_large = || format!("`{shown}` is larger than {} MiB", limit >> 20);
+    if meta.len() > limit {
+        return Err(too_large());
+    }
+    let f = fs::File::open(path).map_err(|e| cannot_read(shown, &e))?;
+    let mut bytes = Vec::new();
+    f.take(limit + 1).read_to_end(&mut bytes).map_err(|e| cannot_read(shown, &e))?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+/// Policies, models and test files larger than this are not read (they are written by
+/// people; a larger one is a mistake or an attack).
+pub const MAX_SOURCE_BYTES: u64 = 64 << 20;
+
+/// Writes `bytes` to `path` atomically: into a temporary file in the same directory,
+/// flushed to disk, then renamed over `path`. Readers see the old file or the new one,
+/// never a truncated one, and a failed write leaves the old file as it was.
+///
+/// A destination that is a symbolic link is refused (nothing is written through a link,
+/// and the link is not replaced), and so is one that is not a regular file. An existing
+/// file keeps its permissions; a new one gets `0644` on Unix.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let perms = match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "it is a symbolic link, and tenet does not write through links (replace the link with a file)",
+            ))
+        }
+        Ok(m) if !m.is_file() => {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "it is not a regular file"));
+        }
+        Ok(m) => Some(m.permissions()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new().prefix(".tenet-").suffix(".tmp").tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    match perms {
+        Some(p) => tmp.as_file().set_permissions(p)?,
+        None => set_new_file_mode(tmp.as_file())?,
+    }
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(unix)]
+fn set_new_file_mode(f: &fs::File) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    f.set_permissions(fs::Permissions::from_mode(0o644))
+}
+
+#[cfg(not(unix))]
+fn set_new_file_mode(_: &fs::File) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("tenet-fsio-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn shown(entries: &[Entry]) -> Vec<String> {
+        entries
+            .iter()
+            .map(|e| match e {
+                Entry::File { shown, .. } => shown.clone(),
+                Entry::Error { shown, .. } => format!("error {shown}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn walk_skips_hidden_build_and_special_entries_and_ends_link_cycles() {
+        let d = scratch("walk");
+        for dir in ["a/b", ".git", "target", "node_modules", "__snapshots__", "fixtures"] {
+            fs::create_dir_all(d.join(dir)).unwrap();
+        }
+        for f in ["z.json", "a/b/c.json", "a/x.txt", ".git/h.json", "target/t.json", "fixtures/f.json", ".h.json"] {
+            fs::write(d.join(f), "{}").unwrap();
+        }
+        fs::write(d.join("__snapshots__/s.json"), "{}").unwrap();
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(&d, d.join("a/loop")).unwrap();
+            std::os::unix::fs::symlink(d.join("z.json"), d.join("a/link.json")).unwrap();
+            std::os::unix::fs::symlink(d.join("missing"), d.join("a/dangling.json")).unwrap();
+            let fifo = d.join("a/fifo.json");
+            assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        }
+        let wants = |n: &str| n.ends_with(".json");
+        let got = shown(&walk(&d, "R", &wants, &["fixtures"]));
+        #[cfg(unix)]
+        assert_eq!(got, ["R/a/b/c.json", "error R/a/dangling.json", "R/a/link.json", "R/z.json"]);
+        let got = shown(&walk(&d, "R", &wants, &[]));
+        assert!(got.contains(&"R/fixtures/f.json".to_string()), "{got:?}");
+    }
+
+    #[test]
+    fn atomic_writes_replace_files_keep_permissions_and_refuse_links() {
+        let d = scratch("write");
+        let p = d.join("f.txt");
+        write_atomic(&p, b"one").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"one");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o644);
+            fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).unwrap();
+            write_atomic(&p, b"two").unwrap();
+            assert_eq!(fs::read(&p).unwrap(), b"two");
+            assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+            let target = d.join("target.txt");
+            fs::write(&target, "keep").unwrap();
+            let link = d.join("link.txt");
+            std::os::unix::fs::symlink(&target, &link).unwrap();
+            let e = write_atomic(&link, b"evil").unwrap_err();
+            assert!(e.to_string().contains("symbolic link"), "{e}");
+            assert_eq!(fs::read(&target).unwrap(), b"keep");
+            assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        }
+        // No temporary file is left behind.
+        let names: Vec<_> = fs::read_dir(&d).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert!(names.iter().all(|n| !n.to_string_lossy().starts_with(".tenet-")), "{names:?}");
+    }
+
+    #[test]
+    fn special_files_are_refused_before_opening() {
+        #[cfg(unix)]
+        {
+            let d = scratch("kind");
+            let fifo = d.join("t.json");
+            assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+            let e = regular_file(&fifo, "t.json").unwrap_err();
+            assert!(e.contains("not a regular file"), "{e}");
+            assert!(read_file(&fifo, "t.json", 10).is_err());
+        }
+    }
+}
