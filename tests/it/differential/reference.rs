@@ -226,10 +226,8 @@ impl World {
 
     /// The entities of a kind, in document order, depth first.
     pub fn of_kind(&self, kind: &str) -> Vec<usize> {
-        // Document order for children: by parent in document order, then position. `ents`
-        // was filled parent by parent with each kind's children in turn, so sort by the
-        // chain of (ancestor position) which is the same as the order of insertion among
-        // entities of one kind.
+        // `ents` was filled depth first in document order (each entity, then its children),
+        // so the entities of one kind are in document order already.
         (0..self.ents.len()).filter(|i| self.ents[*i].kind == kind).collect()
     }
 
@@ -983,10 +981,8 @@ fn free_kinds(e: &Expr, bound: &mut Vec<String>, out: &mut Vec<&'static str>) {
     let mut walk = |x: &Expr, bound: &mut Vec<String>| free_kinds(x, bound, out);
     match e {
         Expr::Var(n) => {
-            if !bound.contains(n) {
-                if let Some(k) = KINDS.iter().find(|k| **k == n.as_str()) {
-                    out.push(k);
-                }
+            if let Some(k) = KINDS.iter().find(|k| **k == n.as_str() && !bound.contains(n)) {
+                out.push(k);
             }
         }
         Expr::Root(_) => out.push("tenant"),
