@@ -918,7 +918,7 @@ impl Gen<'_, '_> {
         }
         let d1 = d - 1;
         let cmp = [Bin::Eq, Bin::Ne, Bin::Lt, Bin::Le, Bin::Gt, Bin::Ge];
-        match self.s.pick(17) {
+        match self.s.pick(19) {
             0 => self.bool_(sc, known, 0),
             1 => {
                 let op = self.s.one(&[Bin::And, Bin::Or, Bin::Requires]);
@@ -1019,6 +1019,23 @@ impl Gen<'_, '_> {
                 let c = self.value(sc, known, Ty::Bool, d1);
                 let p = self.field_of(sc, &|f| *f == FTy::Bool).unwrap_or(Expr::Root("settings.login_notifications"));
                 Expr::Bin(Bin::Eq, b(Expr::Coalesce(b(p), b(Expr::Bool(self.s.chance(50))))), b(c))
+            }
+            17 => {
+                // Lists compared whole: a list from the data against a literal list.
+                let op = self.s.one(&[Bin::Eq, Bin::Ne]);
+                match self.s.pick(3) {
+                    0 => {
+                        let n = self.s.pick(3);
+                        let items = (0..n).map(|_| self.lit(Ty::Int)).collect();
+                        Expr::Bin(op, b(self.int_list(sc, known, d1)), b(Expr::List(items)))
+                    }
+                    1 => {
+                        let n = self.s.pick(3);
+                        let items = (0..n).map(|_| self.lit(Ty::Str)).collect();
+                        Expr::Bin(op, b(self.str_list(sc, known, d1)), b(Expr::List(items)))
+                    }
+                    _ => Expr::Bin(op, b(self.ent_list(sc, known, d1).0), b(Expr::List(Vec::new()))),
+                }
             }
             _ => self.enum_cmp(sc).unwrap_or(Expr::Bool(true)),
         }
