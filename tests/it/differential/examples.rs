@@ -12,6 +12,7 @@ fn no_known() -> Known {
         int_dec_compare: false,
         integer_keys: false,
         sum_empty_durations: false,
+        non_list_collections: false,
     }
 }
 
