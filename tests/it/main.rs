@@ -6,10 +6,12 @@
 //! - `corpus`: broken policies → rendered diagnostics (insta snapshots).
 //! - `examples`: the shipped packs on the shipped example tenants = `examples/tenants/EXPECTED.md`.
 //! - `cli`: the binary: exit codes, JSON/JSONL reports, determinism, bad inputs.
+//! - `differential`: random policies and tenants, the engine against a reference interpreter.
 //! - `inputs`: how tenant data is typed as it is read (keys, references).
 
 mod cli;
 mod corpus;
+mod differential;
 mod evidence;
 mod examples;
 mod fmt;
