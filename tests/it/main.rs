@@ -6,12 +6,14 @@
 //! - `corpus`: broken policies → rendered diagnostics (insta snapshots).
 //! - `examples`: the shipped packs on the shipped example tenants = `examples/tenants/EXPECTED.md`.
 //! - `cli`: the binary: exit codes, JSON/JSONL reports, determinism, bad inputs.
+//! - `fuzz_regressions`: inputs the fuzzers found (`tests/fuzz-regressions/`), replayed.
 
 mod cli;
 mod corpus;
 mod evidence;
 mod examples;
 mod fmt;
+mod fuzz_regressions;
 mod harness;
 mod language;
 mod support;
