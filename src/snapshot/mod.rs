@@ -303,3 +303,20 @@ impl Document {
         }
     }
 }
+
+/// For the fuzz targets (`fuzz/`) only: decodes JSON `bytes` through the streaming split
+/// that large files take ([`STREAM_MIN_BYTES`]), with the given sizes (bytes read at a
+/// time, bytes per piece, pieces in flight per thread), so that small inputs cross every
+/// boundary. `None` when the split hands the document back to the ordinary decode
+/// (`decode` of `Content::Json` then gives the tenant or the error); otherwise the tables
+/// must be exactly those that decode gives.
+#[doc(hidden)]
+pub fn decode_streamed(
+    bytes: &[u8],
+    plan: &DecodePlan,
+    chunk: usize,
+    piece: usize,
+    window: usize,
+) -> Option<Vec<Table>> {
+    stream::decode(bytes, plan, stream::Limits { chunk: chunk.max(1), piece: piece.max(1), window }).ok()
+}

@@ -8,6 +8,7 @@
 //! - `cli`: the binary: exit codes, JSON/JSONL reports, determinism, bad inputs.
 //! - `differential`: random policies and tenants, the engine against a reference interpreter.
 //! - `inputs`: how tenant data is typed as it is read (keys, references).
+//! - `fuzz_regressions`: inputs the fuzzers found (`tests/fuzz-regressions/`), replayed.
 
 mod cli;
 mod corpus;
@@ -15,6 +16,7 @@ mod differential;
 mod evidence;
 mod examples;
 mod fmt;
+mod fuzz_regressions;
 mod harness;
 mod harness_scale;
 mod inputs;

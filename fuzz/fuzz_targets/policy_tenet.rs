@@ -1,0 +1,5 @@
+//! A `.tenet` policy: parse, check, lower, evaluate (see `common::policy`).
+#![no_main]
+mod common;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| common::policy("fuzz.tenet", data));
