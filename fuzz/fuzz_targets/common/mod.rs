@@ -13,7 +13,7 @@ use tenet::diagnostic::Diagnostic;
 use tenet::engine::Engine;
 use tenet::finding::TenantReport;
 use tenet::fmt::{format, same_policy, FmtError};
-use tenet::harness::{load_file, run_case, Options};
+use tenet::harness::{load_file, run_case, Found, Options};
 use tenet::model::Model;
 use tenet::report::{self, Format, RunInfo};
 use tenet::snapshot::{self, Content, DecodePlan, Layout, Tenant};
@@ -334,7 +334,7 @@ pub fn test_file(data: &[u8]) {
     }
     let path = test_dir().join("fuzz.test.yaml");
     std::fs::write(&path, text).expect("write the test file");
-    let tf = load_file(&path);
+    let tf = load_file(&Found { path, root: test_dir().to_path_buf() }, false);
     diagnostics_render(&tf.diagnostics);
     let opts = Options { update: false, coverage: true };
     for case in &tf.cases {
