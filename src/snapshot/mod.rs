@@ -318,5 +318,10 @@ pub fn decode_streamed(
     piece: usize,
     window: usize,
 ) -> Option<Vec<Table>> {
-    stream::decode(bytes, plan, stream::Limits { chunk: chunk.max(1), piece: piece.max(1), window, ..stream::Limits::default() }).ok()
+    stream::decode(
+        bytes,
+        plan,
+        stream::Limits { chunk: chunk.max(1), piece: piece.max(1), window, ..stream::Limits::default() },
+    )
+    .ok()
 }
