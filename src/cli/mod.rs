@@ -2,7 +2,7 @@
 
 /// `eprintln!` that never panics: a closed standard error is ignored (`cli::out`).
 macro_rules! say {
-    ($($t:tt)*) => { $crate::cli::out::stderr(format_args!($($t)*), true) };
+    ($($t:tt)*) => { $crate::cli::out::say(format_args!($($t)*)) };
 }
 
 /// `eprint!` that never panics.

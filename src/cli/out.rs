@@ -59,6 +59,24 @@ pub fn print(text: &str) -> Result<(), Fail> {
     out.flush().map_err(write_failed)
 }
 
+/// A message on standard error is cut after this many characters: messages quote values
+/// from the command line and from files, which can be of any length.
+const MAX_MESSAGE_CHARS: usize = 4096;
+
+/// Writes one message line to standard error (`say!`), ignoring failure. Messages quote
+/// paths, command-line values and data, so control characters are escaped
+/// (`report::terminal_safe`) and a message longer than [`MAX_MESSAGE_CHARS`] is cut.
+pub fn say(args: std::fmt::Arguments<'_>) {
+    let text = args.to_string();
+    let text = match text.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((cut, _)) => {
+            format!("{}… ({} more characters)", &text[..cut], text[cut..].chars().count())
+        }
+        None => text,
+    };
+    stderr(format_args!("{}", crate::report::terminal_safe(&text, true)), true);
+}
+
 /// Writes to standard error, ignoring failure (see `say!`).
 pub fn stderr(args: std::fmt::Arguments<'_>, newline: bool) {
     let mut err = io::stderr().lock();

@@ -7,6 +7,7 @@
 //! - `examples`: the shipped packs on the shipped example tenants = `examples/tenants/EXPECTED.md`.
 //! - `cli`: the binary: exit codes, JSON/JSONL reports, determinism, bad inputs.
 //! - `differential`: random policies and tenants, the engine against a reference interpreter.
+//! - `messages`: what standard error quotes of hostile values.
 //! - `inputs`: how tenant data is typed as it is read (keys, references).
 //! - `fuzz_regressions`: inputs the fuzzers found (`tests/fuzz-regressions/`), replayed.
 
@@ -21,4 +22,5 @@ mod harness;
 mod harness_scale;
 mod inputs;
 mod language;
+mod messages;
 mod support;

@@ -1,0 +1,44 @@
+//! Messages on standard error quote what the user typed and what files hold: control
+//! characters never reach the terminal raw, and a huge value is not echoed whole.
+
+use std::process::Command;
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("tenet-messages-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("p.tenet"), "policy \"p\"\nmax = 3\nrule r: plan.seats > max\n").unwrap();
+    std::fs::write(d.join("t.json"), r#"{"id": "t", "plan": {"seats": 1}}"#).unwrap();
+    d
+}
+
+fn stderr_of(d: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_tenet")).args(args).current_dir(d).output().unwrap();
+    (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+#[test]
+fn command_line_values_in_errors_are_escaped() {
+    let d = scratch("escape");
+    let hostile = "x\u{1b}]0;pwned\u{7}\u{1b}[2J";
+    for args in [
+        vec!["check", "-p", "p.tenet", "t.json", "--rule", hostile],
+        vec!["check", "-p", "p.tenet", "t.json", "--set", &format!("max={hostile}")],
+        vec!["check", "-p", "p.tenet", "t.json", "--now", hostile],
+    ] {
+        let (code, err) = stderr_of(&d, &args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{args:?}: raw control characters in {err:?}");
+        assert!(err.contains("\\u{1b}"), "{args:?}: {err:?}");
+    }
+}
+
+#[test]
+fn a_huge_value_is_not_echoed_whole() {
+    let d = scratch("huge");
+    let now = "9".repeat(100_000);
+    let (code, err) = stderr_of(&d, &["check", "-p", "p.tenet", "t.json", "--now", &now]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.len() < 5_000, "{} bytes of stderr", err.len());
+    assert!(err.contains("more characters"), "{err}");
+}
