@@ -36,7 +36,7 @@ pub fn write_failed(e: io::Error) -> Fail {
     if e.kind() == io::ErrorKind::BrokenPipe {
         Fail::Closed
     } else {
-        Fail::Usage(format!("cannot write to standard output: {e}"))
+        Fail::Usage(format!("cannot write the report: {e}"))
     }
 }
 

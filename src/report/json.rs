@@ -44,7 +44,13 @@ impl Spool {
         }
         self.mem.extend_from_slice(bytes);
         if self.mem.len() > self.memory {
-            let mut f = io::BufWriter::with_capacity(1 << 20, tempfile::tempfile()?);
+            let file = tempfile::tempfile().map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("cannot create the report's temporary file ({e}); is TMPDIR writable?"),
+                )
+            })?;
+            let mut f = io::BufWriter::with_capacity(1 << 20, file);
             f.write_all(&self.mem)?;
             self.mem = Vec::new();
             self.file = Some(f);

@@ -42,3 +42,22 @@ fn a_huge_value_is_not_echoed_whole() {
     assert!(err.len() < 5_000, "{} bytes of stderr", err.len());
     assert!(err.contains("more characters"), "{err}");
 }
+
+#[test]
+fn a_report_spool_that_cannot_be_created_is_named_as_such() {
+    let d = scratch("spool");
+    std::fs::write(d.join("u.tenet"), "policy \"u\"\nrule r: user.session_cap > 5\n").unwrap();
+    // Enough findings to pass the JSON report's 8 MB in memory, so it spills to a file.
+    let users: Vec<String> = (0..60_000).map(|i| format!(r#"{{"id": "user-{i}"}}"#)).collect();
+    std::fs::write(d.join("many.json"), format!(r#"{{"id": "t", "users": [{}]}}"#, users.join(","))).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_tenet"))
+        .args(["check", "-p", "u.tenet", "many.json", "--format", "json"])
+        .env("TMPDIR", d.join("no-such-dir"))
+        .current_dir(&d)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("temporary file") && err.contains("TMPDIR"), "{err}");
+    assert!(!err.contains("standard output"), "{err}");
+}
