@@ -66,15 +66,23 @@ impl YNode {
     }
 }
 
+/// Budgets of YAML files written by people (policies, models, tests): far beyond any real
+/// file, small enough that no file can exhaust memory or time.
+const MAX_DEPTH: usize = 64;
+const MAX_EVENTS: usize = 2_000_000;
+const MAX_NODES: usize = 1_000_000;
+const MAX_ALIASES: usize = 1_000;
+const MAX_ANCHORS: usize = 1_000;
+
 /// Options for YAML written by people: YAML 1.2 booleans, tight alias and depth budgets.
 pub fn options() -> serde_saphyr::Options {
     serde_saphyr::options! {
         budget: serde_saphyr::budget! {
-            max_depth: 64,
-            max_events: 2_000_000,
-            max_nodes: 1_000_000,
-            max_aliases: 1_000,
-            max_anchors: 1_000,
+            max_depth: MAX_DEPTH,
+            max_events: MAX_EVENTS,
+            max_nodes: MAX_NODES,
+            max_aliases: MAX_ALIASES,
+            max_anchors: MAX_ANCHORS,
         },
         alias_limits: serde_saphyr::alias_limits! {
             max_total_replayed_events: 100_000,
@@ -105,7 +113,7 @@ pub fn parse(file: &SourceFile, code: Code) -> Result<YNode, Vec<Diagnostic>> {
                 Err(diags)
             }
         }
-        Err(e) => Err(vec![yaml_error(file, &e)]),
+        Err(e) => Err(vec![yaml_error(file, code, &e)]),
     }
 }
 
@@ -173,13 +181,31 @@ pub fn unknown_keys<'v>(
 }
 
 /// Converts a serde-saphyr error into a diagnostic at its location.
-pub fn yaml_error(file: &SourceFile, e: &serde_saphyr::Error) -> Diagnostic {
+pub fn yaml_error(file: &SourceFile, code: Code, e: &serde_saphyr::Error) -> Diagnostic {
     let span = e.location().map_or(Span::new(0, 0), |l| location_span(&file.text, &l));
+    if let serde_saphyr::Error::Budget { breach, .. } = e {
+        return Diagnostic::new(code, file, span, format!("YAML file over a limit: {}", budget_breach(breach)))
+            .label("here")
+            .help("split the file, or remove repetition (a file people write stays far below these limits)");
+    }
     let msg = e.without_snippet().to_string();
     let msg = strip_location(&msg);
-    Diagnostic::new(Code::Yaml, file, span, format!("invalid YAML: {msg}")).label("here").help(
+    Diagnostic::new(code, file, span, format!("invalid YAML: {msg}")).label("here").help(
         "check the indentation on this line and the one before, and quote values that contain a colon, `#`, `{` or `[`",
     )
+}
+
+/// Which budget a YAML file went over, in words.
+fn budget_breach(b: &serde_saphyr::budget::BudgetBreach) -> String {
+    use serde_saphyr::budget::BudgetBreach as B;
+    match b {
+        B::Depth { .. } => format!("nested deeper than {MAX_DEPTH} levels"),
+        B::Events { .. } => format!("more than {MAX_EVENTS} parser events"),
+        B::Nodes { .. } => format!("more than {MAX_NODES} nodes (values, keys and items)"),
+        B::Aliases { .. } => format!("more than {MAX_ALIASES} aliases"),
+        B::Anchors { .. } => format!("more than {MAX_ANCHORS} anchors"),
+        _ => "too large or too complex (aliases expand too far)".to_string(),
+    }
 }
 
 /// Removes serde-saphyr's " at line L, column C" suffix (the span says where).
@@ -572,4 +598,22 @@ fn align(raw: &str, base: u32, value: &str) -> Option<Vec<u32>> {
     }
     out.push(base + j.min(rb.len()) as u32);
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_over_a_budget_says_which_in_words_with_the_file_code() {
+        let deep = format!("a: {}1{}\n", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        let file = SourceFile::new("m.yaml", deep);
+        // The parser recurses once per level: the commands read YAML on 16 MiB stacks, as
+        // here (a debug build's frames overflow a test thread's 2 MiB at this depth).
+        let parse_it = move || parse(&file, Code::Model).expect_err("too deep");
+        let diags = std::thread::Builder::new().stack_size(16 << 20).spawn(parse_it).unwrap().join().unwrap();
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].code, Code::Model);
+        assert_eq!(diags[0].message, format!("YAML file over a limit: nested deeper than {MAX_DEPTH} levels"));
+    }
 }
