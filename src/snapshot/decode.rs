@@ -1372,6 +1372,8 @@ fn convert(conv: &Conv, x: In<'_>, path: Path<'_>) -> Value {
         (K::Any, In::U64(u)) => i64::try_from(u).map_or(Value::Dec(u as f64), Value::Int),
         (K::Int, In::U64(u)) => i64::try_from(u)
             .map_or_else(|_| Value::Bad(format!("field `{path}`: {u} is out of range for int").into()), Value::Int),
+        // JSON's `-0` is an integer by its grammar, but serde_json reads it as the double -0.0.
+        (K::Int, In::F64(f)) if f == 0.0 && f.is_sign_negative() => Value::Int(0),
         (K::Any, In::F64(f)) | (K::Dec, In::F64(f)) => Value::Dec(f),
         (K::Dec, In::I64(i)) => Value::Dec(i as f64),
         (K::Dec, In::U64(u)) => Value::Dec(u as f64),

@@ -65,3 +65,12 @@ fn an_endless_line_on_standard_input_is_one_finding() {
     assert!(lines[1].contains(r#""tenants":2,"evaluations":1,"pass":1,"#), "{stdout}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// JSON's `-0` is an integer (RFC 8259's grammar has no fraction in it), though serde_json
+/// reads it as the double -0.0: in an `int` field it is 0, not a type mismatch.
+#[test]
+fn minus_zero_in_an_int_field_is_zero() {
+    let s =
+        crate::support::statuses("policy \"p\"\nrule r: plan.seats == 0\n", r#"{"id": "t", "plan": {"seats": -0}}"#);
+    assert_eq!(s, vec!["r tenant pass"]);
+}
