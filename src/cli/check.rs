@@ -124,6 +124,14 @@ fn run_inner(args: &CheckArgs) -> Result<u8, Fail> {
     emit.progress.finish();
     emit.reporter.finish(&mut emit.out, &emit.summary).map_err(out::write_failed)?;
     emit.out.flush().map_err(out::write_failed)?;
+    if emit.summary.tenants == 0 {
+        // Vacuously clean: say so, so that a CI job given a wrong or empty path is noticed.
+        if args.tenants.is_empty() {
+            say!("warning: no tenants were given (name files, directories, or `-` for standard input)");
+        } else {
+            say!("warning: no tenants were read from {}", args.tenants.join(", "));
+        }
+    }
     Ok(if emit.input_errors {
         EXIT_USAGE
     } else if emit.failing {

@@ -67,6 +67,10 @@ fn run_inner(args: &TestArgs) -> Result<u8, Fail> {
     }
     let paths = if args.paths.is_empty() { vec![".".to_string()] } else { args.paths.clone() };
     let found = harness::discover(&paths)?;
+    if found.is_empty() {
+        // Vacuously passing: say so, so that a CI job given a wrong path is noticed.
+        say!("warning: no test files (*.test.yaml) found under {}", paths.join(", "));
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.jobs.unwrap_or(0))
         .stack_size(16 * 1024 * 1024)

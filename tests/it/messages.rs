@@ -61,3 +61,15 @@ fn a_report_spool_that_cannot_be_created_is_named_as_such() {
     assert!(err.contains("temporary file") && err.contains("TMPDIR"), "{err}");
     assert!(!err.contains("standard output"), "{err}");
 }
+
+#[test]
+fn a_run_that_checks_nothing_says_so() {
+    let d = scratch("nothing");
+    std::fs::create_dir_all(d.join("empty")).unwrap();
+    let (code, err) = stderr_of(&d, &["check", "-p", "p.tenet", "empty", "--format", "json"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("warning: no tenants were read from empty"), "{err}");
+    let (code, err) = stderr_of(&d, &["test", "empty"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("warning: no test files"), "{err}");
+}
