@@ -16,7 +16,7 @@ pub enum Code {
     Syntax,
     /// T002: a nesting limit was exceeded.
     TooDeep,
-    /// T004: a file is larger than its limit (docs/LIMITS-policies.md).
+    /// T004: a file is larger than its limit (docs/LIMITS.md, "Policy and test-file limits").
     TooLarge,
     /// T003: a literal is malformed (bad escape, overflowing integer, impossible date).
     BadLiteral,

@@ -1,6 +1,6 @@
 //! Differential testing: random well-typed policies and hostile tenants, evaluated by the
 //! engine and by a small reference interpreter written from the contract (`reference.rs`);
-//! every (rule, subject) status must agree. See docs/TESTING-differential.md.
+//! every (rule, subject) status must agree. See docs/DIFFERENTIAL.md.
 //!
 //! `TENET_DIFF_CASES=N` runs N cases instead of the CI default; `TENET_DIFF_SEED=S` picks
 //! another fixed seed; `TENET_DIFF_ALL=1` also generates the classes of known open defects
