@@ -4,6 +4,10 @@
 //! - [`walk`]: the one directory walker. Every directory tenet searches (policies, test
 //!   files, `.tenet` files to format, tenant snapshots) is walked with the same rules;
 //!   callers say only which file names they want and which extra directories to skip.
+//!   A symbolic link in a walked directory is followed only inside it.
+//! - [`Tree::locate`]: whether a path leads inside a directory tree, decided without
+//!   looking outside it (so no message tells what exists outside). The walker, the paths
+//!   in test files and the snapshots `tenet test` reads and writes use it.
 //! - [`regular_file`]: a path named explicitly must be a regular file (after following
 //!   symbolic links), decided from its metadata before it is opened, so a FIFO or a device
 //!   never blocks or floods a run.
@@ -29,6 +33,14 @@ pub enum Entry {
     Error { shown: String, message: String },
 }
 
+/// A file to read: its path, and its name as shown in messages (the path, lossily
+/// converted to UTF-8; the path itself is what is opened).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Named {
+    pub path: PathBuf,
+    pub shown: String,
+}
+
 /// The message for an unreadable path.
 pub fn cannot_read(shown: &str, e: &io::Error) -> String {
     format!("cannot read `{shown}`: {e}")
@@ -41,8 +53,11 @@ pub fn cannot_read(shown: &str, e: &io::Error) -> String {
 /// - entries whose name starts with `.` are skipped (hidden files and directories, and the
 ///   temporary files of [`write_atomic`]);
 /// - directories named in [`SKIPPED_DIRS`] or in `skip_dirs` are not entered;
-/// - symbolic links are followed, to files and to directories; a directory already
-///   entered (by its canonical path) is not entered again, so link cycles end;
+/// - a symbolic link is followed, to a file or a directory, only when it leads inside
+///   `root` (see [`Tree::locate`]); a link that leads outside is not followed and is an
+///   [`Entry::Error`] at its place, whatever its name, without saying what it leads to
+///   (tenet reads only what it is given). A directory already entered (by its canonical
+///   path) is not entered again, so link cycles end;
 /// - anything that is not a regular file or a directory after following links (FIFOs,
 ///   sockets, devices) is skipped without being opened;
 /// - a directory that cannot be read, or a wanted entry whose metadata cannot be read
@@ -51,9 +66,8 @@ pub fn walk(root: &Path, shown_root: &str, wants: &dyn Fn(&str) -> bool, skip_di
     let mut found: Vec<(PathBuf, Entry)> = Vec::new();
     let mut stack: Vec<PathBuf> = vec![PathBuf::new()];
     let mut seen: HashSet<PathBuf> = HashSet::new();
-    if let Ok(c) = fs::canonicalize(root) {
-        seen.insert(c);
-    }
+    let tree = Tree::new(root);
+    seen.insert(tree.canonical.clone());
     let shown_of = |rel: &Path| {
         if rel.as_os_str().is_empty() {
             shown_root.to_string()
@@ -71,15 +85,21 @@ pub fn walk(root: &Path, shown_root: &str, wants: &dyn Fn(&str) -> bool, skip_di
                 continue;
             }
         };
+        // In name order, and subdirectories entered in that order (depth first), so which
+        // of two ways into the same directory is taken does not depend on the file system.
+        let mut listed = Vec::new();
         for entry in entries {
-            let entry = match entry {
-                Ok(e) => e,
+            match entry {
+                Ok(e) => listed.push(e),
                 Err(e) => {
                     let shown = shown_of(&rel);
                     found.push((rel.clone(), Entry::Error { message: cannot_read(&shown, &e), shown }));
-                    continue;
                 }
-            };
+            }
+        }
+        listed.sort_by_key(fs::DirEntry::file_name);
+        let mut subdirs = Vec::new();
+        for entry in listed {
             let name = entry.file_name();
             let name = name.to_string_lossy();
             if name.starts_with('.') {
@@ -89,13 +109,22 @@ pub fn walk(root: &Path, shown_root: &str, wants: &dyn Fn(&str) -> bool, skip_di
             let path = root.join(&rel_path);
             // `DirEntry::file_type` usually costs no system call but does not follow a
             // symbolic link; `fs::metadata` does.
-            let kind = entry.file_type().and_then(|t| {
-                if t.is_symlink() {
-                    fs::metadata(&path).map(|m| (m.is_dir(), m.is_file()))
-                } else {
-                    Ok((t.is_dir(), t.is_file()))
-                }
-            });
+            let skipped = SKIPPED_DIRS.contains(&name.as_ref()) || skip_dirs.contains(&name.as_ref());
+            let kind = match entry.file_type() {
+                Ok(t) if t.is_symlink() => match tree.locate(&path) {
+                    Located::Inside(target) => fs::metadata(&target).map(|m| (m.is_dir(), m.is_file())),
+                    Located::Unreadable(e) => Err(e),
+                    Located::Outside if skipped => continue,
+                    Located::Outside => {
+                        let shown = shown_of(&rel_path);
+                        let message = outside_link(&shown, shown_root);
+                        found.push((rel_path, Entry::Error { shown, message }));
+                        continue;
+                    }
+                },
+                Ok(t) => Ok((t.is_dir(), t.is_file())),
+                Err(e) => Err(e),
+            };
             let (is_dir, is_file) = match kind {
                 Ok(k) => k,
                 Err(e) => {
@@ -107,20 +136,146 @@ pub fn walk(root: &Path, shown_root: &str, wants: &dyn Fn(&str) -> bool, skip_di
                 }
             };
             if is_dir {
-                if SKIPPED_DIRS.contains(&name.as_ref()) || skip_dirs.contains(&name.as_ref()) {
+                if skipped {
                     continue;
                 }
                 if fs::canonicalize(&path).map_or(true, |c| seen.insert(c)) {
-                    stack.push(rel_path);
+                    subdirs.push(rel_path);
                 }
             } else if is_file && wants(&name) {
                 let shown = shown_of(&rel_path);
                 found.push((rel_path, Entry::File { path, shown }));
             }
         }
+        stack.extend(subdirs.into_iter().rev());
     }
     found.sort_by(|a, b| a.0.cmp(&b.0));
     found.into_iter().map(|(_, e)| e).collect()
+}
+
+/// The message for a symbolic link met in a walk that leads outside the walked directory.
+pub fn outside_link(shown: &str, shown_root: &str) -> String {
+    format!(
+        "`{shown}` is a symbolic link to a path outside `{shown_root}`; tenet reads only what it is given \
+         — name the target directly to check it"
+    )
+}
+
+/// At most this many symbolic links are followed to resolve one path (as Linux does).
+const MAX_LINKS: usize = 40;
+
+/// A directory tree that paths must stay inside: a walked directory, or the tree a test
+/// file may read and write.
+#[derive(Debug, Clone)]
+pub struct Tree {
+    /// Canonical (absolute, symbolic links resolved), or only absolute when it does not
+    /// exist.
+    pub canonical: PathBuf,
+    /// Absolute, as given (symbolic links not resolved).
+    absolute: PathBuf,
+}
+
+/// Where a path leads, by [`Tree::locate`].
+#[derive(Debug)]
+pub enum Located {
+    /// Inside the tree; the canonical path.
+    Inside(PathBuf),
+    /// Outside the tree. Nothing outside was looked at, so nothing tells whether the
+    /// outside target exists.
+    Outside,
+    /// Inside the tree as far as it could be resolved, but it cannot be (a missing file
+    /// inside the tree, a loop of links).
+    Unreadable(io::Error),
+}
+
+impl Tree {
+    pub fn new(root: &Path) -> Tree {
+        let absolute = std::path::absolute(root).map_or_else(|_| root.to_path_buf(), |a| lexical(&a));
+        let canonical = fs::canonicalize(root).unwrap_or_else(|_| absolute.clone());
+        Tree { canonical, absolute }
+    }
+
+    fn related(&self, p: &Path) -> bool {
+        [&self.canonical, &self.absolute].iter().any(|r| p.starts_with(r) || r.starts_with(p))
+    }
+
+    /// Resolves `path` (absolute, or relative to the current directory) component by
+    /// component, following symbolic links as the system does, and says whether it leads
+    /// inside the tree. Only paths inside the tree or on the way to it (its ancestors) are
+    /// looked at: as soon as the resolution leaves, the answer is [`Located::Outside`],
+    /// whether or not the outside target exists, so the answer never tells a test file
+    /// (or a planted link) what exists outside.
+    pub fn locate(&self, path: &Path) -> Located {
+        use std::path::Component;
+        let mut cur = if path.is_absolute() {
+            PathBuf::new()
+        } else {
+            match std::env::current_dir().and_then(fs::canonicalize) {
+                Ok(d) => d,
+                Err(e) => return Located::Unreadable(e),
+            }
+        };
+        // Components still to resolve, the next one last.
+        let mut todo: Vec<std::ffi::OsString> = Vec::new();
+        let push = |todo: &mut Vec<std::ffi::OsString>, p: &Path| {
+            for c in p.components().rev() {
+                todo.push(c.as_os_str().to_os_string());
+            }
+        };
+        push(&mut todo, path);
+        let mut links = 0usize;
+        while let Some(c) = todo.pop() {
+            let c = PathBuf::from(c);
+            match c.components().next() {
+                Some(Component::Prefix(_) | Component::RootDir) => cur = c,
+                Some(Component::CurDir) | None => {}
+                Some(Component::ParentDir) => {
+                    cur.pop();
+                }
+                Some(Component::Normal(name)) => {
+                    let next = cur.join(name);
+                    if !self.related(&next) {
+                        return Located::Outside;
+                    }
+                    match fs::symlink_metadata(&next) {
+                        Ok(m) if m.file_type().is_symlink() => {
+                            links += 1;
+                            if links > MAX_LINKS {
+                                return Located::Unreadable(io::Error::other("too many levels of symbolic links"));
+                            }
+                            match fs::read_link(&next) {
+                                Ok(target) => push(&mut todo, &target),
+                                Err(e) => return Located::Unreadable(e),
+                            }
+                        }
+                        Ok(_) => cur = next,
+                        Err(e) => return Located::Unreadable(e),
+                    }
+                }
+            }
+        }
+        if cur.starts_with(&self.canonical) {
+            Located::Inside(cur)
+        } else {
+            Located::Outside
+        }
+    }
+}
+
+/// `path` with `.` and `..` removed lexically.
+fn lexical(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// What a path named explicitly is, from its metadata (following symbolic links).
@@ -291,6 +446,92 @@ mod tests {
         assert_eq!(got, ["R/a/b/c.json", "error R/a/dangling.json", "R/a/link.json", "R/z.json"]);
         let got = shown(&walk(&d, "R", &wants, &[]));
         assert!(got.contains(&"R/fixtures/f.json".to_string()), "{got:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn walks_follow_links_only_inside_the_walked_directory() {
+        use std::os::unix::fs::symlink;
+        let d = scratch("links");
+        fs::create_dir_all(d.join("out/dir")).unwrap();
+        fs::create_dir_all(d.join("root/in")).unwrap();
+        fs::write(d.join("out/secret.json"), "{}").unwrap();
+        fs::write(d.join("out/dir/x.json"), "{}").unwrap();
+        fs::write(d.join("root/in/a.json"), "{}").unwrap();
+        let root = d.join("root");
+        symlink(d.join("out/secret.json"), root.join("abs.json")).unwrap();
+        symlink("../out/secret.json", root.join("rel.json")).unwrap();
+        symlink(d.join("out/missing.json"), root.join("gone.json")).unwrap();
+        symlink(d.join("out/dir"), root.join("notes.txt")).unwrap();
+        symlink("..", root.join("up")).unwrap();
+        symlink("in/a.json", root.join("chain1.json")).unwrap();
+        symlink("chain1.json", root.join("chain2.json")).unwrap();
+        symlink("in", root.join("alias")).unwrap();
+        symlink("in/../in/a.json", root.join("dots.json")).unwrap();
+        symlink("loop2.json", root.join("loop1.json")).unwrap();
+        symlink("loop1.json", root.join("loop2.json")).unwrap();
+        let entries = walk(&root, "R", &|n: &str| n.ends_with(".json"), &[]);
+        assert_eq!(
+            shown(&entries),
+            [
+                "error R/abs.json",
+                "R/alias/a.json",
+                "R/chain1.json",
+                "R/chain2.json",
+                "R/dots.json",
+                "error R/gone.json",
+                "error R/loop1.json",
+                "error R/loop2.json",
+                "error R/notes.txt",
+                "error R/rel.json",
+                "error R/up",
+            ]
+        );
+        let message = |shown: &str| {
+            entries.iter().find_map(|e| match e {
+                Entry::Error { shown: s, message } if s == shown => Some(message.clone()),
+                _ => None,
+            })
+        };
+        // A link to a missing outside file says what a link to an existing one says.
+        assert_eq!(message("R/abs.json"), Some(outside_link("R/abs.json", "R")));
+        assert_eq!(message("R/gone.json"), Some(outside_link("R/gone.json", "R")));
+        assert!(message("R/loop1.json").unwrap().contains("symbolic links"));
+        // The walked directory may itself be a link (named by the user).
+        symlink(&root, d.join("named")).unwrap();
+        let named = walk(&d.join("named"), "N", &|n: &str| n == "a.json", &[]);
+        assert_eq!(
+            shown(&named),
+            [
+                "error N/abs.json",
+                "N/alias/a.json",
+                "error N/gone.json",
+                "error N/notes.txt",
+                "error N/rel.json",
+                "error N/up"
+            ]
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn locate_never_looks_outside() {
+        use std::os::unix::fs::symlink;
+        let d = scratch("locate");
+        fs::create_dir_all(d.join("root/sub")).unwrap();
+        fs::create_dir_all(d.join("out")).unwrap();
+        fs::write(d.join("out/f"), "").unwrap();
+        symlink(d.join("out"), d.join("root/o")).unwrap();
+        let tree = Tree::new(&d.join("root"));
+        let at = |p: &str| tree.locate(&d.join(p));
+        assert!(matches!(at("root/sub"), Located::Inside(_)));
+        assert!(matches!(at("root/missing"), Located::Unreadable(_)));
+        assert!(matches!(at("root/o/f"), Located::Outside));
+        assert!(matches!(at("root/o/missing"), Located::Outside));
+        assert!(matches!(at("root/o/../root/sub"), Located::Outside));
+        assert!(matches!(at("root/sub/../../out/f"), Located::Outside));
+        assert!(matches!(at("root/sub/.."), Located::Inside(_)));
+        assert!(matches!(at("root/.."), Located::Outside));
     }
 
     #[test]

@@ -36,8 +36,8 @@ fn run_inner(args: &FmtArgs) -> Result<u8, Fail> {
     let files = files(&args.paths)?;
     let mut broken = 0usize;
     let mut changed = 0usize;
-    for path in &files {
-        let text = match fsio::read_file(Path::new(path), path, fsio::MAX_SOURCE_BYTES) {
+    for fsio::Named { path: file_path, shown: path } in &files {
+        let text = match fsio::read_file(file_path, path, fsio::MAX_SOURCE_BYTES) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(t) => t,
                 Err(e) => {
@@ -59,7 +59,7 @@ fn run_inner(args: &FmtArgs) -> Result<u8, Fail> {
                 changed += 1;
                 if args.check {
                     out::print(&format!("{path}: not formatted\n{}", short_diff(&file.text, &formatted)))?;
-                } else if let Err(e) = fsio::write_atomic(Path::new(path), formatted.as_bytes()) {
+                } else if let Err(e) = fsio::write_atomic(file_path, formatted.as_bytes()) {
                     say!("error: cannot write `{path}`: {e}; the file was left unchanged");
                     broken += 1;
                 } else {
@@ -99,7 +99,7 @@ fn run_inner(args: &FmtArgs) -> Result<u8, Fail> {
 
 /// The `.tenet` files under the given paths, in order (directories walked by the rules of
 /// [`crate::fsio::walk`], sorted by path).
-fn files(paths: &[String]) -> Result<Vec<String>, String> {
+fn files(paths: &[String]) -> Result<Vec<fsio::Named>, String> {
     let mut out = Vec::new();
     let is_tenet = |name: &str| name.to_ascii_lowercase().ends_with(".tenet");
     for p in paths {
@@ -108,7 +108,7 @@ fn files(paths: &[String]) -> Result<Vec<String>, String> {
             fsio::Kind::Dir => {
                 for e in fsio::walk(path, p, &is_tenet, &[]) {
                     match e {
-                        fsio::Entry::File { shown, .. } => out.push(shown),
+                        fsio::Entry::File { path, shown } => out.push(fsio::Named { path, shown }),
                         fsio::Entry::Error { message, .. } => return Err(message),
                     }
                 }
@@ -118,7 +118,7 @@ fn files(paths: &[String]) -> Result<Vec<String>, String> {
                 if lower.ends_with(".yaml") || lower.ends_with(".yml") {
                     say!("note: skipping `{p}`: only `.tenet` files are formatted");
                 } else {
-                    out.push(p.clone());
+                    out.push(fsio::Named { path: path.to_path_buf(), shown: p.clone() });
                 }
             }
         }

@@ -49,20 +49,21 @@ pub fn read_model(path: &Path, shown: &str) -> Result<Model, ModelError> {
 /// `.tenet`, `.yaml`, `.yml` (not `*.test.yaml`, and not inside `fixtures/`: fixtures are
 /// tenants) by the rules of [`crate::fsio::walk`], sorted by path. A path that is not a
 /// regular file or a directory, or a directory entry that cannot be read, is an error.
-pub fn policy_files(paths: &[String]) -> Result<Vec<String>, String> {
+pub fn policy_files<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<fsio::Named>, String> {
     let mut out = Vec::new();
     for p in paths {
-        let path = Path::new(p);
-        match fsio::kind(path, p)? {
+        let path = p.as_ref();
+        let shown = path.to_string_lossy();
+        match fsio::kind(path, &shown)? {
             fsio::Kind::Dir => {
-                for e in fsio::walk(path, p, &is_policy_file, &["fixtures"]) {
+                for e in fsio::walk(path, &shown, &is_policy_file, &["fixtures"]) {
                     match e {
-                        fsio::Entry::File { shown, .. } => out.push(shown),
+                        fsio::Entry::File { path, shown } => out.push(fsio::Named { path, shown }),
                         fsio::Entry::Error { message, .. } => return Err(message),
                     }
                 }
             }
-            fsio::Kind::File(_) => out.push(p.clone()),
+            fsio::Kind::File(_) => out.push(fsio::Named { path: path.to_path_buf(), shown: shown.into_owned() }),
         }
     }
     Ok(out)
@@ -91,8 +92,8 @@ pub fn load_policies(paths: &[String], model: &Model) -> Result<LoadedPolicies, 
     }
     let mut sources = Vec::new();
     let mut diagnostics = Vec::new();
-    for f in files {
-        let bytes = fsio::read_file(Path::new(&f), &f, fsio::MAX_SOURCE_BYTES)?;
+    for fsio::Named { path, shown: f } in files {
+        let bytes = fsio::read_file(&path, &f, fsio::MAX_SOURCE_BYTES)?;
         match String::from_utf8(bytes) {
             Ok(text) => sources.push(SourceFile::new(f.as_str(), text)),
             Err(e) => {

@@ -30,12 +30,18 @@ pub struct TestFile {
     pub rules: Vec<(Arc<str>, Arc<str>)>,
     /// `__snapshots__/<test file name without .test.yaml>/` next to the test file.
     pub snapshot_dir: PathBuf,
+    /// [`Found::root`]: the snapshot directory is looked at only inside it.
+    pub root: PathBuf,
 }
 
 impl TestFile {
     /// Snapshot files in this file's snapshot directory that no case refers to (a case
     /// renamed or removed), sorted.
     pub fn unreferenced_snapshots(&self) -> Vec<String> {
+        // A `__snapshots__` linked out of the tree is not listed (its cases say why).
+        if let fsio::Located::Outside = fsio::Tree::new(&self.root).locate(&self.snapshot_dir) {
+            return Vec::new();
+        }
         let Ok(entries) = std::fs::read_dir(&self.snapshot_dir) else { return Vec::new() };
         let mut out: Vec<String> = entries
             .filter_map(Result::ok)
@@ -67,6 +73,9 @@ pub struct SnapshotRef {
     pub path: PathBuf,
     /// The path as shown.
     pub shown: String,
+    /// The test file's tree ([`Found::root`]): the snapshot is read and written only
+    /// inside it, even with `--allow-outside-paths`.
+    pub root: PathBuf,
 }
 
 /// A test file found by [`discover`], with the directory tree its paths must stay in.
@@ -181,6 +190,7 @@ pub fn load_file(found: &Found, allow_outside: bool) -> TestFile {
         cases: Vec::new(),
         rules: Vec::new(),
         snapshot_dir: snapshot_dir.clone(),
+        root: found.root.clone(),
     };
     let text = match fsio::read_file(path, &shown_path, fsio::MAX_SOURCE_BYTES) {
         Ok(bytes) => match String::from_utf8(bytes) {
@@ -204,7 +214,7 @@ pub fn load_file(found: &Found, allow_outside: bool) -> TestFile {
     };
     let file = SourceFile::new(shown_path.as_str(), text);
     let root = if allow_outside { None } else { Some(Root::new(&found.root)) };
-    let mut l = Loader { file: &file, dir, root, snapshot_dir, diags: Vec::new() };
+    let mut l = Loader { file: &file, dir, root, root_path: found.root.clone(), snapshot_dir, diags: Vec::new() };
     let (cases, rules) = l.file();
     tf.diagnostics = l.diags;
     if tf.diagnostics.is_empty() {
@@ -220,6 +230,8 @@ struct Loader<'a> {
     dir: PathBuf,
     /// The tree those paths must stay inside (`None` with `--allow-outside-paths`).
     root: Option<Root>,
+    /// [`Found::root`], which snapshots stay inside whatever `--allow-outside-paths` says.
+    root_path: PathBuf,
     snapshot_dir: PathBuf,
     diags: Vec<Diagnostic>,
 }
@@ -227,36 +239,20 @@ struct Loader<'a> {
 /// The directory tree a test file's paths must stay inside.
 struct Root {
     shown: String,
-    /// Canonical (absolute, symbolic links resolved).
-    canonical: PathBuf,
+    tree: fsio::Tree,
 }
 
 impl Root {
     fn new(root: &Path) -> Root {
-        let canonical =
-            std::fs::canonicalize(root).or_else(|_| std::path::absolute(root)).unwrap_or_else(|_| root.to_path_buf());
-        Root { shown: shown(root), canonical }
+        Root { shown: shown(root), tree: fsio::Tree::new(root) }
     }
 
-    /// Whether `path` is inside, after resolving symbolic links. A path that does not
-    /// exist is judged by its nearest existing ancestor (it cannot be read either way,
-    /// but the message should say the right thing).
+    /// Whether `path` is inside, after resolving symbolic links ([`fsio::Tree::locate`]).
+    /// A path that cannot be resolved inside the tree (a missing file) counts as inside:
+    /// reading it fails with the system's message. A path that leads outside is outside
+    /// whether or not its target exists, so the message never tells which.
     fn contains(&self, path: &Path) -> bool {
-        let mut rest: Vec<&std::ffi::OsStr> = Vec::new();
-        let mut at = path;
-        loop {
-            if let Ok(c) = std::fs::canonicalize(if at.as_os_str().is_empty() { Path::new(".") } else { at }) {
-                let full = rest.iter().rev().fold(c, |acc, part| acc.join(part));
-                return normalize(&full).starts_with(&self.canonical);
-            }
-            match (at.parent(), at.file_name()) {
-                (Some(parent), Some(name)) => {
-                    rest.push(name);
-                    at = parent;
-                }
-                _ => return false,
-            }
-        }
+        !matches!(self.tree.locate(path), fsio::Located::Outside)
     }
 }
 
@@ -461,7 +457,7 @@ impl Loader<'_> {
                 ok = false;
                 continue;
             }
-            let files = match crate::cli::policy_files(&[shown(&path)]) {
+            let files = match crate::cli::policy_files(&[&path]) {
                 Ok(f) => f,
                 Err(e) => {
                     self.error(item.span, e, "not found", Some("`policy` is relative to the test file".into()));
@@ -473,17 +469,17 @@ impl Loader<'_> {
                 self.error(item.span, format!("no policy files in `{}`", shown(&path)), "empty", None);
                 ok = false;
             }
-            for f in files {
+            for fsio::Named { path: file, shown: f } in files {
                 // The same file named twice (`[a.tenet, .]`) is one policy.
                 if sources.iter().any(|s: &SourceFile| *s.name == *f) {
                     continue;
                 }
                 // A file found in a directory may be a link out of the tree.
-                if !self.confined(Path::new(&f), &f, item, "policy") {
+                if !self.confined(&file, &f, item, "policy") {
                     ok = false;
                     continue;
                 }
-                match fsio::read_file(Path::new(&f), &f, fsio::MAX_SOURCE_BYTES).map(String::from_utf8) {
+                match fsio::read_file(&file, &f, fsio::MAX_SOURCE_BYTES).map(String::from_utf8) {
                     Ok(Ok(text)) => sources.push(SourceFile::new(f.as_str(), text)),
                     Ok(Err(_)) => {
                         self.error(item.span, format!("policy `{f}` is not UTF-8"), "here", None);
@@ -734,7 +730,7 @@ impl Loader<'_> {
                 }
                 slugs.entry(s.clone()).or_insert(*span);
                 let path = self.snapshot_dir.join(format!("{s}.json"));
-                Some(SnapshotRef { shown: shown(&path), path })
+                Some(SnapshotRef { shown: shown(&path), path, root: self.root_path.clone() })
             }
             _ => None,
         };

@@ -50,6 +50,11 @@ pub fn slug(name: &str) -> String {
 pub fn check(snap: &SnapshotRef, actual: &[J], update: bool) -> Checked {
     let new_text = text(actual);
     let mut c = Checked { passed: true, details: Vec::new(), written: Vec::new() };
+    if let Err(e) = confined(snap) {
+        c.passed = false;
+        c.details.push(e);
+        return c;
+    }
     let old = match std::fs::symlink_metadata(&snap.path) {
         Err(e) if e.kind() == ErrorKind::NotFound => None,
         _ => match crate::fsio::read_file(&snap.path, &snap.shown, crate::fsio::MAX_SOURCE_BYTES)
@@ -113,12 +118,32 @@ pub fn check(snap: &SnapshotRef, actual: &[J], update: bool) -> Checked {
     c
 }
 
+/// A snapshot is read and written only inside its test file's tree ([`SnapshotRef::root`]):
+/// a `__snapshots__` directory (or a snapshot file) that is a symbolic link leading out of
+/// it is refused, before anything is read, created or written. The message does not say
+/// whether the outside target exists.
+fn confined(snap: &SnapshotRef) -> Result<(), String> {
+    match crate::fsio::Tree::new(&snap.root).locate(&snap.path) {
+        crate::fsio::Located::Outside => {
+            let root = snap.root.to_string_lossy();
+            let tree = if root == "." { "the current directory".to_string() } else { format!("`{root}`") };
+            Err(format!(
+                "snapshot {} leads outside {tree} through a symbolic link; tenet reads and writes snapshots \
+                 only inside the test file's tree (replace the link with a directory)",
+                snap.shown
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn write(snap: &SnapshotRef, text: &str, new: bool, c: &mut Checked) {
-    // Atomically, and never through a symbolic link (`fsio::write_atomic`).
-    let res = match snap.path.parent() {
+    // Atomically, never through a symbolic link (`fsio::write_atomic`), and only inside
+    // the test file's tree: checked again just before directories are created.
+    let res = confined(snap).map_err(std::io::Error::other).and_then(|()| match snap.path.parent() {
         Some(dir) => std::fs::create_dir_all(dir).and_then(|()| crate::fsio::write_atomic(&snap.path, text.as_bytes())),
         None => crate::fsio::write_atomic(&snap.path, text.as_bytes()),
-    };
+    });
     match res {
         Ok(()) => {
             c.details.push(format!("{} snapshot {}", if new { "wrote new" } else { "updated" }, snap.shown));

@@ -512,3 +512,144 @@ fn fmt_never_truncates_a_policy() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("symbolic link"));
     assert_eq!(std::fs::read_to_string(&target).unwrap(), text);
 }
+
+/// A symbolic link met while walking a directory is followed only when it leads inside
+/// that directory; one that leads outside is an error at its place, which never quotes
+/// the target nor says whether it exists. Paths named on the command line are followed.
+#[cfg(unix)]
+#[test]
+fn links_out_of_a_walked_directory_are_errors_and_are_not_read() {
+    use std::os::unix::fs::symlink;
+    let d = scratch("links-out");
+    let outside = d.join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    write(&outside, "secret.yaml", b"SECRET-LINE-1: x\nSECRET-LINE-2: y\n");
+    write(&outside, "secret.tenet", b"policy \"SECRET\"\nrule SECRET_RULE:   SECRET-LINE\n");
+    write(&outside, "tenant.json", br#"{"id": "SECRET-TENANT", "users": [{"id": "u1", "sessions": [{}, {}, {}]}]}"#);
+    let pd = d.join("pd");
+    std::fs::create_dir_all(&pd).unwrap();
+    write(&pd, "caps.tenet", POLICY.as_bytes());
+    let pd_s = pd.to_string_lossy().into_owned();
+    let show = |o: &Output| {
+        format!(
+            "exit {:?}\n--- stdout\n{}--- stderr\n{}",
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    let outside_msg = |name: &str| {
+        format!(
+            "`{pd_s}/{name}` is a symbolic link to a path outside `{pd_s}`; tenet reads only what it is given \
+             — name the target directly to check it"
+        )
+    };
+    // Policies (`lint`, `check`) and `fmt`: an error, nothing of the target quoted.
+    for (name, target) in [("pw.yaml", "secret.yaml"), ("evil.tenet", "secret.tenet")] {
+        let link = pd.join(name);
+        symlink(outside.join(target), &link).unwrap();
+        for args in [vec!["lint", "-p", &pd_s], vec!["fmt", "--check", &pd_s]] {
+            let o = tenet(&args);
+            assert_eq!(o.status.code(), Some(2), "{args:?}: {}", show(&o));
+            assert!(String::from_utf8_lossy(&o.stderr).contains(&outside_msg(name)), "{args:?}: {}", show(&o));
+            assert!(!show(&o).contains("SECRET"), "{args:?}: {}", show(&o));
+        }
+        // Whether the outside target exists is not told: a dangling link says the same.
+        let exists = tenet(&["lint", "-p", &pd_s]);
+        std::fs::remove_file(&link).unwrap();
+        symlink(outside.join("no-such-file"), &link).unwrap();
+        let missing = tenet(&["lint", "-p", &pd_s]);
+        assert_eq!(show(&exists), show(&missing));
+        std::fs::remove_file(&link).unwrap();
+    }
+    // A link to an outside directory is not entered either, whatever its name.
+    symlink(&outside, pd.join("sub")).unwrap();
+    let o = tenet(&["lint", "-p", &pd_s]);
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains(&outside_msg("sub")), "{}", show(&o));
+    assert!(!show(&o).contains("SECRET"), "{}", show(&o));
+    std::fs::remove_file(pd.join("sub")).unwrap();
+    // Tenant directories: an `input` finding at the link's place; the rest is evaluated.
+    let tdir = d.join("tenants");
+    std::fs::create_dir_all(&tdir).unwrap();
+    write(&tdir, "a.json", br#"{"id": "a", "users": [{"id": "u1", "sessions": [{}, {}, {}]}]}"#);
+    symlink("a.json", tdir.join("b.json")).unwrap();
+    symlink(outside.join("tenant.json"), tdir.join("c.json")).unwrap();
+    let policy = pd.join("caps.tenet").to_string_lossy().into_owned();
+    let tdir_s = tdir.to_string_lossy().into_owned();
+    let o = tenet(&["check", "-p", &policy, &tdir_s, "--format", "json", "--fail-on", "never"]);
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    assert!(!show(&o).contains("SECRET"), "{}", show(&o));
+    let v = json(&o);
+    let findings = v["findings"].as_array().unwrap();
+    let got: Vec<(&str, &str)> =
+        findings.iter().map(|f| (f["tenant"].as_str().unwrap(), f["rule"].as_str().unwrap())).collect();
+    let c = format!("{tdir_s}/c.json");
+    // `b.json` links to `a.json` inside the directory: followed (the same tenant twice).
+    assert_eq!(got, [("a", "session_cap"), ("a", "session_cap"), (c.as_str(), "input")]);
+    assert!(findings[2]["message"].as_str().unwrap().contains("is a symbolic link to a path outside"));
+    // Named on the command line, a link is the user's choice and is followed.
+    let o = tenet(&["check", "-p", &policy, &c, "--format", "json", "--fail-on", "never"]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("SECRET-TENANT"), "{}", show(&o));
+    let plink = d.join("plink.tenet");
+    symlink(pd.join("caps.tenet"), &plink).unwrap();
+    let o = tenet(&["lint", "-p", &plink.to_string_lossy()]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+}
+
+/// `tenet fmt DIR` never rewrites a file outside DIR through a linked subdirectory.
+#[cfg(unix)]
+#[test]
+fn fmt_does_not_rewrite_files_outside_the_tree_through_a_linked_directory() {
+    let d = scratch("fmt-linked-dir");
+    let ugly = b"policy \"x\"\nrule r:   count(user.sessions)<=1\n";
+    std::fs::create_dir_all(d.join("outside")).unwrap();
+    std::fs::create_dir_all(d.join("tree")).unwrap();
+    let outside = write(&d.join("outside"), "x.tenet", ugly);
+    let inside = write(&d.join("tree"), "y.tenet", ugly);
+    std::os::unix::fs::symlink(d.join("outside"), d.join("tree/sub")).unwrap();
+    let tree = d.join("tree").to_string_lossy().into_owned();
+    let out = tenet(&["fmt", &tree]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is a symbolic link to a path outside"));
+    assert_eq!(std::fs::read(&outside).unwrap(), ugly);
+    assert_eq!(std::fs::read(&inside).unwrap(), ugly, "nothing is formatted when the walk fails");
+    // A linked directory inside the tree is formatted once.
+    std::fs::remove_file(d.join("tree/sub")).unwrap();
+    std::os::unix::fs::symlink("inner", d.join("tree/sub")).unwrap();
+    std::fs::create_dir_all(d.join("tree/inner")).unwrap();
+    let z = write(&d.join("tree/inner"), "z.tenet", ugly);
+    let out = tenet(&["fmt", &tree]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_ne!(std::fs::read(&z).unwrap(), ugly);
+    assert_ne!(std::fs::read(&inside).unwrap(), ugly);
+    assert_eq!(std::fs::read(&outside).unwrap(), ugly);
+}
+
+/// A policy file whose name is not UTF-8 is read by its real name, not a lossy copy.
+#[cfg(target_os = "linux")]
+#[test]
+fn policy_files_with_non_utf8_names_are_read() {
+    use std::os::unix::ffi::OsStrExt;
+    let d = scratch("non-utf8");
+    let pd = d.join("pd");
+    std::fs::create_dir_all(&pd).unwrap();
+    let name = std::ffi::OsStr::from_bytes(b"p\xfe.tenet");
+    std::fs::write(pd.join(name), POLICY).unwrap();
+    let t = write(&d, "t.json", br#"{"id": "t1", "users": [{"id": "u1", "sessions": [{}, {}, {}]}]}"#);
+    let pd_s = pd.to_string_lossy().into_owned();
+    let o = tenet(&["check", "-p", &pd_s, &t, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(json(&o)["findings"][0]["rule"], "session_cap");
+    // Read (and found not formatted), not "cannot read".
+    let o = tenet(&["fmt", "--check", &pd_s]);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("not formatted"));
+    // Rewritten in place under its own name.
+    std::fs::write(pd.join(name), "policy \"x\"\nrule r:   count(user.sessions)<=1\n").unwrap();
+    let o = tenet(&["fmt", &pd_s]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::read_to_string(pd.join(name)).unwrap().contains("count(user.sessions) <= 1"));
+    assert_eq!(std::fs::read_dir(&pd).unwrap().count(), 1);
+}

@@ -505,7 +505,8 @@ fn paths_in_test_files_stay_inside_the_tree() {
     .enumerate()
     {
         write(&repo, "a.test.yaml", &format!("{head}{case}"));
-        let o = tenet_test(&repo, &[]);
+        // Named: a walk of `repo` stops at the link out of it (below).
+        let o = tenet_test(&repo, &["a.test.yaml"]);
         assert_eq!(code(&o), 2, "{i}: {}", show(&o));
         let flat = flat(&stderr(&o));
         assert!(flat.contains("is outside the current directory"), "{i}: {}", show(&o));
@@ -514,14 +515,14 @@ fn paths_in_test_files_stay_inside_the_tree() {
     }
     // Allowed explicitly, the file is read, but a file that is not a model is not quoted.
     write(&repo, "a.test.yaml", &format!("policy: caps.tenet\nmodel: {abs}\n{case}"));
-    let o = tenet_test(&repo, &["--allow-outside-paths"]);
+    let o = tenet_test(&repo, &["--allow-outside-paths", "a.test.yaml"]);
     assert_eq!(code(&o), 2, "{}", show(&o));
     assert!(stderr(&o).contains("is not a model file"), "{}", show(&o));
     assert!(!show(&o).contains("SECRET"), "{}", show(&o));
     // A file that is not a policy file is not parsed (nor quoted) as one.
     write(&repo, "notes.txt", "SECRET-LINE-3\n");
     write(&repo, "a.test.yaml", &format!("policy: notes.txt\n{case}"));
-    let o = tenet_test(&repo, &[]);
+    let o = tenet_test(&repo, &["a.test.yaml"]);
     assert!(stderr(&o).contains("is not a policy file"), "{}", show(&o));
     assert!(!show(&o).contains("SECRET"), "{}", show(&o));
     // Inside the tree, `../` is fine: the root is the directory `tenet test` runs in.
@@ -531,6 +532,14 @@ fn paths_in_test_files_stay_inside_the_tree() {
         "policy: ../caps.tenet\ncases:\n  - name: a\n    tenant_file: ../fixtures/t.json\n    expect: pass\n",
     );
     std::fs::remove_file(repo.join("a.test.yaml")).unwrap();
+    // A walk meets `fixtures/link.yaml`, a link out of the tree: an error, not a skip.
+    #[cfg(unix)]
+    {
+        let o = tenet_test(&repo, &[]);
+        assert_eq!(code(&o), 2, "{}", show(&o));
+        assert!(flat(&stderr(&o)).contains("fixtures/link.yaml` is a symbolic link to a path outside"), "{}", show(&o));
+        std::fs::remove_file(repo.join("fixtures/link.yaml")).unwrap();
+    }
     let o = tenet_test(&repo, &[]);
     assert_eq!(code(&o), 0, "{}", show(&o));
     // Run from outside: a test file named directly is confined to its own directory, one
@@ -610,4 +619,142 @@ fn control_characters_quoted_by_diagnostics_are_escaped() {
     let err = stderr(&o);
     assert!(!err.contains(['\u{1b}', '\u{7}']), "{err:?}");
     assert!(err.contains(r"x\u{1b}]0;pwned\u{7}"), "{err}");
+}
+
+/// `--update` never writes (nor creates directories) outside the test file's tree through
+/// a linked `__snapshots__`, and a stored snapshot out there is not read (nor quoted),
+/// even with `--allow-outside-paths`.
+#[cfg(unix)]
+#[test]
+fn snapshots_stay_inside_the_tree_through_linked_directories() {
+    let d = scratch("snapdir-link");
+    let repo = d.join("repo");
+    write(&repo, "t/caps.tenet", POLICY);
+    write(
+        &repo,
+        "t/s.test.yaml",
+        "policy: caps.tenet\nnow: 2026-11-22T00:00:00Z\ncases:\n  - name: snap one\n    tenant: {id: t1, users: [{id: u1, sessions: [{}, {}, {}]}]}\n    snapshot: true\n",
+    );
+    let outside = d.join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let listing = |p: &Path| {
+        let mut v: Vec<String> = walkdir(p);
+        v.sort();
+        v
+    };
+    // `t/__snapshots__` itself linked out, and `t/__snapshots__/s` linked out.
+    for (link, target) in [("t/__snapshots__", outside.clone()), ("t/__snapshots__/s", outside.join("deeper"))] {
+        let link = repo.join(link);
+        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        for args in [&["--update", "t/s.test.yaml"][..], &["--update", "--allow-outside-paths"], &["t"]] {
+            let o = tenet_test(&repo, args);
+            assert_eq!(code(&o), 1, "{args:?}: {}", show(&o));
+            assert!(
+                flat(&stdout(&o)).contains("leads outside the current directory through a symbolic link"),
+                "{}",
+                show(&o)
+            );
+            assert_eq!(listing(&outside), Vec::<String>::new(), "{args:?}: {}", show(&o));
+        }
+        // A stored snapshot out there is neither read nor quoted.
+        let stored = if target == outside { outside.join("s") } else { target.clone() };
+        std::fs::create_dir_all(&stored).unwrap();
+        std::fs::write(stored.join("snap-one.json"), "[\"SECRET\"]\n").unwrap();
+        std::fs::write(stored.join("SECRET-NAME.json"), "[]\n").unwrap();
+        let o = tenet_test(&repo, &[]);
+        assert_eq!(code(&o), 1, "{}", show(&o));
+        assert!(!show(&o).contains("SECRET"), "{}", show(&o));
+        std::fs::remove_dir_all(&stored).unwrap();
+        std::fs::remove_file(&link).unwrap();
+    }
+    // A link inside the tree is fine: the snapshot is written where it leads.
+    std::fs::create_dir_all(repo.join("store")).unwrap();
+    std::os::unix::fs::symlink("../../store", repo.join("t/__snapshots__/s")).unwrap();
+    let o = tenet_test(&repo, &["--update"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert!(repo.join("store/snap-one.json").is_file());
+    let o = tenet_test(&repo, &[]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+}
+
+#[cfg(unix)]
+fn walkdir(p: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(p).unwrap() {
+        let e = e.unwrap();
+        out.push(e.path().to_string_lossy().into_owned());
+        if e.file_type().unwrap().is_dir() {
+            out.extend(walkdir(&e.path()));
+        }
+    }
+    out
+}
+
+/// A link in the tree does not tell whether a file outside exists: a link to an existing
+/// outside file and one to a missing outside file give the same output, for direct links,
+/// chains of links and paths through a linked directory.
+#[cfg(unix)]
+#[test]
+fn links_do_not_tell_whether_outside_files_exist() {
+    use std::os::unix::fs::symlink;
+    let d = scratch("probe");
+    write(&d, "outside/passwd", "root: SECRET\n");
+    let repo = d.join("repo");
+    write(&repo, "caps.tenet", POLICY);
+    write(&repo, "fixtures/t.json", r#"{"id": "t1"}"#);
+    symlink(d.join("outside"), repo.join("sub")).unwrap();
+    let case = "cases:\n  - name: a\n    tenant_file: fixtures/t.json\n    expect: pass\n";
+    let run = |links: &[(&str, PathBuf)], model: &str| {
+        for (name, target) in links {
+            let _ = std::fs::remove_file(repo.join(name));
+            symlink(target, repo.join(name)).unwrap();
+        }
+        write(&repo, "a.test.yaml", &format!("policy: caps.tenet\nmodel: {model}\n{case}"));
+        // Named: a walk of the repository would stop at the links out of it.
+        let o = tenet_test(&repo, &["a.test.yaml"]);
+        assert_eq!(code(&o), 2, "{}", show(&o));
+        assert!(!show(&o).contains("SECRET"), "{}", show(&o));
+        show(&o)
+    };
+    let there = d.join("outside/passwd");
+    let missing = d.join("outside/passwX");
+    // A direct link.
+    let a = run(&[("m.yaml", there.clone())], "m.yaml");
+    let b = run(&[("m.yaml", missing.clone())], "m.yaml");
+    assert_eq!(a, b);
+    assert!(a.contains("is outside the current directory"), "{a}");
+    // A chain: n.yaml -> m.yaml -> outside.
+    let a = run(&[("m.yaml", there.clone()), ("n.yaml", "m.yaml".into())], "n.yaml");
+    let b = run(&[("m.yaml", missing.clone()), ("n.yaml", "m.yaml".into())], "n.yaml");
+    assert_eq!(a, b);
+    // Through a linked directory, and back in with `..` after it.
+    let a = run(&[], "sub/passwd");
+    let b = run(&[], "sub/passwX");
+    assert_eq!(a, b.replace("passwX", "passwd"));
+    assert!(a.contains("is outside the current directory"), "{a}");
+    let a = run(&[("k.yaml", "sub/../outside/passwd".into())], "k.yaml");
+    let b = run(&[("k.yaml", "sub/../outside/passwX".into())], "k.yaml");
+    assert_eq!(a, b);
+    // A missing file inside the tree still says so.
+    let o = run(&[("m.yaml", repo.join("nothere.yaml"))], "m.yaml");
+    assert!(o.contains("No such file"), "{o}");
+}
+
+/// A policy directory named by a test file may not hold a link out of the tree.
+#[cfg(unix)]
+#[test]
+fn a_policy_directory_with_a_link_out_is_an_error() {
+    let d = scratch("policy-dir-link");
+    write(&d, "secret.tenet", "policy \"SECRET\"\nrule SECRET: SECRET-LINE\n");
+    let repo = d.join("repo");
+    write(&repo, "p/caps.tenet", POLICY);
+    std::os::unix::fs::symlink(d.join("secret.tenet"), repo.join("p/evil.tenet")).unwrap();
+    write(&repo, "a.test.yaml", "policy: p\ncases:\n  - name: a\n    tenant: {id: t1}\n    expect: pass\n");
+    for args in [&["a.test.yaml"][..], &["--allow-outside-paths", "a.test.yaml"]] {
+        let o = tenet_test(&repo, args);
+        assert_eq!(code(&o), 2, "{}", show(&o));
+        assert!(flat(&stderr(&o)).contains("`p/evil.tenet` is a symbolic link to a path outside `p`"), "{}", show(&o));
+        assert!(!show(&o).contains("SECRET"), "{}", show(&o));
+    }
 }

@@ -38,8 +38,9 @@ pub fn shipped() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| {
         let dir = repo().join("policies");
-        let files = tenet::cli::policy_files(&[dir.to_string_lossy().into_owned()]).expect("policies/");
-        let sources = files.iter().map(|f| SourceFile::new(f.as_str(), std::fs::read_to_string(f).expect("policy")));
+        let files = tenet::cli::policy_files(&[dir]).expect("policies/");
+        let sources =
+            files.iter().map(|f| SourceFile::new(f.shown.as_str(), std::fs::read_to_string(&f.path).expect("policy")));
         Engine::builder(Model::erp()).policies(sources).build().ok().expect("the shipped packs compile")
     })
 }
