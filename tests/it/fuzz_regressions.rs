@@ -74,18 +74,3 @@ fn test_file_paths_stay_confined() {
         assert!(!common::confined(escape), "{escape}");
     }
 }
-
-/// The `fmt` target skips only the known defect (a comment inside an annotation's
-/// parentheses, issue 8 item 13), not comments elsewhere.
-#[test]
-fn fmt_known_defect_filter_is_narrow() {
-    assert!(common::known_fmt_defect("policy \"p\"\n@message(\"m\" # why\n)\nrule r: true\n"));
-    assert!(common::known_fmt_defect("@severity(error # why\n)\npolicy \"p\"\n"));
-    for fine in [
-        "# @message(\npolicy \"p\"\n",
-        "@message(\"# not a comment\")\nrule r: true\n",
-        "@code(X) # after\nrule r: true\n",
-    ] {
-        assert!(!common::known_fmt_defect(fine), "{fine}");
-    }
-}

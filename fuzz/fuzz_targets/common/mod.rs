@@ -158,46 +158,6 @@ pub fn policy(name: &str, data: &[u8]) {
     }
 }
 
-/// Inputs that hit a defect already known and being fixed elsewhere (issue 8, item 13: a
-/// comment inside an annotation's parentheses), so that a long run goes on past it.
-pub fn known_fmt_defect(text: &str) -> bool {
-    let mut in_ann = false;
-    let mut depth = 0usize;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => {
-                // Skip a string literal.
-                while let Some(d) = chars.next() {
-                    match d {
-                        '\\' => {
-                            chars.next();
-                        }
-                        '"' | '\n' => break,
-                        _ => {}
-                    }
-                }
-            }
-            '@' => in_ann = true,
-            '(' if in_ann => depth += 1,
-            ')' if in_ann => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    in_ann = false;
-                }
-            }
-            '#' if depth > 0 => return true,
-            '#' => {
-                while chars.peek().is_some_and(|&d| d != '\n') {
-                    chars.next();
-                }
-            }
-            _ => {}
-        }
-    }
-    false
-}
-
 /// Writes `data` to `name` in the scratch directory and runs every document in it through
 /// the shipped packs, as `tenet check FILE` does.
 pub fn run_file(name: &str, data: &[u8]) {
@@ -226,12 +186,7 @@ pub fn fmt(data: &[u8]) {
             assert!(parsed.value.is_none() || !parsed.diagnostics.is_empty(), "fmt refused a file that parses: {d:?}");
             return;
         }
-        Err(FmtError::Internal(e)) => {
-            if known_fmt_defect(text) {
-                return;
-            }
-            panic!("fmt: internal error on a file that parses: {e}");
-        }
+        Err(FmtError::Internal(e)) => panic!("fmt: internal error on a file that parses: {e}"),
     };
     let Some(before) = parsed.value.filter(|_| parsed.diagnostics.is_empty()) else {
         panic!("fmt formatted a file that does not parse");
