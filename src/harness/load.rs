@@ -165,16 +165,23 @@ fn shown(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
 
-/// The snapshot directory's name for a test file: its name without `.test.yaml`.
+/// The snapshot directory's name for a test file: its name without `.test.yaml`. A stem
+/// of only dots (`...test.yaml` gives `..`) would name the directory above, so it gets a
+/// `_` in front.
 fn stem(path: &Path) -> String {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let lower = name.to_ascii_lowercase();
+    let mut stem = name.clone();
     for suffix in [".test.yaml", ".test.yml", ".yaml", ".yml"] {
         if lower.ends_with(suffix) && name.len() > suffix.len() {
-            return name[..name.len() - suffix.len()].to_string();
+            stem = name[..name.len() - suffix.len()].to_string();
+            break;
         }
     }
-    name
+    if stem.chars().all(|c| c == '.') {
+        stem.insert(0, '_');
+    }
+    stem
 }
 
 /// Reads, validates and compiles one test file. Never fails: problems are diagnostics.
@@ -880,5 +887,8 @@ mod tests {
     fn stems() {
         assert_eq!(stem(Path::new("p/netsuite-2026.1.test.yaml")), "netsuite-2026.1");
         assert_eq!(stem(Path::new("x.TEST.yml")), "x");
+        // Never the directory itself or the one above.
+        assert_eq!(stem(Path::new("d/...test.yaml")), "_..");
+        assert_eq!(stem(Path::new("d/..test.yaml")), "_.");
     }
 }

@@ -48,8 +48,26 @@ pub struct CaseOutcome {
     pub seen: Vec<(Arc<str>, Arc<str>, Status)>,
 }
 
-/// Runs one case: evaluate, compare with `expect` and the snapshot, record coverage.
+/// Runs one case: evaluate, compare with `expect` and the snapshot, record coverage. A
+/// panic (a bug in tenet) fails this case with a line that says so; the other cases run.
 pub fn run_case(case: &Case, opts: &Options) -> CaseOutcome {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_case_inner(case, opts))) {
+        Ok(out) => out,
+        Err(payload) => {
+            let what = crate::engine::panic_message(payload.as_ref());
+            CaseOutcome {
+                passed: false,
+                details: vec![format!(
+                    "internal error while running this case ({what}); this is a bug in tenet, please report it"
+                )],
+                written: Vec::new(),
+                seen: Vec::new(),
+            }
+        }
+    }
+}
+
+fn run_case_inner(case: &Case, opts: &Options) -> CaseOutcome {
     let report = case.engine.evaluate(&case.tenant, case.now);
     let actual: Vec<J> = report.findings.iter().map(|f| serde_json::to_value(f).unwrap_or(J::Null)).collect();
     let mut out = CaseOutcome { passed: true, details: Vec::new(), written: Vec::new(), seen: Vec::new() };

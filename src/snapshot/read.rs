@@ -321,7 +321,10 @@ impl Lines {
                 Ok(n) => {
                     self.line += 1;
                     self.last_len = n.min(MAX_LINE_HINT);
-                    if buf.last() == Some(&b'\n') {
+                    // Whether this read reached the end of the line: a line just over the
+                    // limit may have been read whole, newline included.
+                    let ended = buf.last() == Some(&b'\n');
+                    if ended {
                         buf.pop();
                         if buf.last() == Some(&b'\r') {
                             buf.pop();
@@ -333,7 +336,8 @@ impl Lines {
                         self.last_len = 0;
                         let mib = self.max_line >> 20;
                         let size = if mib > 0 { format!("{mib} MiB") } else { format!("{} bytes", self.max_line) };
-                        let message = match self.skip_line() {
+                        let skipped = if ended { Ok(true) } else { self.skip_line() };
+                        let message = match skipped {
                             Ok(true) => format!("line {} of `{}` is longer than {size}", self.line, self.shown),
                             Ok(false) => {
                                 self.done = true;

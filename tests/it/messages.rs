@@ -69,7 +69,16 @@ fn a_run_that_checks_nothing_says_so() {
     let (code, err) = stderr_of(&d, &["check", "-p", "p.tenet", "empty", "--format", "json"]);
     assert_eq!(code, Some(0), "{err}");
     assert!(err.contains("warning: no tenants were read from empty"), "{err}");
-    let (code, err) = stderr_of(&d, &["test", "empty"]);
-    assert_eq!(code, Some(0), "{err}");
-    assert!(err.contains("warning: no test files"), "{err}");
+}
+
+/// A file named with `-p` that is not a policy by its name is not read: a diagnostic would
+/// otherwise quote its first lines (`-p /etc/passwd`).
+#[test]
+fn a_policy_path_that_is_not_a_policy_file_is_not_read() {
+    let d = scratch("notpolicy");
+    std::fs::write(d.join("secret"), "root:x:0:0:hunter2\n").unwrap();
+    let (code, err) = stderr_of(&d, &["lint", "-p", "secret"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("not a policy file"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
 }
