@@ -74,3 +74,21 @@ fn test_file_paths_stay_confined() {
         assert!(!common::confined(escape), "{escape}");
     }
 }
+
+/// The replay reads the directory it should: a renamed or missing `tests/fuzz-regressions/`
+/// would make every replay above pass on nothing. Every subdirectory is a target.
+#[test]
+fn the_regressions_are_found() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-regressions");
+    let targets =
+        ["policy_tenet", "policy_yaml", "fmt", "snapshot_json", "snapshot_jsonl", "snapshot_yaml", "test_file"];
+    let mut total = 0;
+    for e in std::fs::read_dir(&root).expect("tests/fuzz-regressions exists") {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(targets.contains(&name.as_str()), "tests/fuzz-regressions/{name} is not a fuzz target");
+    }
+    for t in targets {
+        total += inputs(t).len();
+    }
+    assert!(total > 0, "no input under tests/fuzz-regressions");
+}
