@@ -1,4 +1,4 @@
-//! The command line (shared/spec/cli.md): clap definitions and one file per command.
+//! The command line: clap definitions and one file per command.
 
 /// `eprintln!` that never panics: a closed standard error is ignored (`cli::out`).
 macro_rules! say {
