@@ -114,10 +114,24 @@ pub fn check(snap: &SnapshotRef, actual: &[J], update: bool) -> Checked {
 }
 
 fn write(snap: &SnapshotRef, text: &str, new: bool, c: &mut Checked) {
-    // Atomically, and never through a symbolic link (`fsio::write_atomic`).
-    let res = match snap.path.parent() {
-        Some(dir) => std::fs::create_dir_all(dir).and_then(|()| crate::fsio::write_atomic(&snap.path, text.as_bytes())),
-        None => crate::fsio::write_atomic(&snap.path, text.as_bytes()),
+    // Atomically, and never through a symbolic link (`fsio::write_atomic`): neither the
+    // file nor the two directories tenet makes for it (`__snapshots__/<test file>/`) may
+    // be a link.
+    let linked = snap
+        .path
+        .ancestors()
+        .skip(1)
+        .take(2)
+        .find(|d| std::fs::symlink_metadata(d).is_ok_and(|m| m.file_type().is_symlink()));
+    let res = match (linked, snap.path.parent()) {
+        (Some(d), _) => Err(std::io::Error::new(
+            ErrorKind::InvalidInput,
+            format!("`{}` is a symbolic link, and tenet does not write through links", d.display()),
+        )),
+        (None, Some(dir)) => {
+            std::fs::create_dir_all(dir).and_then(|()| crate::fsio::write_atomic(&snap.path, text.as_bytes()))
+        }
+        (None, None) => crate::fsio::write_atomic(&snap.path, text.as_bytes()),
     };
     match res {
         Ok(()) => {

@@ -563,8 +563,17 @@ fn update_never_writes_through_a_symlinked_snapshot() {
     assert!(stdout(&o).contains("symbolic link"), "{}", show(&o));
     assert_eq!(std::fs::read_to_string(d.join("victim.json")).unwrap(), "[]\n");
     assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
-    // A regular snapshot is written (atomically, no temporary file left behind).
+    // Nor through a linked snapshot directory.
     std::fs::remove_file(&link).unwrap();
+    std::fs::create_dir_all(d.join("elsewhere")).unwrap();
+    std::fs::remove_dir(d.join("__snapshots__/caps")).unwrap();
+    std::os::unix::fs::symlink(d.join("elsewhere"), d.join("__snapshots__/caps")).unwrap();
+    let o = tenet_test(&d, &["--update"]);
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    assert!(stdout(&o).contains("symbolic link"), "{}", show(&o));
+    assert_eq!(std::fs::read_dir(d.join("elsewhere")).unwrap().count(), 0);
+    std::fs::remove_file(d.join("__snapshots__/caps")).unwrap();
+    // A regular snapshot is written (atomically, no temporary file left behind).
     let o = tenet_test(&d, &["--update"]);
     assert_eq!(code(&o), 0, "{}", show(&o));
     let names: Vec<String> = std::fs::read_dir(d.join("__snapshots__/caps"))
