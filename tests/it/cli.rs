@@ -512,3 +512,28 @@ fn fmt_never_truncates_a_policy() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("symbolic link"));
     assert_eq!(std::fs::read_to_string(&target).unwrap(), text);
 }
+
+#[test]
+fn every_command_walks_directories_by_the_same_rules() {
+    let d = scratch("walker");
+    write(&d, "caps.tenet", POLICY.as_bytes());
+    // Broken policies and unformatted files where no walk goes.
+    for dir in ["target", "node_modules", "__snapshots__", ".git"] {
+        std::fs::create_dir_all(d.join(dir)).unwrap();
+        write(&d.join(dir), "broken.tenet", b"policy \"x\"\nrule r: 1 +\n");
+        write(&d.join(dir), "t.json", b"{ not json");
+    }
+    write(&d, ".hidden.tenet", b"policy \"x\"\nrule r: 1 +\n");
+    write(&d, ".hidden.json", b"{ not json");
+    // Fixtures are tenants: skipped by policy discovery, not by tenant walks.
+    std::fs::create_dir_all(d.join("fixtures")).unwrap();
+    write(&d.join("fixtures"), "t.yaml", b"id: t1\n");
+    let dir = d.to_string_lossy().into_owned();
+    let out = tenet(&["lint", "-p", &dir]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = tenet(&["fmt", "--check", &dir]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 of 1 file would be reformatted"), "{out:?}");
+    let out = tenet(&["check", "-p", &dir, &dir, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json(&out)["summary"]["tenants"], 1);
+}
