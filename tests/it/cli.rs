@@ -410,21 +410,38 @@ fn tenet_closed_stdout(args: &[&str]) -> Output {
 
 #[test]
 fn a_closed_stdout_ends_every_command_quietly() {
+    // Every command writes more than a pipe holds (64 KiB), so that it is still writing
+    // when the reader has gone, however the processes are scheduled.
     let d = scratch("closed");
     let p = write(&d, "caps.tenet", POLICY.as_bytes());
     let users: Vec<String> =
         (0..3000).map(|i| format!(r#"{{"id": "u{i}", "sessions": [{{}}, {{}}, {{}}]}}"#)).collect();
     let t = write(&d, "t.json", format!(r#"{{"id": "t", "users": [{}]}}"#, users.join(",")).as_bytes());
-    let ugly = write(&d, "ugly.tenet", POLICY.replace(" <= ", "<=").as_bytes());
-    let dir = d.to_string_lossy().into_owned();
+    let ugly = d.join("ugly");
+    std::fs::create_dir_all(&ugly).unwrap();
+    for i in 0..600 {
+        write(&ugly, &format!("u{i:03}-{}.tenet", "x".repeat(40)), POLICY.replace(" <= ", "<=").as_bytes());
+    }
+    let model = String::from_utf8(tenet(&["model", "show"]).stdout).unwrap();
+    let model = write(&d, "model.yaml", format!("{model}{}", "# padding\n".repeat(10_000)).as_bytes());
+    let tests = d.join("tests");
+    std::fs::create_dir_all(&tests).unwrap();
+    let mut cases = String::from("policy: ../caps.tenet\nnow: 2026-11-22T00:00:00Z\ncases:\n");
+    for i in 0..1500 {
+        cases.push_str(&format!(
+            "  - name: case number {i} with a rather long name\n    tenant: {{id: t}}\n    expect: pass\n"
+        ));
+    }
+    write(&tests, "many.test.yaml", cases.as_bytes());
+    let (ugly, tests) = (ugly.to_string_lossy().into_owned(), tests.to_string_lossy().into_owned());
     let runs: Vec<Vec<&str>> = vec![
         vec!["explain", "-p", &p, "--rule", "session_cap", &t],
         vec!["fmt", "--check", &ugly],
         vec!["check", "-p", &p, &t, "--format", "human"],
         vec!["check", "-p", &p, &t, "--format", "json"],
         vec!["check", "-p", &p, &t, "--format", "jsonl"],
-        vec!["model", "show"],
-        vec!["test", &dir],
+        vec!["model", "show", "--model", &model],
+        vec!["test", &tests, "--allow-outside-paths"],
     ];
     for args in runs {
         let out = tenet_closed_stdout(&args);
