@@ -139,10 +139,25 @@ fn confined(snap: &SnapshotRef) -> Result<(), String> {
 
 fn write(snap: &SnapshotRef, text: &str, new: bool, c: &mut Checked) {
     // Atomically, never through a symbolic link (`fsio::write_atomic`), and only inside
-    // the test file's tree: checked again just before directories are created.
-    let res = confined(snap).map_err(std::io::Error::other).and_then(|()| match snap.path.parent() {
-        Some(dir) => std::fs::create_dir_all(dir).and_then(|()| crate::fsio::write_atomic(&snap.path, text.as_bytes())),
-        None => crate::fsio::write_atomic(&snap.path, text.as_bytes()),
+    // the test file's tree: checked again just before directories are created. Neither
+    // the file nor the two directories tenet makes for it (`__snapshots__/<test file>/`)
+    // may be a link, even one that stays inside the tree.
+    let linked = || {
+        snap.path
+            .ancestors()
+            .skip(1)
+            .take(2)
+            .find(|d| std::fs::symlink_metadata(d).is_ok_and(|m| m.file_type().is_symlink()))
+    };
+    let res = confined(snap).map_err(std::io::Error::other).and_then(|()| match (linked(), snap.path.parent()) {
+        (Some(d), _) => Err(std::io::Error::new(
+            ErrorKind::InvalidInput,
+            format!("`{}` is a symbolic link, and tenet does not write through links", d.display()),
+        )),
+        (None, Some(dir)) => {
+            std::fs::create_dir_all(dir).and_then(|()| crate::fsio::write_atomic(&snap.path, text.as_bytes()))
+        }
+        (None, None) => crate::fsio::write_atomic(&snap.path, text.as_bytes()),
     });
     match res {
         Ok(()) => {

@@ -410,21 +410,38 @@ fn tenet_closed_stdout(args: &[&str]) -> Output {
 
 #[test]
 fn a_closed_stdout_ends_every_command_quietly() {
+    // Every command writes more than a pipe holds (64 KiB), so that it is still writing
+    // when the reader has gone, however the processes are scheduled.
     let d = scratch("closed");
     let p = write(&d, "caps.tenet", POLICY.as_bytes());
     let users: Vec<String> =
         (0..3000).map(|i| format!(r#"{{"id": "u{i}", "sessions": [{{}}, {{}}, {{}}]}}"#)).collect();
     let t = write(&d, "t.json", format!(r#"{{"id": "t", "users": [{}]}}"#, users.join(",")).as_bytes());
-    let ugly = write(&d, "ugly.tenet", POLICY.replace(" <= ", "<=").as_bytes());
-    let dir = d.to_string_lossy().into_owned();
+    let ugly = d.join("ugly");
+    std::fs::create_dir_all(&ugly).unwrap();
+    for i in 0..600 {
+        write(&ugly, &format!("u{i:03}-{}.tenet", "x".repeat(40)), POLICY.replace(" <= ", "<=").as_bytes());
+    }
+    let model = String::from_utf8(tenet(&["model", "show"]).stdout).unwrap();
+    let model = write(&d, "model.yaml", format!("{model}{}", "# padding\n".repeat(10_000)).as_bytes());
+    let tests = d.join("tests");
+    std::fs::create_dir_all(&tests).unwrap();
+    let mut cases = String::from("policy: ../caps.tenet\nnow: 2026-11-22T00:00:00Z\ncases:\n");
+    for i in 0..1500 {
+        cases.push_str(&format!(
+            "  - name: case number {i} with a rather long name\n    tenant: {{id: t}}\n    expect: pass\n"
+        ));
+    }
+    write(&tests, "many.test.yaml", cases.as_bytes());
+    let (ugly, tests) = (ugly.to_string_lossy().into_owned(), tests.to_string_lossy().into_owned());
     let runs: Vec<Vec<&str>> = vec![
         vec!["explain", "-p", &p, "--rule", "session_cap", &t],
         vec!["fmt", "--check", &ugly],
         vec!["check", "-p", &p, &t, "--format", "human"],
         vec!["check", "-p", &p, &t, "--format", "json"],
         vec!["check", "-p", &p, &t, "--format", "jsonl"],
-        vec!["model", "show"],
-        vec!["test", &dir],
+        vec!["model", "show", "--model", &model],
+        vec!["test", &tests, "--allow-outside-paths"],
     ];
     for args in runs {
         let out = tenet_closed_stdout(&args);
@@ -652,4 +669,29 @@ fn policy_files_with_non_utf8_names_are_read() {
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(std::fs::read_to_string(pd.join(name)).unwrap().contains("count(user.sessions) <= 1"));
     assert_eq!(std::fs::read_dir(&pd).unwrap().count(), 1);
+}
+
+#[test]
+fn every_command_walks_directories_by_the_same_rules() {
+    let d = scratch("walker");
+    write(&d, "caps.tenet", POLICY.as_bytes());
+    // Broken policies and unformatted files where no walk goes.
+    for dir in ["target", "node_modules", "__snapshots__", ".git"] {
+        std::fs::create_dir_all(d.join(dir)).unwrap();
+        write(&d.join(dir), "broken.tenet", b"policy \"x\"\nrule r: 1 +\n");
+        write(&d.join(dir), "t.json", b"{ not json");
+    }
+    write(&d, ".hidden.tenet", b"policy \"x\"\nrule r: 1 +\n");
+    write(&d, ".hidden.json", b"{ not json");
+    // Fixtures are tenants: skipped by policy discovery, not by tenant walks.
+    std::fs::create_dir_all(d.join("fixtures")).unwrap();
+    write(&d.join("fixtures"), "t.yaml", b"id: t1\n");
+    let dir = d.to_string_lossy().into_owned();
+    let out = tenet(&["lint", "-p", &dir]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = tenet(&["fmt", "--check", &dir]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 of 1 file would be reformatted"), "{out:?}");
+    let out = tenet(&["check", "-p", &dir, &dir, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json(&out)["summary"]["tenants"], 1);
 }

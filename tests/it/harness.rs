@@ -572,8 +572,17 @@ fn update_never_writes_through_a_symlinked_snapshot() {
     assert!(stdout(&o).contains("symbolic link"), "{}", show(&o));
     assert_eq!(std::fs::read_to_string(d.join("victim.json")).unwrap(), "[]\n");
     assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
-    // A regular snapshot is written (atomically, no temporary file left behind).
+    // Nor through a linked snapshot directory.
     std::fs::remove_file(&link).unwrap();
+    std::fs::create_dir_all(d.join("elsewhere")).unwrap();
+    std::fs::remove_dir(d.join("__snapshots__/caps")).unwrap();
+    std::os::unix::fs::symlink(d.join("elsewhere"), d.join("__snapshots__/caps")).unwrap();
+    let o = tenet_test(&d, &["--update"]);
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    assert!(stdout(&o).contains("symbolic link"), "{}", show(&o));
+    assert_eq!(std::fs::read_dir(d.join("elsewhere")).unwrap().count(), 0);
+    std::fs::remove_file(d.join("__snapshots__/caps")).unwrap();
+    // A regular snapshot is written (atomically, no temporary file left behind).
     let o = tenet_test(&d, &["--update"]);
     assert_eq!(code(&o), 0, "{}", show(&o));
     let names: Vec<String> = std::fs::read_dir(d.join("__snapshots__/caps"))
@@ -668,12 +677,18 @@ fn snapshots_stay_inside_the_tree_through_linked_directories() {
         std::fs::remove_dir_all(&stored).unwrap();
         std::fs::remove_file(&link).unwrap();
     }
-    // A link inside the tree is fine: the snapshot is written where it leads.
+    // A link inside the tree is read through, but never written through.
     std::fs::create_dir_all(repo.join("store")).unwrap();
     std::os::unix::fs::symlink("../../store", repo.join("t/__snapshots__/s")).unwrap();
     let o = tenet_test(&repo, &["--update"]);
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    assert!(stdout(&o).contains("does not write through links"), "{}", show(&o));
+    assert!(!repo.join("store/snap-one.json").exists());
+    std::fs::remove_file(repo.join("t/__snapshots__/s")).unwrap();
+    let o = tenet_test(&repo, &["--update"]);
     assert_eq!(code(&o), 0, "{}", show(&o));
-    assert!(repo.join("store/snap-one.json").is_file());
+    std::fs::rename(repo.join("t/__snapshots__/s"), repo.join("store2")).unwrap();
+    std::os::unix::fs::symlink("../../store2", repo.join("t/__snapshots__/s")).unwrap();
     let o = tenet_test(&repo, &[]);
     assert_eq!(code(&o), 0, "{}", show(&o));
 }
