@@ -6,14 +6,7 @@ use super::reference::{parse_date, statuses, Status, World};
 use serde_json::json;
 
 fn no_known() -> Known {
-    Known {
-        absent_collections: false,
-        key_of_non_object: false,
-        int_dec_compare: false,
-        integer_keys: false,
-        sum_empty_durations: false,
-        non_list_collections: false,
-    }
+    Known::default()
 }
 
 fn bx(e: Expr) -> Box<Expr> {

@@ -440,7 +440,7 @@ pub fn print_policy_yaml(p: &Policy) -> String {
 
 /// Which known engine defects (issue #8) the generator avoids or the comparison sets aside.
 /// Each is switched off once the fix is merged, so the classes are tested again.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct Known {
     /// #9: `has`/`== null` on an absent or null entity collection.
     pub absent_collections: bool,
@@ -461,14 +461,7 @@ pub struct Known {
 impl Known {
     /// All fixed (merged from the `semantics` and `inputs` branches): nothing is set aside.
     pub fn current() -> Known {
-        Known {
-            absent_collections: false,
-            key_of_non_object: false,
-            int_dec_compare: false,
-            integer_keys: false,
-            sum_empty_durations: false,
-            non_list_collections: true,
-        }
+        Known { non_list_collections: true, ..Known::default() }
     }
 }
 
