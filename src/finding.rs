@@ -74,12 +74,20 @@ pub struct Finding {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remediation: Option<Arc<str>>,
+    /// The rule's `@see` sources (URLs of the vendor documents it implements); left out of
+    /// the report when the rule has none.
+    #[serde(skip_serializing_if = "no_sources")]
+    pub see: Arc<[Arc<str>]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// For `fail` findings: the values that decided the assertion, keyed by the source
     /// text of each sub-expression (`{"count(user.sessions)": 5, "max_sessions": 3}`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+fn no_sources(see: &Arc<[Arc<str>]>) -> bool {
+    see.is_empty()
 }
 
 /// Counts over a whole run.

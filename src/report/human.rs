@@ -99,6 +99,10 @@ impl Reporter for Human {
             if let Some(r) = &f.remediation {
                 writeln!(out, "      {} {}", self.paint("36", "fix:"), terminal_safe(r, false))?;
             }
+            if !f.see.is_empty() {
+                let see: Vec<&str> = f.see.iter().map(|s| &**s).collect();
+                writeln!(out, "      {} {}", self.paint("36", "see:"), terminal_safe(&see.join(" "), false))?;
+            }
         }
         writeln!(out)
     }
