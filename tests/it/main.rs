@@ -23,4 +23,5 @@ mod harness_scale;
 mod inputs;
 mod language;
 mod messages;
+mod sources;
 mod support;
