@@ -71,6 +71,7 @@ pub fn input_error(label: &str, source: &Arc<str>, err: &InputError) -> TenantRe
         remediation: None,
         reason: Some(err.message.clone()),
         evidence: None,
+        triage: Default::default(),
     };
     TenantReport { findings: vec![finding], summary, input_error: true }
 }
@@ -154,6 +155,7 @@ impl RuleCtx<'_> {
             remediation: rule.remediation.clone(),
             reason,
             evidence,
+            triage: Default::default(),
         }
     }
 

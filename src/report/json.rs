@@ -174,6 +174,7 @@ mod tests {
             remediation: (i % 3 == 0).then(|| Arc::from("fix it")),
             reason: (i % 2 == 1).then(|| "why".to_string()),
             evidence: (i % 2 == 0).then_some(evidence),
+            triage: Default::default(),
         }
     }
 
