@@ -50,7 +50,6 @@ fn run(rules: Vec<(&str, Option<Expr>, Expr)>, tenant: serde_json::Value) -> Vec
                 Status::Fail => "fail",
                 Status::Error => "error",
                 Status::Skip => "skip",
-                Status::Waived => "waived",
             };
             format!("{} {path} {s}", names[r])
         })
