@@ -72,6 +72,7 @@ pub fn input_error(label: &str, source: &Arc<str>, err: &InputError) -> TenantRe
         see: Arc::from([]),
         reason: Some(err.message.clone()),
         evidence: None,
+        triage: Default::default(),
     };
     TenantReport { findings: vec![finding], summary, input_error: true }
 }
@@ -156,6 +157,7 @@ impl RuleCtx<'_> {
             see: rule.see.clone(),
             reason,
             evidence,
+            triage: Default::default(),
         }
     }
 

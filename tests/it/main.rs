@@ -11,6 +11,7 @@
 //! - `inputs`: how tenant data is typed as it is read (keys, references).
 //! - `fuzz_regressions`: inputs the fuzzers found (`tests/fuzz-regressions/`), replayed.
 
+mod baseline;
 mod cli;
 mod corpus;
 mod differential;
@@ -23,5 +24,7 @@ mod harness_scale;
 mod inputs;
 mod language;
 mod messages;
+mod recipes;
 mod sources;
 mod support;
+mod waivers;
