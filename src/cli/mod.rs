@@ -13,6 +13,7 @@ macro_rules! say_raw {
 mod check;
 mod explain;
 mod fmt;
+mod import;
 mod lint;
 mod load;
 mod model;
@@ -50,6 +51,8 @@ pub enum Command {
     Fmt(fmt::FmtArgs),
     /// Show why one rule passed or failed for one subject, value by value.
     Explain(explain::ExplainArgs),
+    /// Convert vendor exports (Frappe/ERPNext, NetSuite SuiteQL) into tenant snapshots.
+    Import(import::ImportArgs),
     /// Inspect the data model.
     Model {
         #[command(subcommand)]
@@ -95,6 +98,16 @@ pub struct CheckArgs {
     /// Evaluate only these rules: NAME or POLICY.RULE (repeatable).
     #[arg(long = "rule")]
     pub rules: Vec<String>,
+    /// Read the tenants from vendor exports: the arguments are export directories
+    /// (see `tenet import`).
+    #[arg(long = "from", value_enum)]
+    pub from: Option<crate::import::Vendor>,
+    /// With `--from`: a partial snapshot merged over each imported tenant.
+    #[arg(long, requires = "from")]
+    pub overlay: Option<String>,
+    /// With `--from`: an adapter file instead of the built-in one.
+    #[arg(long, requires = "from")]
+    pub adapter: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -144,6 +157,7 @@ pub fn run() -> ExitCode {
         Command::Test(args) => test::run(&args),
         Command::Fmt(args) => fmt::run(&args),
         Command::Explain(args) => explain::run(&args),
+        Command::Import(args) => import::run(&args),
         Command::Model { command: ModelCommand::Show { model } } => model::show(model.as_deref()),
     };
     ExitCode::from(code)
