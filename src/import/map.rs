@@ -488,3 +488,64 @@ fn conv_name(c: Option<Conv>) -> &'static str {
         None => "none",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::import::adapter::{Adapter, Reader};
+
+    fn cx<'a>(tables: &'a Tables, tz: Option<&str>) -> Cx<'a> {
+        Cx {
+            tables,
+            dir: "d",
+            tz: tz.map(|n| jiff::tz::TimeZone::get(n).unwrap_or(jiff::tz::TimeZone::UTC)),
+            notes: Vec::new(),
+            joins: Default::default(),
+        }
+    }
+
+    fn spec(c: Conv) -> Spec {
+        Spec { source: Source::Sequence, each: None, map: Vec::new(), convert: Some(c), sep: None, negate: false }
+    }
+
+    #[test]
+    fn converters() {
+        let a = Adapter { name: "t".into(), reader: Reader::Frappe, tables: Vec::new(), time_zone: None, kinds: Vec::new() };
+        let t = Tables::new(&a);
+        let mut c = cx(&t, Some("Asia/Kolkata"));
+        let mut conv = |k: Conv, v: J| c.scalar(&spec(k), v);
+        assert_eq!(conv(Conv::Hhmm, J::from("170:00")), Some(J::from("170h")));
+        assert_eq!(conv(Conv::Hhmm, J::from("06:30")), Some(J::from("390m")));
+        assert_eq!(conv(Conv::Hhmm, J::from("720:00")), Some(J::from("30d")));
+        // Unreadable: kept as it is (the rule reading it errors), never a guess.
+        assert_eq!(conv(Conv::Hhmm, J::from("6 hours")), Some(J::from("6 hours")));
+        assert_eq!(conv(Conv::Bool01, J::from(1)), Some(J::Bool(true)));
+        assert_eq!(conv(Conv::Bool01, J::from("0")), Some(J::Bool(false)));
+        assert_eq!(conv(Conv::Bool01, J::from(2)), Some(J::from(2)));
+        assert_eq!(conv(Conv::BoolTf, J::from("T")), Some(J::Bool(true)));
+        assert_eq!(conv(Conv::Major, J::from("v15.41.2")), Some(J::from(15)));
+        assert_eq!(conv(Conv::Major, J::from("2026.1")), Some(J::from(2026)));
+        assert_eq!(conv(Conv::Int, J::from("3")), Some(J::from(3)));
+        assert_eq!(conv(Conv::String, J::from(1001)), Some(J::from("1001")));
+        assert_eq!(
+            conv(Conv::Split, J::from("https://a/cb  https://b/cb,https://c")),
+            Some(serde_json::json!(["https://a/cb", "https://b/cb", "https://c"]))
+        );
+        // Local time in Kolkata (+05:30) → UTC; an offset given is respected.
+        assert_eq!(conv(Conv::Datetime, J::from("2026-12-01 09:14:03.512001")), Some(J::from("2026-12-01T03:44:03.512001Z")));
+        assert_eq!(conv(Conv::Datetime, J::from("2026-12-01T09:14:03+01:00")), Some(J::from("2026-12-01T08:14:03Z")));
+        let mut c = cx(&t, None);
+        // Without a time zone a local date-time stays absent.
+        assert_eq!(c.scalar(&spec(Conv::Datetime), J::from("2026-12-01 09:14:03")), None);
+        assert_eq!(c.scalar(&spec(Conv::Datetime), J::from("2026-12-01T09:14:03Z")), Some(J::from("2026-12-01T09:14:03Z")));
+    }
+
+    #[test]
+    fn aggregates() {
+        let v = vec![J::from("2026-12-03T09:10:44Z"), J::from("2026-12-05T08:02:11Z"), J::from("2026-11-01T00:00:00Z")];
+        assert_eq!(aggregate_of(Aggregate::Max, v.clone()), Some(J::from("2026-12-05T08:02:11Z")));
+        assert_eq!(aggregate_of(Aggregate::Min, v.clone()), Some(J::from("2026-11-01T00:00:00Z")));
+        assert_eq!(aggregate_of(Aggregate::Count, v), Some(J::from(3)));
+        assert_eq!(aggregate_of(Aggregate::Max, Vec::new()), None);
+    }
+}

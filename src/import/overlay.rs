@@ -83,6 +83,9 @@ pub fn merge(base: &mut Map<String, J>, over: &Map<String, J>, prefix: &str, set
             base.remove(k);
             continue;
         }
+        if base.get(k) == Some(v) {
+            continue;
+        }
         match (base.get_mut(k), v) {
             (Some(J::Object(b)), J::Object(o)) => merge(b, o, &path, set),
             (Some(J::Array(b)), J::Array(o)) if keyed(b) && keyed(o) => {
@@ -177,7 +180,7 @@ mod tests {
                 "plan": {"seats": 10}
             })
         );
-        assert_eq!(set, vec!["settings.multiple_sessions", "roles.2fa", "roles", "users.roles", "plan.seats"]);
+        assert_eq!(set, vec!["plan.seats", "settings.multiple_sessions", "roles.2fa", "roles", "users.roles"]);
     }
 
     #[test]
