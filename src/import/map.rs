@@ -510,7 +510,13 @@ mod tests {
 
     #[test]
     fn converters() {
-        let a = Adapter { name: "t".into(), reader: Reader::Frappe, tables: Vec::new(), time_zone: None, kinds: Vec::new() };
+        let a = Adapter {
+            name: "t".into(),
+            reader: Reader::Frappe,
+            tables: Vec::new(),
+            time_zone: None,
+            kinds: Vec::new(),
+        };
         let t = Tables::new(&a);
         let mut c = cx(&t, Some("Asia/Kolkata"));
         let mut conv = |k: Conv, v: J| c.scalar(&spec(k), v);
@@ -532,12 +538,18 @@ mod tests {
             Some(serde_json::json!(["https://a/cb", "https://b/cb", "https://c"]))
         );
         // Local time in Kolkata (+05:30) → UTC; an offset given is respected.
-        assert_eq!(conv(Conv::Datetime, J::from("2026-12-01 09:14:03.512001")), Some(J::from("2026-12-01T03:44:03.512001Z")));
+        assert_eq!(
+            conv(Conv::Datetime, J::from("2026-12-01 09:14:03.512001")),
+            Some(J::from("2026-12-01T03:44:03.512001Z"))
+        );
         assert_eq!(conv(Conv::Datetime, J::from("2026-12-01T09:14:03+01:00")), Some(J::from("2026-12-01T08:14:03Z")));
         let mut c = cx(&t, None);
         // Without a time zone a local date-time stays absent.
         assert_eq!(c.scalar(&spec(Conv::Datetime), J::from("2026-12-01 09:14:03")), None);
-        assert_eq!(c.scalar(&spec(Conv::Datetime), J::from("2026-12-01T09:14:03Z")), Some(J::from("2026-12-01T09:14:03Z")));
+        assert_eq!(
+            c.scalar(&spec(Conv::Datetime), J::from("2026-12-01T09:14:03Z")),
+            Some(J::from("2026-12-01T09:14:03Z"))
+        );
     }
 
     #[test]
