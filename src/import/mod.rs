@@ -103,6 +103,7 @@ fn tenant_dirs(source: &str) -> Result<Vec<(String, String, Vec<fsio::Entry>)>, 
         n.ends_with(".json") || n.ends_with(".csv")
     };
     let entries = fsio::walk(root, source, &wants, &[]);
+    // (Every entry is at most as deep as the walk went; `group` indexes its path below.)
     let rel = |e: &fsio::Entry| -> Vec<String> {
         let shown = match e {
             fsio::Entry::File { shown, .. } | fsio::Entry::Error { shown, .. } => shown,
@@ -121,21 +122,38 @@ fn tenant_dirs(source: &str) -> Result<Vec<(String, String, Vec<fsio::Entry>)>, 
     if entries.is_empty() {
         return Ok(vec![(source.to_string(), dir_name(root), Vec::new())]);
     }
-    if entries.iter().any(|e| rel(e).len() <= 1) {
-        return Ok(vec![(source.to_string(), dir_name(root), entries)]);
+    let items: Vec<(Vec<String>, fsio::Entry)> = entries.into_iter().map(|e| (rel(&e), e)).collect();
+    let mut out = Vec::new();
+    group(source, dir_name(root), 0, items, &mut out);
+    Ok(out)
+}
+
+/// Splits a directory's entries into tenants: the directory is one tenant when an export
+/// file (or an unreadable entry) lies directly in it; otherwise each subdirectory is
+/// looked at the same way, so a directory of bulk directories works too.
+fn group(
+    shown: &str,
+    name: String,
+    depth: usize,
+    items: Vec<(Vec<String>, fsio::Entry)>,
+    out: &mut Vec<(String, String, Vec<fsio::Entry>)>,
+) {
+    if items.iter().any(|(rel, _)| rel.len() <= depth + 1) {
+        out.push((shown.to_string(), name, items.into_iter().map(|(_, e)| e).collect()));
+        return;
     }
-    let mut out: Vec<(String, String, Vec<fsio::Entry>)> = Vec::new();
-    for e in entries {
-        let first = rel(&e).into_iter().next().unwrap_or_default();
-        match out.last_mut() {
-            Some(last) if last.1 == first => last.2.push(e),
-            _ => {
-                let shown = Path::new(source).join(&first).to_string_lossy().into_owned();
-                out.push((shown, first, vec![e]));
-            }
+    let mut subdirs: Vec<(String, Vec<(Vec<String>, fsio::Entry)>)> = Vec::new();
+    for (rel, e) in items {
+        let first = rel[depth].clone();
+        match subdirs.last_mut() {
+            Some(last) if last.0 == first => last.1.push((rel, e)),
+            _ => subdirs.push((first, vec![(rel, e)])),
         }
     }
-    Ok(out)
+    for (first, items) in subdirs {
+        let sub = Path::new(shown).join(&first).to_string_lossy().into_owned();
+        group(&sub, first, depth + 1, items, out);
+    }
 }
 
 /// Imports every tenant under the SOURCE directories, in order. Only a SOURCE that is

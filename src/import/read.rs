@@ -99,7 +99,7 @@ impl Tables {
     fn frappe(&mut self, adapter: &Adapter, text: &str, shown: &str, by_name: Option<usize>) -> Result<(), String> {
         let value: J = serde_json::from_str(text).map_err(|e| format!("`{shown}` is not valid JSON: {e}"))?;
         let (inner, listed) = match value {
-            J::Object(mut o) if o.contains_key("data") || o.contains_key("message") => {
+            J::Object(mut o) if !o.contains_key("doctype") && (o.contains_key("data") || o.contains_key("message")) => {
                 let v = o.remove("data").or_else(|| o.remove("message")).unwrap_or(J::Null);
                 let listed = v.is_array();
                 (v, listed)

@@ -464,6 +464,12 @@ fn bulk_output_is_jsonl_and_a_json_file_takes_one_tenant() {
     ]);
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 4);
+    // A directory of bulk directories: tenants are found at any depth; the NetSuite
+    // export is not a Frappe one, and only that tenant fails.
+    let o = tenet(&["import", "--from", "frappe", "examples/exports"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stdout(&o).lines().count(), 5, "{}", stdout(&o));
+    assert!(stderr(&o).contains("error: cannot import `examples/exports/netsuite`"), "{}", stderr(&o));
 }
 
 #[test]
