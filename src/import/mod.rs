@@ -88,7 +88,7 @@ pub struct Imported {
 /// The export files under a SOURCE directory, per tenant: `(tenant dir as shown, its
 /// directory name, entries)`. A directory with export files directly inside is one
 /// tenant; otherwise each subdirectory is one.
-fn tenant_dirs(source: &str) -> Result<Vec<(String, String, Vec<fsio::Entry>)>, String> {
+fn tenant_dirs(source: &str) -> Result<Vec<TenantDir>, String> {
     let root = Path::new(source);
     match fsio::kind(root, source)? {
         fsio::Kind::Dir => {}
@@ -122,27 +122,26 @@ fn tenant_dirs(source: &str) -> Result<Vec<(String, String, Vec<fsio::Entry>)>, 
     if entries.is_empty() {
         return Ok(vec![(source.to_string(), dir_name(root), Vec::new())]);
     }
-    let items: Vec<(Vec<String>, fsio::Entry)> = entries.into_iter().map(|e| (rel(&e), e)).collect();
+    let items: Vec<Placed> = entries.into_iter().map(|e| (rel(&e), e)).collect();
     let mut out = Vec::new();
     group(source, dir_name(root), 0, items, &mut out);
     Ok(out)
 }
 
+/// Entries with their path below the SOURCE, component by component.
+type Placed = (Vec<String>, fsio::Entry);
+/// A tenant's export directory: as shown, its name, its entries.
+type TenantDir = (String, String, Vec<fsio::Entry>);
+
 /// Splits a directory's entries into tenants: the directory is one tenant when an export
 /// file (or an unreadable entry) lies directly in it; otherwise each subdirectory is
 /// looked at the same way, so a directory of bulk directories works too.
-fn group(
-    shown: &str,
-    name: String,
-    depth: usize,
-    items: Vec<(Vec<String>, fsio::Entry)>,
-    out: &mut Vec<(String, String, Vec<fsio::Entry>)>,
-) {
+fn group(shown: &str, name: String, depth: usize, items: Vec<Placed>, out: &mut Vec<TenantDir>) {
     if items.iter().any(|(rel, _)| rel.len() <= depth + 1) {
         out.push((shown.to_string(), name, items.into_iter().map(|(_, e)| e).collect()));
         return;
     }
-    let mut subdirs: Vec<(String, Vec<(Vec<String>, fsio::Entry)>)> = Vec::new();
+    let mut subdirs: Vec<(String, Vec<Placed>)> = Vec::new();
     for (rel, e) in items {
         let first = rel[depth].clone();
         match subdirs.last_mut() {
