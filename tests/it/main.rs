@@ -9,6 +9,7 @@
 //! - `differential`: random policies and tenants, the engine against a reference interpreter.
 //! - `messages`: what standard error quotes of hostile values.
 //! - `inputs`: how tenant data is typed as it is read (keys, references).
+//! - `import`: vendor exports → snapshots (`tenet import`, `check --from`, `from:` cases).
 //! - `fuzz_regressions`: inputs the fuzzers found (`tests/fuzz-regressions/`), replayed.
 
 mod baseline;
@@ -21,6 +22,7 @@ mod fmt;
 mod fuzz_regressions;
 mod harness;
 mod harness_scale;
+mod import;
 mod inputs;
 mod language;
 mod messages;
