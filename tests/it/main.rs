@@ -18,6 +18,7 @@ mod corpus;
 mod differential;
 mod evidence;
 mod examples;
+mod exports;
 mod fmt;
 mod fuzz_regressions;
 mod harness;
