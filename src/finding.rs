@@ -6,6 +6,7 @@ use std::sync::Arc;
 /// A rule's severity (`@severity`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[derive(schemars::JsonSchema)]
 pub enum Severity {
     Info,
     Warning,
@@ -34,6 +35,7 @@ impl Severity {
 /// The status of one (rule, subject) evaluation (language.md §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[derive(schemars::JsonSchema)]
 pub enum Status {
     Pass,
     Fail,
@@ -53,27 +55,41 @@ impl Status {
 }
 
 /// What a finding is about.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Subject {
+    /// The subject's kind (`tenant` for tenant-level rules).
     pub kind: Arc<str>,
+    /// The entity's key (the tenant's id for a tenant-level rule), or null without one.
     pub id: Option<Arc<str>>,
+    /// The entity's place in the snapshot (`users[3].sessions[1]`; `""` for the tenant).
     pub path: String,
 }
 
 /// One `fail` or `error` (cli.md "JSON report"); field order is the report's.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Finding {
+    /// The tenant's id, else its source (plus `#N` for a JSONL line or YAML document).
     pub tenant: Arc<str>,
+    /// The file (or `-`) the tenant was read from.
     pub source: Arc<str>,
+    /// The policy's name; null for an unreadable tenant (rule `input`).
     pub policy: Option<Arc<str>>,
+    /// The rule's name, or `input` for a tenant that could not be read.
     pub rule: Arc<str>,
+    /// The rule's `@code` (default: the rule's name).
     pub code: Arc<str>,
+    /// The rule's severity.
     pub severity: Severity,
+    /// `fail` or `error`.
     pub status: Status,
+    /// What the finding is about.
     pub subject: Subject,
+    /// The rule's message, rendered for this subject.
     pub message: String,
+    /// The rule's `@remediation`, when it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remediation: Option<Arc<str>>,
+    /// Why the evaluation is an `error`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// For `fail` findings: the values that decided the assertion, keyed by the source
@@ -83,7 +99,7 @@ pub struct Finding {
 }
 
 /// Counts over a whole run.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     pub tenants: u64,
     pub evaluations: u64,
@@ -95,7 +111,7 @@ pub struct Summary {
 }
 
 /// `fail` findings per severity.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct BySeverity {
     pub error: u64,
     pub warning: u64,

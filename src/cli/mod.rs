@@ -17,6 +17,7 @@ mod lint;
 mod load;
 mod model;
 pub mod out;
+mod schema;
 mod test;
 
 use crate::finding::Severity;
@@ -31,6 +32,7 @@ pub use load::{is_policy_file, load_model, load_policies, policy_files, read_mod
     name = "tenet",
     version,
     about = "Policy-as-code for ERP/SaaS tenant configurations",
+    after_help = "The reference manual: docs/README.md in the tenet repository.",
     propagate_version = true
 )]
 pub struct Cli {
@@ -41,25 +43,35 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Evaluate policies over tenant snapshots.
+    #[command(after_help = "Manual: docs/cli.md#tenet-check; report formats: docs/report.md.")]
     Check(CheckArgs),
     /// Check policies without data: all diagnostics, exit 2 on any error.
+    #[command(after_help = "Manual: docs/cli.md#tenet-lint; the language: docs/language.md.")]
     Lint(LintArgs),
     /// Run policy tests (`*.test.yaml`).
+    #[command(after_help = "Manual: docs/tests.md (test files) and docs/cli.md#tenet-test.")]
     Test(test::TestArgs),
     /// Format `.tenet` files in place (or check that they are formatted).
+    #[command(after_help = "Manual: docs/cli.md#tenet-fmt.")]
     Fmt(fmt::FmtArgs),
     /// Show why one rule passed or failed for one subject, value by value.
+    #[command(after_help = "Manual: docs/cli.md#tenet-explain.")]
     Explain(explain::ExplainArgs),
     /// Inspect the data model.
+    #[command(after_help = "Manual: docs/model.md.")]
     Model {
         #[command(subcommand)]
         command: ModelCommand,
     },
+    /// Print the JSON Schema of a file format or of the JSON report (no name: list them).
+    #[command(after_help = "Manual: docs/cli.md#tenet-schema; the schemas are checked in under schemas/.")]
+    Schema(schema::SchemaArgs),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ModelCommand {
     /// Print the model in use (YAML).
+    #[command(after_help = "Manual: docs/model.md.")]
     Show {
         /// A custom model file (default: the built-in `erp` model).
         #[arg(long)]
@@ -145,6 +157,7 @@ pub fn run() -> ExitCode {
         Command::Fmt(args) => fmt::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Model { command: ModelCommand::Show { model } } => model::show(model.as_deref()),
+        Command::Schema(args) => schema::run(&args),
     };
     ExitCode::from(code)
 }

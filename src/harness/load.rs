@@ -16,8 +16,9 @@ use crate::yaml::{self, YKey, YNode, YValue};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-const FILE_KEYS: &[&str] = &["policy", "now", "set", "model", "cases"];
-const CASE_KEYS: &[&str] = &["name", "tenant", "tenant_file", "expect", "snapshot", "now", "set"];
+// The valid keys come from the types that describe test files (`schema::files`), the same
+// ones their JSON Schema is generated from.
+use crate::schema::files::{Case as CaseKeys, TestFile as FileKeys};
 
 /// One test file, read and validated.
 pub struct TestFile {
@@ -300,7 +301,7 @@ impl Loader<'_> {
             );
             return (Vec::new(), Vec::new());
         };
-        self.check_keys(entries, FILE_KEYS, "a test file");
+        self.check_keys(entries, crate::keys!(FileKeys), "a test file");
         let model = match root.get("model") {
             Some(m) => self.model(m),
             None => Some(Model::erp()),
@@ -648,7 +649,7 @@ impl Loader<'_> {
             return None;
         };
         let before = self.diags.len();
-        self.check_keys(entries, CASE_KEYS, "a test case");
+        self.check_keys(entries, crate::keys!(CaseKeys), "a test case");
         let line = line_of(self.file, node.span);
         let first_key = entries.first().map_or(node.span, |(k, _)| k.span);
 

@@ -10,10 +10,13 @@
 //! - `messages`: what standard error quotes of hostile values.
 //! - `inputs`: how tenant data is typed as it is read (keys, references).
 //! - `fuzz_regressions`: inputs the fuzzers found (`tests/fuzz-regressions/`), replayed.
+//! - `docs`: every example of the manual (`docs/`) runs and gives what the page shows.
+//! - `schemas`: the checked-in JSON Schemas are fresh, and shipped files validate.
 
 mod cli;
 mod corpus;
 mod differential;
+mod docs;
 mod evidence;
 mod examples;
 mod fmt;
@@ -23,4 +26,5 @@ mod harness_scale;
 mod inputs;
 mod language;
 mod messages;
+mod schemas;
 mod support;
