@@ -371,3 +371,40 @@ fn manual_links_resolve() {
         }
     }
 }
+
+/// The tables of the `erp` model in docs/model.md list every kind and field of the
+/// built-in model, in order, with their types and defaults.
+#[test]
+fn model_page_lists_the_erp_model() {
+    use tenet::value::Value;
+    let model = Model::erp();
+    let mut want = String::new();
+    for kind in &model.kinds {
+        want.push_str(&format!("### {}\n", kind.name));
+        for f in &kind.fields {
+            let default = match &f.default {
+                None => String::new(),
+                Some(Value::Bool(b)) => format!("`{b}`"),
+                Some(Value::Int(n)) => format!("`{n}`"),
+                Some(Value::Str(s)) => format!("`{s}`"),
+                Some(Value::List(l)) if l.is_empty() => "`[]`".into(),
+                Some(other) => format!("`{other:?}`"),
+            };
+            let row = format!("| `{}` | `{}` | {default} |\n", f.name, f.ty.show(&model));
+            want.push_str(&row.replace(" |  |", " | |"));
+        }
+    }
+    let page = std::fs::read_to_string(root().join("docs/model.md")).unwrap();
+    let section = page.split("## The `erp` model").nth(1).unwrap().split("\n## ").next().unwrap();
+    let mut got = String::new();
+    for line in section.lines() {
+        if line.starts_with("### ") {
+            got.push_str(line);
+            got.push('\n');
+        } else if line.starts_with("| `") {
+            got.push_str(&line.replace("\\|", "|").replace(" |  |", " | |"));
+            got.push('\n');
+        }
+    }
+    assert_eq!(got, want, "docs/model.md does not list the erp model as it is (`tenet model show`)");
+}
