@@ -6,6 +6,7 @@ use std::sync::Arc;
 /// A rule's severity (`@severity`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[derive(schemars::JsonSchema)]
 pub enum Severity {
     Info,
     Warning,
@@ -34,6 +35,7 @@ impl Severity {
 /// The status of one (rule, subject) evaluation (language.md §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[derive(schemars::JsonSchema)]
 pub enum Status {
     Pass,
     Fail,
@@ -57,31 +59,45 @@ impl Status {
 }
 
 /// What a finding is about.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Subject {
+    /// The subject's kind (`tenant` for tenant-level rules).
     pub kind: Arc<str>,
+    /// The entity's key (the tenant's id for a tenant-level rule), or null without one.
     pub id: Option<Arc<str>>,
+    /// The entity's place in the snapshot (`users[3].sessions[1]`; `""` for the tenant).
     pub path: String,
 }
 
 /// One `fail` or `error` (cli.md "JSON report"); field order is the report's.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Finding {
+    /// The tenant's id, else its source (plus `#N` for a JSONL line or YAML document).
     pub tenant: Arc<str>,
+    /// The file (or `-`) the tenant was read from.
     pub source: Arc<str>,
+    /// The policy's name; null for an unreadable tenant (rule `input`).
     pub policy: Option<Arc<str>>,
+    /// The rule's name, or `input` for a tenant that could not be read.
     pub rule: Arc<str>,
+    /// The rule's `@code` (default: the rule's name).
     pub code: Arc<str>,
+    /// The rule's severity.
     pub severity: Severity,
+    /// `fail` or `error`.
     pub status: Status,
+    /// What the finding is about.
     pub subject: Subject,
+    /// The rule's message, rendered for this subject.
     pub message: String,
+    /// The rule's `@remediation`, when it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remediation: Option<Arc<str>>,
     /// The rule's `@see` sources (URLs of the vendor documents it implements); left out of
     /// the report when the rule has none.
     #[serde(skip_serializing_if = "no_sources")]
     pub see: Arc<[Arc<str>]>,
+    /// Why the evaluation is an `error`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// For `fail` findings: the values that decided the assertion, keyed by the source
@@ -95,7 +111,7 @@ pub struct Finding {
 
 /// The fields triage adds to a finding (`src/triage/`). All absent from the report
 /// when no waiver or baseline was given.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Triaged {
     /// The waiver that accepts this finding (its `status` is then `waived`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -109,7 +125,7 @@ pub struct Triaged {
 }
 
 /// A waiver as a finding quotes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct WaiverRef {
     /// The status the finding had before it was waived (`fail` or `error`); for an expired
     /// waiver, absent.
@@ -130,7 +146,7 @@ pub struct WaiverRef {
 }
 
 /// Whether a finding was in the baseline report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum BaselineMark {
     New,
@@ -198,7 +214,7 @@ fn no_sources(see: &Arc<[Arc<str>]>) -> bool {
 }
 
 /// Counts over a whole run.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     pub tenants: u64,
     pub evaluations: u64,
@@ -220,11 +236,12 @@ pub struct Summary {
     pub fixed: Option<u64>,
     /// With `--waivers`: waivers that matched no finding of the run.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schemars(default)]
     pub stale_waivers: Vec<StaleWaiver>,
 }
 
 /// A waiver that matched nothing: where it is and what it names.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct StaleWaiver {
     pub file: Arc<str>,
     pub line: usize,
@@ -236,7 +253,7 @@ pub struct StaleWaiver {
 }
 
 /// `fail` findings per severity.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct BySeverity {
     pub error: u64,
     pub warning: u64,

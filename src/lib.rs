@@ -16,6 +16,7 @@ pub mod lower;
 pub mod model;
 pub mod parse;
 pub mod report;
+pub mod schema;
 pub mod snapshot;
 pub mod source;
 pub mod triage;

@@ -18,6 +18,7 @@ mod lint;
 mod load;
 mod model;
 pub mod out;
+mod schema;
 mod test;
 mod triage;
 
@@ -33,6 +34,7 @@ pub use load::{is_policy_file, load_model, load_policies, policy_files, read_mod
     name = "tenet",
     version,
     about = "Policy-as-code for ERP/SaaS tenant configurations",
+    after_help = "The reference manual: docs/README.md in the tenet repository.",
     propagate_version = true
 )]
 pub struct Cli {
@@ -43,29 +45,39 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Evaluate policies over tenant snapshots.
+    #[command(after_help = "Manual: docs/cli.md#tenet-check; report formats: docs/report.md.")]
     Check(CheckArgs),
     /// Check policies without data: all diagnostics, exit 2 on any error.
+    #[command(after_help = "Manual: docs/cli.md#tenet-lint; the language: docs/language.md.")]
     Lint(LintArgs),
     /// Run policy tests (`*.test.yaml`).
+    #[command(after_help = "Manual: docs/tests.md (test files) and docs/cli.md#tenet-test.")]
     Test(test::TestArgs),
     /// Format `.tenet` files in place (or check that they are formatted).
+    #[command(after_help = "Manual: docs/cli.md#tenet-fmt.")]
     Fmt(fmt::FmtArgs),
     /// Show why one rule passed or failed for one subject, value by value.
+    #[command(after_help = "Manual: docs/cli.md#tenet-explain.")]
     Explain(explain::ExplainArgs),
     /// Write a baseline: the JSON report of a run, for `check --baseline`.
     Baseline(BaselineArgs),
     /// Convert vendor exports (Frappe/ERPNext, NetSuite SuiteQL) into tenant snapshots.
     Import(import::ImportArgs),
     /// Inspect the data model.
+    #[command(after_help = "Manual: docs/model.md.")]
     Model {
         #[command(subcommand)]
         command: ModelCommand,
     },
+    /// Print the JSON Schema of a file format or of the JSON report (no name: list them).
+    #[command(after_help = "Manual: docs/cli.md#tenet-schema; the schemas are checked in under schemas/.")]
+    Schema(schema::SchemaArgs),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ModelCommand {
     /// Print the model in use (YAML).
+    #[command(after_help = "Manual: docs/model.md.")]
     Show {
         /// A custom model file (default: the built-in `erp` model).
         #[arg(long)]
@@ -205,6 +217,7 @@ pub fn run() -> ExitCode {
         Command::Baseline(args) => triage::baseline(&args),
         Command::Import(args) => import::run(&args),
         Command::Model { command: ModelCommand::Show { model } } => model::show(model.as_deref()),
+        Command::Schema(args) => schema::run(&args),
     };
     ExitCode::from(code)
 }

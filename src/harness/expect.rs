@@ -36,7 +36,11 @@ pub enum Key {
     Message,
 }
 
-const KEYS: &[&str] = &["rule", "policy", "subject", "status", "severity", "code", "message"];
+// The valid keys come from the type that describes an expected finding
+// (`schema::files::Expectation`), the same one its JSON Schema is generated from.
+fn valid_keys() -> &'static [&'static str] {
+    crate::keys!(crate::schema::files::Expectation)
+}
 
 impl Key {
     fn parse(s: &str) -> Option<Key> {
@@ -344,7 +348,7 @@ pub fn parse(
                 item.span,
                 format!("an expected finding is a mapping, not {}", item.type_name()),
                 "expected a mapping",
-                Some(format!("give any of: {}", KEYS.join(", "))),
+                Some(format!("give any of: {}", valid_keys().join(", "))),
             ));
             continue;
         };
@@ -353,12 +357,12 @@ pub fn parse(
                 item.span,
                 "an empty expected finding would match any finding".into(),
                 "empty",
-                Some(format!("give at least one of: {}", KEYS.join(", "))),
+                Some(format!("give at least one of: {}", valid_keys().join(", "))),
             ));
             continue;
         }
         let mut keys = Vec::new();
-        crate::yaml::unknown_keys(file, Code::Test, entries, KEYS, "an expected finding", diags);
+        crate::yaml::unknown_keys(file, Code::Test, entries, valid_keys(), "an expected finding", diags);
         for (k, v) in entries {
             let Some(key) = Key::parse(&k.name) else { continue };
             let Some(text) = scalar_text(v) else {

@@ -16,9 +16,9 @@ use crate::yaml::{self, YKey, YNode, YValue};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-const FILE_KEYS: &[&str] = &["policy", "now", "set", "model", "cases"];
-const CASE_KEYS: &[&str] = &["name", "tenant", "tenant_file", "expect", "snapshot", "now", "set", "from"];
-const FROM_KEYS: &[&str] = &["source", "path", "overlay", "adapter"];
+// The valid keys come from the types that describe test files (`schema::files`), the same
+// ones their JSON Schema is generated from.
+use crate::schema::files::{Case as CaseKeys, From as FromKeys, TestFile as FileKeys};
 
 /// One test file, read and validated.
 pub struct TestFile {
@@ -301,7 +301,7 @@ impl Loader<'_> {
             );
             return (Vec::new(), Vec::new());
         };
-        self.check_keys(entries, FILE_KEYS, "a test file");
+        self.check_keys(entries, crate::keys!(FileKeys), "a test file");
         let model = match root.get("model") {
             Some(m) => self.model(m),
             None => Some(Model::erp()),
@@ -649,7 +649,7 @@ impl Loader<'_> {
             return None;
         };
         let before = self.diags.len();
-        self.check_keys(entries, CASE_KEYS, "a test case");
+        self.check_keys(entries, crate::keys!(CaseKeys), "a test case");
         let line = line_of(self.file, node.span);
         let first_key = entries.first().map_or(node.span, |(k, _)| k.span);
 
@@ -810,7 +810,7 @@ impl Loader<'_> {
             );
             return None;
         };
-        self.check_keys(entries, FROM_KEYS, "`from`");
+        self.check_keys(entries, crate::keys!(FromKeys), "`from`");
         let vendor_node = self.required_key(node, "source")?;
         let vendor_name = self.string(vendor_node, "source")?;
         let Some(vendor) = crate::import::Vendor::parse(vendor_name) else {

@@ -21,9 +21,9 @@ pub fn load(file: &SourceFile) -> Result<Model, Vec<Diagnostic>> {
     }
 }
 
-const TOP_KEYS: &[&str] = &["model", "kinds"];
-const KIND_KEYS: &[&str] = &["parent", "collection", "key", "fields"];
-const FIELD_KEYS: &[&str] = &["type", "default"];
+// The valid keys come from the types that describe model files (`schema::files`), the same
+// ones their JSON Schema is generated from.
+use crate::schema::files::{FieldFull, KindSpec, ModelFile};
 
 fn unknown_keys(file: &SourceFile, node: &YNode, valid: &[&str], what: &str, diags: &mut Vec<Diagnostic>) {
     yaml::unknown_keys(file, Code::Model, node.as_map().unwrap_or(&[]), valid, what, diags);
@@ -34,7 +34,7 @@ fn build(file: &SourceFile, root: &YNode, diags: &mut Vec<Diagnostic>) -> Option
         diags.push(Diagnostic::new(Code::Model, file, root.span, "a model file is a mapping with `model` and `kinds`"));
         return None;
     }
-    unknown_keys(file, root, TOP_KEYS, "a model", diags);
+    unknown_keys(file, root, crate::keys!(ModelFile), "a model", diags);
     let name = root.get("model").and_then(YNode::as_str).unwrap_or("custom").to_string();
     let Some(kinds_node) = root.get("kinds").and_then(|k| k.as_map()) else {
         diags.push(
@@ -73,7 +73,7 @@ fn build(file: &SourceFile, root: &YNode, diags: &mut Vec<Diagnostic>) -> Option
     let mut kinds: Vec<Kind> = Vec::new();
     for &i in &order {
         let (kname, knode) = &kinds_node[i];
-        unknown_keys(file, knode, KIND_KEYS, "a kind", diags);
+        unknown_keys(file, knode, crate::keys!(KindSpec), "a kind", diags);
         let mut fields = Vec::new();
         if let Some(fnode) = knode.get("fields").and_then(YNode::as_map) {
             // A field given twice is a duplicate key, reported by `yaml::parse`.
@@ -81,7 +81,7 @@ fn build(file: &SourceFile, root: &YNode, diags: &mut Vec<Diagnostic>) -> Option
                 let (ty_node, default_node) = match &fval.value {
                     YValue::Str(_) => (Some(fval), None),
                     YValue::Map(_) => {
-                        unknown_keys(file, fval, FIELD_KEYS, "a field", diags);
+                        unknown_keys(file, fval, crate::keys!(FieldFull), "a field", diags);
                         (fval.get("type"), fval.get("default"))
                     }
                     _ => (None, None),

@@ -10,9 +10,9 @@ use crate::source::{SourceFile, Span};
 use crate::value::{parse_date, parse_duration_literal};
 use crate::yaml::{self, YKey, YNode, YValue};
 
-const TOP_KEYS: &[&str] = &["policy", "title", "tags", "see", "params", "let", "rules"];
-const RULE_KEYS: &[&str] =
-    &["id", "severity", "code", "message", "remediation", "when", "assert", "title", "tags", "see"];
+// The valid keys come from the types that describe the YAML form (`schema::files`), the
+// same ones its JSON Schema is generated from.
+use crate::schema::files::{PolicyFile, RuleEntry};
 
 pub fn policy(file: &SourceFile) -> Parsed<ast::Policy> {
     let root = match yaml::parse(file, Code::Yaml) {
@@ -74,7 +74,7 @@ impl YamlBuilder<'_> {
             );
             return None;
         };
-        let meant = self.unknown_keys(entries, TOP_KEYS, "a policy");
+        let meant = self.unknown_keys(entries, crate::keys!(PolicyFile), "a policy");
         let name = match root.get("policy") {
             Some(n) => self.string(n, "policy").map(|s| Spanned::new(s.to_string(), n.span)),
             None if meant.contains(&"policy") => None,
@@ -224,7 +224,7 @@ impl YamlBuilder<'_> {
             self.wrong_type(node, "a rule", "a mapping with `id` and `assert`");
             return None;
         };
-        let meant = self.unknown_keys(entries, RULE_KEYS, "a rule");
+        let meant = self.unknown_keys(entries, crate::keys!(RuleEntry), "a rule");
         let id = match node.get("id") {
             Some(n) => self.string(n, "id").map(|s| Spanned::new(s.to_string(), n.span)),
             None if meant.contains(&"id") => None,

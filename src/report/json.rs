@@ -71,12 +71,18 @@ impl Spool {
     }
 }
 
-#[derive(Serialize)]
-struct Document<'a> {
+/// The JSON report of `tenet check --format json` (its schema: `tenet schema report`).
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct Document<'a> {
+    /// The version of the report's format: 1.
     tenet: u32,
+    /// The evaluation instant, RFC 3339 in UTC.
     now: &'a str,
+    /// The policies that were run.
     policies: &'a [super::PolicyLine],
+    /// Counts over the whole run.
     summary: &'a Summary,
+    /// Every `fail` and `error`, in output order.
     findings: &'a [Finding],
 }
 
@@ -123,8 +129,10 @@ impl Reporter for Json {
 /// Streams: one finding per line, flushed per tenant.
 pub struct Jsonl;
 
-#[derive(Serialize)]
-struct SummaryLine<'a> {
+/// The last line of the JSONL report.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct SummaryLine<'a> {
+    /// Counts over the whole run.
     summary: &'a Summary,
 }
 

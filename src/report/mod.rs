@@ -6,6 +6,8 @@
 
 mod human;
 mod json;
+/// The JSON report's document and JSONL summary line (their schemas: `crate::schema`).
+pub use json::{Document, SummaryLine};
 
 use crate::finding::{Summary, TenantReport};
 use serde::Serialize;
@@ -33,7 +35,8 @@ pub struct RunInfo {
     pub policies: Vec<PolicyLine>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A policy that was run.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PolicyLine {
     pub name: Arc<str>,
     pub file: Arc<str>,

@@ -11,11 +11,14 @@
 //! - `inputs`: how tenant data is typed as it is read (keys, references).
 //! - `import`: vendor exports → snapshots (`tenet import`, `check --from`, `from:` cases).
 //! - `fuzz_regressions`: inputs the fuzzers found (`tests/fuzz-regressions/`), replayed.
+//! - `docs`: every example of the manual (`docs/`) runs and gives what the page shows.
+//! - `schemas`: the checked-in JSON Schemas are fresh, and shipped files validate.
 
 mod baseline;
 mod cli;
 mod corpus;
 mod differential;
+mod docs;
 mod evidence;
 mod examples;
 mod exports;
@@ -28,6 +31,7 @@ mod inputs;
 mod language;
 mod messages;
 mod recipes;
+mod schemas;
 mod sources;
 mod support;
 mod waivers;
