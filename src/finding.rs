@@ -80,6 +80,19 @@ pub struct Finding {
     /// text of each sub-expression (`{"count(user.sessions)": 5, "max_sessions": 3}`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Where the subject is written (set by `engine` for findings of documents read from
+    /// files or standard input; `None` for tenants given as values).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+/// A place in a tenant file: the subject entity's first character (1-based line and
+/// column, the column counted in characters), or the tenant document's start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    pub file: Arc<str>,
+    pub line: u64,
+    pub column: u64,
 }
 
 /// Counts over a whole run.
@@ -154,4 +167,33 @@ pub struct TenantReport {
     pub summary: Summary,
     /// The tenant could not be read (an `input` finding).
     pub input_error: bool,
+    /// The tenant's name in findings: its `id`, else its document's label.
+    pub tenant: Arc<str>,
+}
+
+impl Finding {
+    /// `POLICY/RULE`, or the rule alone for findings of no policy (`input`).
+    pub fn rule_id(&self) -> String {
+        match &self.policy {
+            Some(p) => format!("{p}/{}", self.rule),
+            None => self.rule.to_string(),
+        }
+    }
+
+    /// A stable identity of the finding across runs: policy, rule, tenant and subject (its
+    /// id, or its path when it has none), never the message or evidence, hashed (64-bit
+    /// FNV-1a, hex). Reports use it to match a finding with the same one of an earlier run.
+    pub fn fingerprint(&self) -> String {
+        let subject = self.subject.id.as_deref().unwrap_or(&self.subject.path);
+        let parts = [self.policy.as_deref().unwrap_or(""), &self.rule, &self.tenant, &self.subject.kind, subject];
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for part in parts {
+            // Lengths first, so that no two different tuples give the same bytes.
+            for b in (part.len() as u64).to_le_bytes().iter().chain(part.as_bytes()) {
+                h ^= u64::from(*b);
+                h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        }
+        format!("{h:016x}")
+    }
 }

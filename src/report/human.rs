@@ -83,7 +83,14 @@ impl Reporter for Human {
                 None => f.rule.to_string(),
             };
             let (rule, who) = (terminal_safe(&rule, false), terminal_safe(&who, false));
-            writeln!(out, "  {} {}  {}", self.badge(f), self.paint("2", &rule), who)?;
+            let at = match &f.location {
+                Some(l) => format!(
+                    "  {}",
+                    self.paint("2", &terminal_safe(&format!("{}:{}:{}", l.file, l.line, l.column), false))
+                ),
+                None => String::new(),
+            };
+            writeln!(out, "  {} {}  {}{at}", self.badge(f), self.paint("2", &rule), who)?;
             writeln!(out, "      {}", terminal_safe(&f.message, false))?;
             if let Some(reason) = &f.reason {
                 if f.policy.is_some() {
