@@ -15,7 +15,7 @@
 use super::scan::{Skip, Skipped};
 use super::Content;
 use serde_saphyr::granit_parser::{Event, Parser};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::cell::Cell;
 
 /// A 1-based line and column (in characters) in a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,9 +24,16 @@ pub struct Position {
     pub column: u64,
 }
 
-/// Subject paths located so far by this process: a test checks that passing subjects are
-/// never located.
-pub static LOCATED: AtomicU64 = AtomicU64::new(0);
+thread_local! {
+    /// Subject paths located so far on this thread: a test checks that passing subjects
+    /// are never located.
+    static LOCATED: Cell<u64> = const { Cell::new(0) };
+}
+
+/// How many subject paths [`locate`] has been asked for on the calling thread.
+pub fn located_on_this_thread() -> u64 {
+    LOCATED.with(Cell::get)
+}
 
 /// One step of a subject path: `users[3]`.
 type Step<'a> = (&'a str, usize);
@@ -48,7 +55,7 @@ fn steps(path: &str) -> Option<Vec<Step<'_>>> {
 /// `first_line` (1-based) of its file. A streamed file (`Content::JsonFile`) is not read
 /// again: its subjects are given the document's start.
 pub fn locate(content: &Content, first_line: u64, paths: &[&str]) -> Vec<Position> {
-    LOCATED.fetch_add(paths.len() as u64, Ordering::Relaxed);
+    LOCATED.with(|n| n.set(n.get() + paths.len() as u64));
     let start = Position { line: first_line, column: 1 };
     let parsed: Vec<Vec<Step<'_>>> = paths.iter().map(|p| steps(p).unwrap_or_default()).collect();
     let (text, offsets): (&[u8], Vec<usize>) = match content {

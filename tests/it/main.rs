@@ -8,6 +8,7 @@
 //! - `cli`: the binary: exit codes, JSON/JSONL reports, determinism, bad inputs.
 //! - `differential`: random policies and tenants, the engine against a reference interpreter.
 //! - `messages`: what standard error quotes of hostile values.
+//! - `reports`: the CI report formats and the locations of findings.
 //! - `inputs`: how tenant data is typed as it is read (keys, references).
 //! - `fuzz_regressions`: inputs the fuzzers found (`tests/fuzz-regressions/`), replayed.
 
@@ -23,4 +24,5 @@ mod harness_scale;
 mod inputs;
 mod language;
 mod messages;
+mod reports;
 mod support;
