@@ -69,9 +69,11 @@ pub fn input_error(label: &str, source: &Arc<str>, err: &InputError) -> TenantRe
         subject: Subject { kind: Arc::from("tenant"), id: None, path: String::new() },
         message: err.message.clone(),
         remediation: None,
+        see: Arc::from([]),
         reason: Some(err.message.clone()),
         evidence: None,
         location: None,
+        triage: Default::default(),
     };
     TenantReport { findings: vec![finding], summary, input_error: true, tenant: Arc::from(label) }
 }
@@ -153,9 +155,11 @@ impl RuleCtx<'_> {
             subject,
             message: render_message(env, &rule.message),
             remediation: rule.remediation.clone(),
+            see: rule.see.clone(),
             reason,
             evidence,
             location: None,
+            triage: Default::default(),
         }
     }
 

@@ -5,8 +5,7 @@
 //! the message `%`, CR and LF; in properties also `:` and `,`. A last plain line gives the
 //! counts.
 //!
-//! Waivers (later): a waived finding becomes a `notice` whose title says "waived" and
-//! whose message gives the waiver's reason.
+//! A waived finding is a `notice` whose message ends with the waiver's reason.
 
 use super::{subject_text, terminal_safe, Reporter};
 use crate::finding::{Finding, Severity, Status, Summary, TenantReport};
@@ -26,6 +25,7 @@ pub(super) fn escape_property(s: &str) -> String {
 
 fn command(f: &Finding) -> &'static str {
     match (f.status, f.severity) {
+        (Status::Waived, _) => "notice",
         (Status::Error, _) | (_, Severity::Error) => "error",
         (_, Severity::Warning) => "warning",
         (_, Severity::Info) => "notice",
@@ -62,6 +62,9 @@ impl Reporter for Github {
             }
             if let Some(r) = &f.remediation {
                 message.push_str(&format!("\nfix: {r}"));
+            }
+            if let Some(w) = &f.triage.waiver {
+                message.push_str(&format!("\nwaived: {}", w.reason));
             }
             writeln!(out, "::{} {}::{}", command(f), props.join(","), escape_data(&clean(&message)))?;
         }

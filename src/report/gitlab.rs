@@ -5,8 +5,8 @@
 //! The fingerprint is `Finding::fingerprint`: GitLab compares reports of two pipelines
 //! by it, so it ignores messages and evidence.
 //!
-//! Waivers (later): GitLab has no suppression field; a waived finding would be left out,
-//! or kept with `severity: info` and the reason in `content.body`.
+//! GitLab has no suppression field: a waived finding is kept with `severity: info` and
+//! the waiver's reason in `content.body`.
 
 use super::{subject_text, Reporter, RunInfo};
 use crate::finding::{Finding, Severity, Status, Summary, TenantReport};
@@ -25,6 +25,7 @@ impl Gitlab {
 
 fn severity(f: &Finding) -> &'static str {
     match (f.status, f.severity) {
+        (Status::Waived, _) => "info",
         (Status::Error, _) | (_, Severity::Error) => "critical",
         (_, Severity::Warning) => "major",
         (_, Severity::Info) => "info",
@@ -42,6 +43,9 @@ fn issue(f: &Finding) -> Value {
     }
     if let Some(r) = &f.remediation {
         body.push_str(&format!("Fix: {r}\n"));
+    }
+    if let Some(w) = &f.triage.waiver {
+        body.push_str(&format!("Waived: {}\n", w.reason));
     }
     let mut v = json!({
         "type": "issue",

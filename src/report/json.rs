@@ -172,9 +172,11 @@ mod tests {
             },
             message: format!("line\nbreak {i}"),
             remediation: (i % 3 == 0).then(|| Arc::from("fix it")),
+            see: if i % 4 == 0 { Arc::from([Arc::from("https://example.com/doc")]) } else { Arc::from([]) },
             reason: (i % 2 == 1).then(|| "why".to_string()),
             evidence: (i % 2 == 0).then_some(evidence),
             location: (i % 2 == 0).then(|| crate::finding::Location { file: Arc::from("t.json"), line: 3, column: 5 }),
+            triage: Default::default(),
         }
     }
 

@@ -6,8 +6,8 @@
 //! characters XML cannot hold at all (C0 controls but tab and newlines, U+FFFE, U+FFFF)
 //! written as `\u{…}`.
 //!
-//! Waivers (later): a waived finding becomes `<skipped message="waived: REASON"/>` in its
-//! case, counted in `skipped`.
+//! A waived finding is `<skipped message="waived: REASON"/>` in its case, counted in
+//! `skipped`.
 
 use super::{place, subject_text, Reporter, RunInfo};
 use crate::finding::{Finding, Status, Summary, TenantReport};
@@ -67,6 +67,10 @@ fn details(f: &Finding) -> String {
 }
 
 fn element(out: &mut String, f: &Finding) {
+    if let (Status::Waived, Some(w)) = (f.status, &f.triage.waiver) {
+        let _ = writeln!(out, "      <skipped message=\"{}\"/>", xml(&format!("waived: {}", w.reason)));
+        return;
+    }
     let (tag, kind) = match f.status {
         Status::Error => ("error", "error"),
         _ => ("failure", f.severity.as_str()),
@@ -88,7 +92,7 @@ impl Reporter for Junit {
 
     fn finish(&mut self, out: &mut dyn Write, _summary: &Summary) -> io::Result<()> {
         let mut suites = String::new();
-        let (mut all_tests, mut all_failures, mut all_errors) = (0usize, 0usize, 0usize);
+        let (mut all_tests, mut all_failures, mut all_errors, mut all_skipped) = (0usize, 0usize, 0usize, 0usize);
         let mut policies: Vec<&str> = Vec::new();
         for r in &self.info.rules {
             if !policies.contains(&&*r.policy) {
@@ -97,7 +101,7 @@ impl Reporter for Junit {
         }
         let readable: Vec<_> = self.tenants.iter().filter(|t| !t.3).collect();
         for policy in policies {
-            let (mut tests, mut failures, mut errors) = (0usize, 0usize, 0usize);
+            let (mut tests, mut failures, mut errors, mut skipped) = (0usize, 0usize, 0usize, 0usize);
             let mut cases = String::new();
             for (tenant, file, findings, _) in &readable {
                 for rule in self.info.rules.iter().filter(|r| &*r.policy == policy) {
@@ -119,10 +123,10 @@ impl Reporter for Junit {
                     }
                     cases.push_str(">\n");
                     for f in mine {
-                        if f.status == Status::Error {
-                            errors += 1;
-                        } else {
-                            failures += 1;
+                        match f.status {
+                            Status::Error => errors += 1,
+                            Status::Waived => skipped += 1,
+                            _ => failures += 1,
                         }
                         element(&mut cases, f);
                     }
@@ -131,10 +135,11 @@ impl Reporter for Junit {
             }
             let _ = write!(
                 suites,
-                "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"0\">\n{cases}  </testsuite>\n",
+                "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\">\n{cases}  </testsuite>\n",
                 xml(policy)
             );
             (all_tests, all_failures, all_errors) = (all_tests + tests, all_failures + failures, all_errors + errors);
+            all_skipped += skipped;
         }
         let broken: Vec<_> = self.tenants.iter().filter(|t| t.3).collect();
         if !broken.is_empty() {
@@ -155,7 +160,7 @@ impl Reporter for Junit {
         }
         write!(
             out,
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"tenet\" tests=\"{all_tests}\" failures=\"{all_failures}\" errors=\"{all_errors}\" skipped=\"0\">\n{suites}</testsuites>\n"
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"tenet\" tests=\"{all_tests}\" failures=\"{all_failures}\" errors=\"{all_errors}\" skipped=\"{all_skipped}\">\n{suites}</testsuites>\n"
         )
     }
 }

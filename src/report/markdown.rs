@@ -5,8 +5,7 @@
 //! `&` become entities (no HTML from data), control characters are written as `\u{…}` and
 //! line breaks become spaces, so nothing breaks out of a table cell or list item.
 //!
-//! Waivers (later): a `waived` column in the counts, and waived findings listed apart
-//! with their reason.
+//! Waived findings are listed as `waived`, with the waiver's reason.
 
 use super::{place, subject_text, Reporter, RunInfo};
 use crate::finding::{Finding, Severity, Status, Summary, TenantReport};
@@ -56,6 +55,7 @@ pub fn markdown_safe(s: &str) -> String {
 
 fn badge(f: &Finding) -> &'static str {
     match (f.status, f.severity) {
+        (Status::Waived, _) => "waived",
         (Status::Error, _) => "evaluation error",
         (_, Severity::Error) => "error",
         (_, Severity::Warning) => "warning",
@@ -146,6 +146,9 @@ impl Reporter for Markdown {
                 }
                 if let Some(r) = &f.remediation {
                     let _ = writeln!(md, "  Fix: {}", markdown_safe(r));
+                }
+                if let Some(w) = &f.triage.waiver {
+                    let _ = writeln!(md, "  Waived: {}", markdown_safe(&w.reason));
                 }
             }
         }

@@ -7,9 +7,8 @@
 //! stable fingerprint (`Finding::fingerprint`) and the evidence in `properties`.
 //! Results are collected and written at the end (SARIF is one JSON document).
 //!
-//! Waivers (later): a waived finding keeps its result and gains
-//! `"suppressions": [{"kind": "external", "justification": REASON}]` (see `result`);
-//! a baseline marks `"baselineState": "new" | "unchanged"` on the same object.
+//! A waived finding keeps its result and gains `"suppressions": [{"kind": "external",
+//! "justification": REASON}]`; with a baseline, `"baselineState"` is `new` or `unchanged`.
 
 use super::{subject_text, Reporter, RuleInfo, RunInfo};
 use crate::finding::{Finding, Severity, Status, Summary, TenantReport};
@@ -112,7 +111,7 @@ impl Sarif {
             }
             _ => f.message.clone(),
         };
-        json!({
+        let mut result = json!({
             "ruleId": f.rule_id(),
             "ruleIndex": rule_index,
             "level": level(f),
@@ -120,7 +119,23 @@ impl Sarif {
             "locations": [location],
             "partialFingerprints": {FINGERPRINT: f.fingerprint()},
             "properties": properties,
-        })
+        });
+        if let Some(obj) = result.as_object_mut() {
+            // A waived finding stays a result, suppressed with the waiver's reason.
+            if let Some(w) = &f.triage.waiver {
+                obj.insert("suppressions".into(), json!([{"kind": "external", "justification": w.reason}]));
+            }
+            match f.triage.baseline {
+                Some(crate::finding::BaselineMark::New) => {
+                    obj.insert("baselineState".into(), json!("new"));
+                }
+                Some(crate::finding::BaselineMark::Existing) => {
+                    obj.insert("baselineState".into(), json!("unchanged"));
+                }
+                None => {}
+            }
+        }
+        result
     }
 }
 
@@ -132,6 +147,7 @@ const ROOT_ID: &str = "SRCROOT";
 /// SARIF's level for a finding: evaluation errors are errors whatever the severity.
 fn level(f: &Finding) -> &'static str {
     match (f.status, f.severity) {
+        (Status::Waived, _) => "note",
         (Status::Error, _) | (_, Severity::Error) => "error",
         (_, Severity::Warning) => "warning",
         (_, Severity::Info) => "note",

@@ -12,6 +12,7 @@
 //! - `inputs`: how tenant data is typed as it is read (keys, references).
 //! - `fuzz_regressions`: inputs the fuzzers found (`tests/fuzz-regressions/`), replayed.
 
+mod baseline;
 mod cli;
 mod corpus;
 mod differential;
@@ -24,5 +25,8 @@ mod harness_scale;
 mod inputs;
 mod language;
 mod messages;
+mod recipes;
 mod reports;
+mod sources;
 mod support;
+mod waivers;

@@ -55,7 +55,8 @@ fn sarif_of_the_examples_validates_and_points_at_each_subject() {
         assert_eq!(rules[i]["id"], r["ruleId"]);
         let loc = &r["locations"][0]["physicalLocation"];
         let file = loc["artifactLocation"]["uri"].as_str().unwrap();
-        let (line, col) = (loc["region"]["startLine"].as_u64().unwrap(), loc["region"]["startColumn"].as_u64().unwrap());
+        let (line, col) =
+            (loc["region"]["startLine"].as_u64().unwrap(), loc["region"]["startColumn"].as_u64().unwrap());
         let at = text_at(file, line, col);
         let subject = &r["properties"]["subject"];
         if file.ends_with(".json") || file.ends_with(".jsonl") {
@@ -81,8 +82,16 @@ fn sarif_of_the_examples_validates_and_points_at_each_subject() {
 #[test]
 fn sarif_root_makes_uris_relative_to_it() {
     let out = tenet(&[
-        "check", "-p", "policies", "examples/tenants/netsuite-globex.json", "--now", NOW, "--format", "sarif",
-        "--sarif-root", "examples",
+        "check",
+        "-p",
+        "policies",
+        "examples/tenants/netsuite-globex.json",
+        "--now",
+        NOW,
+        "--format",
+        "sarif",
+        "--sarif-root",
+        "examples",
     ]);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_valid_sarif(&doc);
