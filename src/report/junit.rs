@@ -17,9 +17,13 @@ use std::sync::Arc;
 
 pub struct Junit {
     info: RunInfo,
-    /// Tenants in input order: name, file, findings; `input` for unreadable tenants.
-    tenants: Vec<(Arc<str>, Option<Arc<str>>, Vec<Finding>, bool)>,
+    /// Tenants in input order.
+    tenants: Vec<Tenant>,
 }
+
+/// A tenant's name, file (known when it has findings), findings, and whether it could not
+/// be read.
+type Tenant = (Arc<str>, Option<Arc<str>>, Vec<Finding>, bool);
 
 impl Junit {
     pub fn new(info: RunInfo) -> Self {

@@ -214,6 +214,7 @@ mod tests {
             subject: Subject { kind: Arc::from("user"), id: Some(Arc::from(id)), path: "users[0]".into() },
             message: "m".into(),
             remediation: None,
+            see: Vec::new().into(),
             reason: None,
             evidence: None,
             triage: Triaged::default(),
