@@ -340,7 +340,7 @@ mod tests {
             1,
             &["", "users[0]", "users[2].sessions[1]", "users[1]", "roles[0]", "users[2]", "users[9]"],
         );
-        assert_eq!(got, vec![(1, 1), (5, 5), (7, 44), (6, 5), (3, 13), (7, 5), (4, 12)]);
+        assert_eq!(got, vec![(1, 1), (5, 5), (7, 34), (6, 5), (3, 13), (7, 5), (1, 1)]);
     }
 
     #[test]
