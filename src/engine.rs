@@ -18,7 +18,7 @@
 use crate::check;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::eval::{self, machine::Env};
-use crate::finding::{Status, TenantReport};
+use crate::finding::{Location, Status, TenantReport};
 use crate::hir;
 use crate::ir::Program;
 use crate::lower::{self, overrides::Override, RuleFilter};
@@ -170,13 +170,15 @@ impl Engine {
     /// A bug in tenet that panics while this document is decoded or evaluated costs this
     /// tenant only: it becomes an `input` finding that says so, and the run goes on.
     pub fn run_document_keeping(&self, doc: &Document, now: i64) -> (TenantReport, Option<Tenant>) {
-        contained(doc, || match &doc.content {
+        let (mut report, tenant) = contained(doc, || match &doc.content {
             Ok(content) => match snapshot::decode(&doc.label, doc.source.clone(), content, &self.plan) {
                 Ok(t) => (self.evaluate(&t, now), Some(t)),
                 Err(e) => (eval::input_error(&doc.label, &doc.source, &e), None),
             },
             Err(e) => (eval::input_error(&doc.label, &doc.source, e), None),
-        })
+        });
+        locate(doc, &mut report);
+        (report, tenant)
     }
 
     /// Every (rule, subject) status, including `pass` and `skip` (for tests and coverage):
@@ -193,6 +195,31 @@ impl Engine {
             }
         }
         out
+    }
+}
+
+/// Sets the `location` of every finding of `report`, from `doc`'s text: only findings are
+/// located (a tenant that passes costs nothing), in one walk per document. Input findings
+/// point at the document's start.
+fn locate(doc: &Document, report: &mut TenantReport) {
+    if report.findings.is_empty() {
+        return;
+    }
+    let first_line = doc.first_line();
+    let at = |line, column| Some(Location { file: doc.source.clone(), line, column });
+    match (&doc.content, report.input_error) {
+        (Ok(content), false) => {
+            let paths: Vec<&str> = report.findings.iter().map(|f| f.subject.path.as_str()).collect();
+            let found = snapshot::locate(content, first_line, &paths);
+            for (f, p) in report.findings.iter_mut().zip(found) {
+                f.location = at(p.line, p.column);
+            }
+        }
+        _ => {
+            for f in &mut report.findings {
+                f.location = at(first_line, 1);
+            }
+        }
     }
 }
 

@@ -107,6 +107,19 @@ pub struct Finding {
     /// What triage (waivers, baseline) added; empty unless `--waivers`/`--baseline`.
     #[serde(flatten)]
     pub triage: Triaged,
+    /// Where the subject is written (set by `engine` for findings of documents read from
+    /// files or standard input; `None` for tenants given as values).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+/// A place in a tenant file: the subject entity's first character (1-based line and
+/// column, the column counted in characters), or the tenant document's start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Location {
+    pub file: Arc<str>,
+    pub line: u64,
+    pub column: u64,
 }
 
 /// The fields triage adds to a finding (`src/triage/`). All absent from the report
@@ -191,6 +204,14 @@ impl FindingKey {
 }
 
 impl Finding {
+    /// `POLICY/RULE`, or the rule alone for findings of no policy (`input`).
+    pub fn rule_id(&self) -> String {
+        match &self.policy {
+            Some(p) => format!("{p}/{}", self.rule),
+            None => self.rule.to_string(),
+        }
+    }
+
     /// This finding's identity across runs ([`FindingKey`]); an `input` finding (no
     /// policy) has the empty policy.
     pub fn key(&self) -> FindingKey {
@@ -313,4 +334,6 @@ pub struct TenantReport {
     pub summary: Summary,
     /// The tenant could not be read (an `input` finding).
     pub input_error: bool,
+    /// The tenant's name in findings: its `id`, else its document's label.
+    pub tenant: Arc<str>,
 }

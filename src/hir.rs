@@ -62,6 +62,8 @@ pub struct Rule {
     pub subject: KindId,
     /// Locals the guard, assertion and message need.
     pub n_locals: u32,
+    /// `@title`.
+    pub title: Option<String>,
 }
 
 #[derive(Debug, Clone)]

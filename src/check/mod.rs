@@ -244,6 +244,7 @@ fn check_rule(cx: &mut expr::Cx<'_>, r: &ast::Rule) -> Option<hir::Rule> {
     let mut severity = Severity::Error;
     let mut code = None;
     let mut remediation = None;
+    let mut title = None;
     let mut tags = Vec::new();
     let mut see = Vec::new();
     let mut seen: Vec<(&str, Span)> = Vec::new();
@@ -300,9 +301,7 @@ fn check_rule(cx: &mut expr::Cx<'_>, r: &ast::Rule) -> Option<hir::Rule> {
             },
             "code" => code = string_annotation(cx, a),
             "remediation" => remediation = string_annotation(cx, a),
-            "title" => {
-                string_annotation(cx, a);
-            }
+            "title" => title = string_annotation(cx, a),
             "tags" => tags = tags_annotation(cx, a),
             "see" => see = see_annotation(cx, a),
             other => unknown_annotation(cx, a, other, RULE_ANNOTATIONS, "a rule"),
@@ -391,6 +390,7 @@ fn check_rule(cx: &mut expr::Cx<'_>, r: &ast::Rule) -> Option<hir::Rule> {
         assert,
         subject,
         n_locals: cx.n_locals,
+        title,
     })
 }
 

@@ -8,11 +8,12 @@ use super::{load_model, load_policies, print_diagnostics, CheckArgs, EXIT_USAGE}
 use crate::engine::{CompileError, Engine};
 use crate::finding::{Summary, TenantReport};
 use crate::lower::{overrides, RuleFilter};
-use crate::report::{self, terminal_safe, Format, PolicyLine, RunInfo};
+use crate::report::{self, terminal_safe, Format, PolicyLine, RuleInfo, RunInfo};
 use crate::snapshot::{self, Document, Tenant};
 use crate::value::{format_datetime, parse_date};
 use rayon::prelude::*;
 use std::io::{IsTerminal, Write};
+use std::sync::Arc;
 
 /// Tenants in flight at once, per worker thread: bounds memory in bulk runs.
 const WINDOW_PER_THREAD: usize = 8;
@@ -45,6 +46,8 @@ fn run_inner(args: &CheckArgs, dest: Option<&str>) -> Result<u8, Fail> {
         return Ok(EXIT_USAGE);
     }
     let sets = args.set.iter().map(|s| overrides::parse_set(s)).collect::<Result<Vec<_>, _>>()?;
+    let outputs = args.outputs.iter().map(|o| parse_output(o)).collect::<Result<Vec<_>, _>>()?;
+    let rule_texts = rule_texts(&loaded.policies);
     let rule_index = crate::triage::RuleIndex::new(&loaded.policies);
     let engine = match Engine::from_checked(model, loaded.policies, &sets, &RuleFilter(args.rules.clone())) {
         Ok(e) => e,
@@ -76,6 +79,26 @@ fn run_inner(args: &CheckArgs, dest: Option<&str>) -> Result<u8, Fail> {
             .iter()
             .map(|p| PolicyLine { name: p.name.clone(), file: p.file.clone(), rules: p.n_rules })
             .collect(),
+        rules: program
+            .rules
+            .iter()
+            .filter_map(|r| {
+                let p = program.policies.get(r.policy)?;
+                let (title, text) = rule_texts.get(&(p.name.clone(), r.name.clone())).cloned().unwrap_or_default();
+                Some(RuleInfo {
+                    policy: p.name.clone(),
+                    name: r.name.clone(),
+                    code: r.code.clone(),
+                    severity: r.severity,
+                    title,
+                    text,
+                    remediation: r.remediation.clone(),
+                    see: r.see.to_vec(),
+                    file: p.file.clone(),
+                })
+            })
+            .collect(),
+        sarif_root: args.sarif_root.as_ref().map(std::path::PathBuf::from),
     };
     let stdout = std::io::stdout();
     let format = args.format.unwrap_or(if stdout.is_terminal() { Format::Human } else { Format::Json });
@@ -87,7 +110,16 @@ fn run_inner(args: &CheckArgs, dest: Option<&str>) -> Result<u8, Fail> {
             crate::fsio::AtomicFile::create(std::path::Path::new(d)).map_err(|e| format!("cannot write `{d}`: {e}"))?,
         ),
     };
+    let files = outputs
+        .into_iter()
+        .map(|(format, path)| FileReport {
+            reporter: report::reporter(format, info.clone(), false),
+            path,
+            bytes: Vec::new(),
+        })
+        .collect();
     let mut emit = Emit {
+        files,
         reporter: report::reporter(format, info, color),
         out: std::io::BufWriter::with_capacity(1 << 16, sink),
         triage,
@@ -161,6 +193,11 @@ fn run_inner(args: &CheckArgs, dest: Option<&str>) -> Result<u8, Fail> {
     }
     emit.reporter.finish(&mut emit.out, &emit.summary).map_err(out::write_failed)?;
     emit.out.flush().map_err(out::write_failed)?;
+    for f in &mut emit.files {
+        f.reporter.finish(&mut f.bytes, &emit.summary).map_err(out::write_failed)?;
+        crate::fsio::write_atomic(std::path::Path::new(&f.path), &f.bytes)
+            .map_err(|e| format!("cannot write `{}`: {e}", f.path))?;
+    }
     if let Some(d) = dest {
         if emit.input_errors {
             say!("error: `{d}` not written: a tenant could not be read, and a baseline must hold every tenant");
@@ -190,6 +227,48 @@ fn run_inner(args: &CheckArgs, dest: Option<&str>) -> Result<u8, Fail> {
     })
 }
 
+/// `FORMAT=PATH` of `--output`.
+fn parse_output(spec: &str) -> Result<(Format, String), String> {
+    let names = "human, json, jsonl, sarif, github, junit, gitlab, markdown";
+    let (name, path) = spec
+        .split_once('=')
+        .filter(|(_, p)| !p.is_empty())
+        .ok_or_else(|| format!("`--output {spec}`: expected FORMAT=PATH, like sarif=results.sarif"))?;
+    let format = Format::parse(name.trim())
+        .ok_or_else(|| format!("`--output {spec}`: unknown format `{name}` (one of {names})"))?;
+    Ok((format, path.to_string()))
+}
+
+/// `@title` and the rule as written (`rule NAME [when GUARD]: ASSERTION`), per policy and
+/// rule name, for the reports that describe rules.
+type RuleTexts = std::collections::HashMap<(Arc<str>, Arc<str>), (Option<Arc<str>>, Option<Arc<str>>)>;
+
+fn rule_texts(policies: &[crate::hir::Policy]) -> RuleTexts {
+    let mut out = RuleTexts::new();
+    for p in policies {
+        let text = &p.file.text;
+        let slice = |s: crate::source::Span| {
+            text.get(s.start as usize..s.end as usize).map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
+        };
+        for r in &p.rules {
+            let guard = r.guard.as_ref().and_then(|g| slice(g.span)).map(|g| format!(" when {g}")).unwrap_or_default();
+            let written = slice(r.assert.span).map(|a| Arc::from(format!("rule {}{guard}: {a}", r.name).as_str()));
+            out.insert(
+                (Arc::from(p.name.as_str()), Arc::from(r.name.as_str())),
+                (r.title.as_deref().map(Arc::from), written),
+            );
+        }
+    }
+    out
+}
+
+/// A further report (`--output`): built in memory, written atomically at the end.
+struct FileReport {
+    reporter: Box<dyn report::Reporter>,
+    path: String,
+    bytes: Vec<u8>,
+}
+
 /// Standard output, or the file `tenet baseline` writes.
 enum Sink {
     Stdout(std::io::Stdout),
@@ -214,6 +293,7 @@ impl Write for Sink {
 
 /// Where reports go, and what they add up to.
 struct Emit {
+    files: Vec<FileReport>,
     reporter: Box<dyn report::Reporter>,
     out: std::io::BufWriter<Sink>,
     /// Waivers and baseline, applied to each tenant's findings before they are written.
@@ -247,6 +327,9 @@ impl Emit {
             }
             self.failing |= r.findings.iter().any(|f| crate::triage::gates(f, self.threshold));
             self.reporter.tenant(&mut self.out, r).map_err(out::write_failed)?;
+            for f in &mut self.files {
+                f.reporter.tenant(&mut f.bytes, r).map_err(out::write_failed)?;
+            }
         }
         Ok(())
     }

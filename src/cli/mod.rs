@@ -113,6 +113,14 @@ pub struct CheckArgs {
     /// Evaluate only these rules: NAME or POLICY.RULE (repeatable).
     #[arg(long = "rule")]
     pub rules: Vec<String>,
+    /// Also write a report in another format to a file, in the same run (repeatable):
+    /// `--output sarif=results.sarif --output junit=junit.xml`. Each file is written whole
+    /// or not at all.
+    #[arg(long = "output", value_name = "FORMAT=PATH")]
+    pub outputs: Vec<String>,
+    /// Make SARIF artifact URIs relative to this directory (default: the working directory).
+    #[arg(long, value_name = "DIR")]
+    pub sarif_root: Option<String>,
     /// A waiver file (YAML): accepted findings, each with a reason (repeatable; docs/CI.md).
     #[arg(long = "waivers", value_name = "FILE")]
     pub waivers: Vec<String>,

@@ -118,6 +118,8 @@ pub fn baseline(args: &BaselineArgs) -> u8 {
         from: None,
         overlay: None,
         adapter: None,
+        outputs: Vec::new(),
+        sarif_root: None,
     };
     super::check::run_to(&check, &args.output)
 }

@@ -50,7 +50,7 @@ pub fn tenant(program: &Program, model: &Model, t: &Tenant, now: i64) -> TenantR
             summary.add(&s);
         }
     }
-    TenantReport { findings, summary, input_error: false }
+    TenantReport { findings, summary, input_error: false, tenant: tenant_name }
 }
 
 /// The report of a tenant that could not be read: one `input` finding.
@@ -72,9 +72,10 @@ pub fn input_error(label: &str, source: &Arc<str>, err: &InputError) -> TenantRe
         see: Arc::from([]),
         reason: Some(err.message.clone()),
         evidence: None,
+        location: None,
         triage: Default::default(),
     };
-    TenantReport { findings: vec![finding], summary, input_error: true }
+    TenantReport { findings: vec![finding], summary, input_error: true, tenant: Arc::from(label) }
 }
 
 struct RuleCtx<'a> {
@@ -157,6 +158,7 @@ impl RuleCtx<'_> {
             see: rule.see.clone(),
             reason,
             evidence,
+            location: None,
             triage: Default::default(),
         }
     }

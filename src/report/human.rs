@@ -84,12 +84,19 @@ impl Reporter for Human {
                 None => f.rule.to_string(),
             };
             let (rule, who) = (terminal_safe(&rule, false), terminal_safe(&who, false));
+            let at = match &f.location {
+                Some(l) => format!(
+                    "  {}",
+                    self.paint("2", &terminal_safe(&format!("{}:{}:{}", l.file, l.line, l.column), false))
+                ),
+                None => String::new(),
+            };
             let mark = match f.triage.baseline {
                 Some(crate::finding::BaselineMark::New) => format!("  {}", self.paint("1", "[new]")),
                 Some(crate::finding::BaselineMark::Existing) => format!("  {}", self.paint("2", "[existing]")),
                 None => String::new(),
             };
-            writeln!(out, "  {} {}  {}{mark}", self.badge(f), self.paint("2", &rule), who)?;
+            writeln!(out, "  {} {}  {}{at}{mark}", self.badge(f), self.paint("2", &rule), who)?;
             if let Some(w) = &f.triage.waiver {
                 let line = format!("waived: {} ({})", w.reason, waiver_origin(w));
                 writeln!(out, "      {}", self.paint("2", &terminal_safe(&line, false)))?;

@@ -183,6 +183,7 @@ mod tests {
             see: if i % 4 == 0 { Arc::from([Arc::from("https://example.com/doc")]) } else { Arc::from([]) },
             reason: (i % 2 == 1).then(|| "why".to_string()),
             evidence: (i % 2 == 0).then_some(evidence),
+            location: (i % 2 == 0).then(|| crate::finding::Location { file: Arc::from("t.json"), line: 3, column: 5 }),
             triage: Default::default(),
         }
     }
@@ -198,6 +199,8 @@ mod tests {
     #[test]
     fn the_spooled_document_is_the_document_serialized_at_once() {
         let info = RunInfo {
+            rules: Vec::new(),
+            sarif_root: None,
             now: "2026-11-22T00:00:00Z".into(),
             policies: vec![super::super::PolicyLine { name: Arc::from("p"), file: Arc::from("p.tenet"), rules: 2 }],
         };
@@ -207,7 +210,12 @@ mod tests {
             let mut r = Json::with_memory(info.clone(), memory);
             let mut out = Vec::new();
             for chunk in findings.chunks(3) {
-                let report = TenantReport { findings: chunk.to_vec(), summary: Summary::new(), input_error: false };
+                let report = TenantReport {
+                    findings: chunk.to_vec(),
+                    summary: Summary::new(),
+                    input_error: false,
+                    tenant: Arc::from("t"),
+                };
                 r.tenant(&mut out, &report).unwrap();
             }
             assert!(out.is_empty(), "nothing is written before the end");

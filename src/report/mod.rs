@@ -4,10 +4,15 @@
 //! (each finding is written as soon as its tenant is done); `json` and `human` buffer the
 //! findings, since their summary comes first or groups them.
 
+mod github;
+mod gitlab;
 mod human;
 mod json;
 /// The JSON report's document and JSONL summary line (their schemas: `crate::schema`).
 pub use json::{Document, SummaryLine};
+mod junit;
+mod markdown;
+mod sarif;
 
 use crate::finding::{Summary, TenantReport};
 use serde::Serialize;
@@ -16,6 +21,8 @@ use std::sync::Arc;
 
 pub use human::{terminal_safe, Human};
 pub use json::{Json, Jsonl};
+pub use markdown::markdown_safe;
+pub use sarif::artifact_uri;
 
 /// The report formats of `tenet check --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -26,6 +33,42 @@ pub enum Format {
     Json,
     /// One finding per line as produced, then a last `{"summary": …}` line.
     Jsonl,
+    /// SARIF 2.1.0, for GitHub code scanning and other static-analysis viewers.
+    Sarif,
+    /// GitHub Actions workflow commands: one annotation per finding.
+    Github,
+    /// JUnit XML: a test suite per policy, a test case per rule and tenant.
+    Junit,
+    /// GitLab Code Quality JSON.
+    Gitlab,
+    /// A Markdown summary for a pull-request comment or a job summary.
+    Markdown,
+}
+
+impl Format {
+    /// The name used on the command line (`--format`, `--output FORMAT=PATH`).
+    pub fn parse(name: &str) -> Option<Format> {
+        <Format as clap::ValueEnum>::from_str(name, true).ok()
+    }
+}
+
+/// What reports say about a rule besides its findings (SARIF rule descriptors, JUnit test
+/// cases), in program order.
+#[derive(Debug, Clone)]
+pub struct RuleInfo {
+    pub policy: Arc<str>,
+    pub name: Arc<str>,
+    pub code: Arc<str>,
+    pub severity: crate::finding::Severity,
+    /// `@title`.
+    pub title: Option<Arc<str>>,
+    /// The rule as written: `rule NAME [when GUARD]: ASSERTION`.
+    pub text: Option<Arc<str>>,
+    pub remediation: Option<Arc<str>>,
+    /// Links to the sources a rule rests on (`@see`, first one used as SARIF `helpUri`).
+    pub see: Vec<Arc<str>>,
+    /// The policy file.
+    pub file: Arc<str>,
 }
 
 /// What the report says about the run besides findings.
@@ -33,6 +76,13 @@ pub enum Format {
 pub struct RunInfo {
     pub now: String,
     pub policies: Vec<PolicyLine>,
+    /// Every rule evaluated, in program order.
+    #[serde(skip)]
+    pub rules: Vec<RuleInfo>,
+    /// SARIF artifact URIs are relative to this directory (`--sarif-root`) rather than to
+    /// the working directory.
+    #[serde(skip)]
+    pub sarif_root: Option<std::path::PathBuf>,
 }
 
 /// A policy that was run.
@@ -54,5 +104,27 @@ pub fn reporter(format: Format, info: RunInfo, color: bool) -> Box<dyn Reporter>
         Format::Human => Box::new(Human::new(info, color)),
         Format::Json => Box::new(Json::new(info)),
         Format::Jsonl => Box::new(Jsonl),
+        Format::Sarif => Box::new(sarif::Sarif::new(info)),
+        Format::Github => Box::new(github::Github),
+        Format::Junit => Box::new(junit::Junit::new(info)),
+        Format::Gitlab => Box::new(gitlab::Gitlab::new(info)),
+        Format::Markdown => Box::new(markdown::Markdown::new(info)),
+    }
+}
+
+/// How a finding reads as one line of prose: `user u-002 (users[1]) of tenant t-1`.
+pub(crate) fn subject_text(f: &crate::finding::Finding) -> String {
+    match (&f.subject.id, f.subject.path.as_str()) {
+        (_, "") => format!("tenant {}", f.tenant),
+        (Some(id), path) => format!("{} {id} ({path}) of tenant {}", f.subject.kind, f.tenant),
+        (None, path) => format!("{} {path} of tenant {}", f.subject.kind, f.tenant),
+    }
+}
+
+/// `file:line:column` of a finding, or its source file when it has no location.
+pub(crate) fn place(f: &crate::finding::Finding) -> String {
+    match &f.location {
+        Some(l) => format!("{}:{}:{}", l.file, l.line, l.column),
+        None => f.source.to_string(),
     }
 }

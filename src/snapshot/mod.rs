@@ -17,6 +17,7 @@
 #![deny(clippy::indexing_slicing, clippy::undocumented_unsafe_blocks)]
 
 mod decode;
+mod locate;
 mod read;
 mod scan;
 mod stream;
@@ -28,6 +29,7 @@ use crate::value::Value;
 use std::sync::{Arc, OnceLock};
 
 pub use decode::{decode, DecodePlan};
+pub use locate::{locate, located_on_this_thread, Position};
 pub use read::{documents, given, Documents};
 pub use stream::STREAM_MIN_BYTES;
 
@@ -292,6 +294,28 @@ impl Tenant {
 }
 
 impl Document {
+    /// The 1-based line of its file that the document starts on: a JSONL line's number
+    /// (the `#N` of its label), a YAML document's first line, else 1.
+    pub fn first_line(&self) -> u64 {
+        match &self.content {
+            Ok(Content::Yaml { line, .. }) => *line as u64 + 1,
+            Ok(Content::Json(_)) | Err(_) => self
+                .label
+                .strip_prefix(&*self.source)
+                .and_then(|n| n.strip_prefix('#'))
+                .and_then(|n| n.parse().ok())
+                .filter(|_| self.is_lines())
+                .unwrap_or(1),
+            Ok(Content::JsonFile(_)) => 1,
+        }
+    }
+
+    /// Whether the document is a line of a JSONL input (or standard input).
+    fn is_lines(&self) -> bool {
+        let s = self.source.to_ascii_lowercase();
+        &*self.source == "-" || s.ends_with(".jsonl") || s.ends_with(".ndjson")
+    }
+
     /// Bytes of raw content held (for bounding the tenants in flight).
     pub fn size(&self) -> usize {
         match &self.content {

@@ -218,6 +218,7 @@ mod tests {
             reason: None,
             evidence: None,
             triage: Triaged::default(),
+            location: None,
         }
     }
 
@@ -232,6 +233,7 @@ mod tests {
             findings: vec![finding("t-10", "a", "u1", Status::Fail), finding("t-2", "a", "u1", Status::Error)],
             summary: Summary::new(),
             input_error: false,
+            tenant: Arc::from("t"),
         };
         t.apply(&mut report);
         let [waived, open] = &report.findings[..] else { panic!() };
@@ -258,6 +260,7 @@ mod tests {
             findings: vec![finding("t", "a", "u1", Status::Error), finding("t", "a", "u1", Status::Fail)],
             summary: Summary::new(),
             input_error: false,
+            tenant: Arc::from("t"),
         };
         t.apply(&mut report);
         let marks: Vec<_> = report.findings.iter().map(|f| f.triage.baseline).collect();

@@ -131,6 +131,7 @@ fn findings(o: &Output) -> Vec<serde_json::Value> {
         .cloned()
         .map(|mut f| {
             f.as_object_mut().unwrap().remove("source");
+            f.as_object_mut().unwrap().remove("location");
             f
         })
         .collect()

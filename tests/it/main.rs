@@ -8,6 +8,7 @@
 //! - `cli`: the binary: exit codes, JSON/JSONL reports, determinism, bad inputs.
 //! - `differential`: random policies and tenants, the engine against a reference interpreter.
 //! - `messages`: what standard error quotes of hostile values.
+//! - `reports`: the CI report formats and the locations of findings.
 //! - `inputs`: how tenant data is typed as it is read (keys, references).
 //! - `import`: vendor exports → snapshots (`tenet import`, `check --from`, `from:` cases).
 //! - `fuzz_regressions`: inputs the fuzzers found (`tests/fuzz-regressions/`), replayed.
@@ -31,6 +32,7 @@ mod inputs;
 mod language;
 mod messages;
 mod recipes;
+mod reports;
 mod schemas;
 mod sources;
 mod support;

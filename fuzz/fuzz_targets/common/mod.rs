@@ -104,7 +104,8 @@ pub fn evaluate_and_report(engine: &Engine, tenant: &Tenant) -> TenantReport {
 /// The report of one tenant in every format, to memory.
 pub fn write_reports(report: &TenantReport) {
     for format in [Format::Human, Format::Json, Format::Jsonl] {
-        let info = RunInfo { now: "2026-11-22T00:00:00Z".into(), policies: Vec::new() };
+        let info =
+            RunInfo { now: "2026-11-22T00:00:00Z".into(), policies: Vec::new(), rules: Vec::new(), sarif_root: None };
         let mut r = report::reporter(format, info, false);
         let mut out = Vec::new();
         r.tenant(&mut out, report).expect("write to memory");

@@ -1,0 +1,369 @@
+//! Where a finding's subject is written: the line and column of an entity in its document.
+//!
+//! Only the subjects of findings are located, after evaluation, from the document's text:
+//! a tenant whose subjects all pass is never looked at again, and the decoder records
+//! nothing for this. One walk over the text serves all the paths asked for (`users[3]`,
+//! `users[3].sessions[1]`, `""` for the tenant itself): JSON objects are walked member by
+//! member and containers that hold nothing wanted are skipped 64 bytes at a time with the
+//! bracket scanner ([`super::scan::Skip`]); YAML is walked as parser events, whose spans
+//! give byte offsets. Offsets become lines and columns in one incremental pass over the
+//! text up to the last one.
+//!
+//! A path that cannot be followed (a key written with escapes, an alias, text the decoder
+//! read differently) gets the position of the deepest entity on the way that could.
+
+use super::scan::{Skip, Skipped};
+use super::Content;
+use serde_saphyr::granit_parser::{Event, Parser};
+use std::cell::Cell;
+
+/// A 1-based line and column (in characters) in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub line: u64,
+    pub column: u64,
+}
+
+thread_local! {
+    /// Subject paths located so far on this thread: a test checks that passing subjects
+    /// are never located.
+    static LOCATED: Cell<u64> = const { Cell::new(0) };
+}
+
+/// How many subject paths [`locate`] has been asked for on the calling thread.
+pub fn located_on_this_thread() -> u64 {
+    LOCATED.with(Cell::get)
+}
+
+/// One step of a subject path: `users[3]`.
+type Step<'a> = (&'a str, usize);
+
+/// `users[3].sessions[1]` → `[("users", 3), ("sessions", 1)]`; `""` → `[]`.
+fn steps(path: &str) -> Option<Vec<Step<'_>>> {
+    if path.is_empty() {
+        return Some(Vec::new());
+    }
+    path.split('.')
+        .map(|part| {
+            let (key, rest) = part.split_once('[')?;
+            Some((key, rest.strip_suffix(']')?.parse().ok()?))
+        })
+        .collect()
+}
+
+/// The positions of the entities at `paths` in `content`, whose first line is line
+/// `first_line` (1-based) of its file. A streamed file (`Content::JsonFile`) is not read
+/// again: its subjects are given the document's start.
+pub fn locate(content: &Content, first_line: u64, paths: &[&str]) -> Vec<Position> {
+    LOCATED.with(|n| n.set(n.get() + paths.len() as u64));
+    let start = Position { line: first_line, column: 1 };
+    let parsed: Vec<Vec<Step<'_>>> = paths.iter().map(|p| steps(p).unwrap_or_default()).collect();
+    let (text, offsets): (&[u8], Vec<usize>) = match content {
+        Content::Json(bytes) => (bytes, json_offsets(bytes, &parsed)),
+        Content::Yaml { text, .. } => (text.as_bytes(), yaml_offsets(text, &parsed)),
+        Content::JsonFile(_) => return vec![start; paths.len()],
+    };
+    positions(text, first_line, &offsets)
+}
+
+// ------------------------------------------------------------------------------ JSON
+
+/// A path still being followed: the steps left, and where its answer goes.
+#[derive(Clone, Copy)]
+struct Want<'s, 'a> {
+    steps: &'s [Step<'a>],
+    slot: usize,
+}
+
+fn json_offsets(b: &[u8], paths: &[Vec<Step<'_>>]) -> Vec<usize> {
+    let root = ws(b, if b.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 });
+    let mut out = vec![root; paths.len()];
+    if b.get(root) == Some(&b'{') {
+        let mut wants: Vec<Want<'_, '_>> =
+            paths.iter().enumerate().map(|(slot, s)| Want { steps: s.as_slice(), slot }).collect();
+        object(b, root, &mut wants, &mut out);
+    }
+    out
+}
+
+/// The index of the first byte at or after `at` that is not JSON whitespace.
+fn ws(b: &[u8], mut at: usize) -> usize {
+    while matches!(b.get(at), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        at += 1;
+    }
+    at
+}
+
+/// The end of the value at `at` (exclusive), or `None` on anything unexpected.
+fn skip_value(b: &[u8], at: usize) -> Option<usize> {
+    match b.get(at)? {
+        b'{' | b'[' => match Skip::new(0).run(b, at, true) {
+            Skipped::End(end) => Some(end),
+            _ => None,
+        },
+        b'"' => string_end(b, at),
+        _ => {
+            let mut i = at;
+            while !matches!(b.get(i), None | Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')) {
+                i += 1;
+            }
+            (i > at).then_some(i)
+        }
+    }
+}
+
+/// The end (after the closing quote) of the string starting at `at`.
+fn string_end(b: &[u8], at: usize) -> Option<usize> {
+    let mut i = at + 1;
+    loop {
+        match b.get(i)? {
+            b'"' => return Some(i + 1),
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
+    }
+}
+
+/// Follows `wants` into the object at `at` (its `{`), which is their entity.
+fn object(b: &[u8], at: usize, wants: &mut [Want<'_, '_>], out: &mut [usize]) {
+    for w in wants.iter() {
+        if let Some(o) = out.get_mut(w.slot) {
+            *o = at;
+        }
+    }
+    let mut left = wants.iter().filter(|w| !w.steps.is_empty()).count();
+    if left == 0 {
+        return;
+    }
+    let mut i = ws(b, at + 1);
+    while left > 0 && b.get(i) == Some(&b'"') {
+        let Some(key_end) = string_end(b, i) else { return };
+        let key = b.get(i + 1..key_end - 1).unwrap_or_default();
+        i = ws(b, key_end);
+        if b.get(i) != Some(&b':') {
+            return;
+        }
+        let value = ws(b, i + 1);
+        let mut mine: Vec<Want<'_, '_>> = wants
+            .iter()
+            .filter(|w| w.steps.first().is_some_and(|(k, _)| k.as_bytes() == key))
+            .map(|w| Want { steps: w.steps, slot: w.slot })
+            .collect();
+        let end = if mine.is_empty() {
+            skip_value(b, value)
+        } else {
+            left -= mine.len();
+            if b.get(value) == Some(&b'[') {
+                array(b, value, &mut mine, out, left > 0)
+            } else {
+                skip_value(b, value)
+            }
+        };
+        let Some(end) = end else { return };
+        i = ws(b, end);
+        if b.get(i) != Some(&b',') {
+            return;
+        }
+        i = ws(b, i + 1);
+    }
+}
+
+/// Follows `wants` (whose first step names this array) into the array at `at`; returns
+/// where the array ends when `need_end` (else it stops after the last element wanted).
+fn array(b: &[u8], at: usize, wants: &mut [Want<'_, '_>], out: &mut [usize], need_end: bool) -> Option<usize> {
+    wants.sort_by_key(|w| w.steps.first().map_or(0, |s| s.1));
+    let mut i = ws(b, at + 1);
+    let mut next = 0; // first want not yet reached
+    for index in 0.. {
+        if b.get(i) == Some(&b']') {
+            return Some(i + 1);
+        }
+        let start = next;
+        while wants.get(next).is_some_and(|w| w.steps.first().is_some_and(|s| s.1 == index)) {
+            next += 1;
+        }
+        let end = if next > start {
+            let mut here: Vec<Want<'_, '_>> = wants
+                .get(start..next)
+                .unwrap_or_default()
+                .iter()
+                .map(|w| Want { steps: w.steps.get(1..).unwrap_or_default(), slot: w.slot })
+                .collect();
+            if b.get(i) == Some(&b'{') {
+                object(b, i, &mut here, out);
+            } else {
+                for w in &here {
+                    if let Some(o) = out.get_mut(w.slot) {
+                        *o = i;
+                    }
+                }
+            }
+            skip_value(b, i)?
+        } else {
+            skip_value(b, i)?
+        };
+        i = ws(b, end);
+        match b.get(i) {
+            Some(b',') => i = ws(b, i + 1),
+            Some(b']') => return Some(i + 1),
+            _ => return None,
+        }
+        if next == wants.len() && !need_end {
+            return None;
+        }
+    }
+    None
+}
+
+// ------------------------------------------------------------------------------ YAML
+
+fn yaml_offsets(text: &str, paths: &[Vec<Step<'_>>]) -> Vec<usize> {
+    /// An open mapping or sequence. A mapping alternates keys and values; a sequence
+    /// counts its items and knows the key it is the value of (which names its items).
+    enum Frame {
+        Map { expect_key: bool, key: Option<String>, entity: bool },
+        Seq { next: usize, key: Option<String> },
+    }
+    fn advance(stack: &mut [Frame]) {
+        match stack.last_mut() {
+            Some(Frame::Map { expect_key, .. }) => *expect_key = !*expect_key,
+            Some(Frame::Seq { next, .. }) => *next += 1,
+            None => {}
+        }
+    }
+    let mut out = vec![0; paths.len()];
+    let mut stack: Vec<Frame> = Vec::new();
+    // The entity path of the innermost open entity.
+    let mut cur: Vec<(String, usize)> = Vec::new();
+    let mut parser = Parser::new_from_str(text);
+    while let Some(Ok((event, span))) = parser.next() {
+        let offset = span.byte_range().map_or(0, |r| r.start);
+        match event {
+            Event::MappingStart(..) => {
+                // An item of a sequence that is a mapping's value is an entity of that
+                // collection; the document's root mapping is the tenant.
+                let step = match stack.last() {
+                    Some(Frame::Seq { next, key: Some(k) }) => Some((k.clone(), *next)),
+                    _ => None,
+                };
+                let entity = step.is_some() || stack.is_empty();
+                if let Some(s) = step {
+                    cur.push(s);
+                }
+                if entity {
+                    for (slot, p) in paths.iter().enumerate() {
+                        let same = p.len() == cur.len()
+                            && p.iter().zip(&cur).all(|((k, i), (ck, ci))| *k == ck.as_str() && i == ci);
+                        if same {
+                            if let Some(o) = out.get_mut(slot) {
+                                *o = offset;
+                            }
+                        }
+                    }
+                }
+                let entity = entity && !stack.is_empty();
+                stack.push(Frame::Map { expect_key: true, key: None, entity });
+            }
+            Event::SequenceStart(..) => {
+                let key = match stack.last() {
+                    Some(Frame::Map { expect_key: false, key, .. }) => key.clone(),
+                    _ => None,
+                };
+                stack.push(Frame::Seq { next: 0, key });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                if let Some(Frame::Map { entity: true, .. }) = stack.pop() {
+                    cur.pop();
+                }
+                advance(&mut stack);
+            }
+            Event::Scalar(value, ..) => {
+                if let Some(Frame::Map { expect_key: true, key, .. }) = stack.last_mut() {
+                    *key = Some(value.into_owned());
+                }
+                advance(&mut stack);
+            }
+            Event::Alias(_) => advance(&mut stack),
+            Event::StreamEnd | Event::DocumentEnd => break,
+            _ => {}
+        }
+    }
+    out
+}
+
+// ------------------------------------------------------------------ lines and columns
+
+/// Byte offsets in `text` → positions, counting lines and characters once up to the last.
+fn positions(text: &[u8], first_line: u64, offsets: &[usize]) -> Vec<Position> {
+    let mut order: Vec<usize> = (0..offsets.len()).collect();
+    order.sort_by_key(|&i| offsets.get(i).copied().unwrap_or(0));
+    let mut out = vec![Position { line: first_line, column: 1 }; offsets.len()];
+    // `pos`: bytes counted so far; `line_start`: start of the line `pos` is on; `col_at`,
+    // `col`: characters of that line counted up to `col_at`.
+    let (mut pos, mut line, mut line_start, mut col_at, mut col) = (0usize, first_line, 0usize, 0usize, 0u64);
+    for i in order {
+        let off = offsets.get(i).copied().unwrap_or(0).min(text.len());
+        let seg = text.get(pos..off).unwrap_or_default();
+        let newlines = seg.iter().filter(|&&c| c == b'\n').count();
+        if newlines > 0 {
+            line += newlines as u64;
+            line_start = pos + seg.iter().rposition(|&c| c == b'\n').unwrap_or(0) + 1;
+        }
+        pos = pos.max(off);
+        if col_at < line_start {
+            (col_at, col) = (line_start, 0);
+        }
+        let chars = text.get(col_at..off).unwrap_or_default().iter().filter(|&&c| c & 0xC0 != 0x80).count();
+        col += chars as u64;
+        col_at = col_at.max(off);
+        if let Some(o) = out.get_mut(i) {
+            *o = Position { line, column: col + 1 };
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing, reason = "tests index their own fixtures")]
+mod tests {
+    use super::*;
+
+    fn at(content: Content, first: u64, paths: &[&str]) -> Vec<(u64, u64)> {
+        locate(&content, first, paths).into_iter().map(|p| (p.line, p.column)).collect()
+    }
+
+    #[test]
+    fn json_entities_nested_and_skipped() {
+        let text = "{\n  \"id\": \"t\",\n  \"roles\": [{\"id\": \"r\", \"x\": [1, {\"a\": \"]\"}]}],\n  \"users\": [\n    {\"id\": \"a\", \"sessions\": []},\n    \"bad\",\n    {\"id\": \"ü\", \"sessions\": [{}, {\"k\": 1}]}\n  ]\n}";
+        let got = at(
+            Content::Json(text.as_bytes().to_vec()),
+            1,
+            &["", "users[0]", "users[2].sessions[1]", "users[1]", "roles[0]", "users[2]", "users[9]"],
+        );
+        assert_eq!(got, vec![(1, 1), (5, 5), (7, 34), (6, 5), (3, 13), (7, 5), (1, 1)]);
+    }
+
+    #[test]
+    fn jsonl_line_and_column() {
+        let got = at(Content::Json(br#"{"id":"t","users":[{"id":"a"},{"id":"b"}]}"#.to_vec()), 7, &["users[1]", ""]);
+        assert_eq!(got, vec![(7, 31), (7, 1)]);
+    }
+
+    #[test]
+    fn yaml_entities() {
+        let text = "id: t\nusers:\n  - id: a\n    sessions:\n      - started: x\n      - {started: y}\n  - id: b\nroles: [{id: r}]\n";
+        let got = at(
+            Content::Yaml { text: text.into(), line: 10 },
+            11,
+            &["users[0]", "users[0].sessions[1]", "users[1]", "roles[0]", ""],
+        );
+        assert_eq!(got, vec![(13, 5), (16, 9), (17, 5), (18, 9), (11, 1)]);
+    }
+
+    #[test]
+    fn paths_parse() {
+        assert_eq!(steps("a[1].b[22]"), Some(vec![("a", 1), ("b", 22)]));
+        assert_eq!(steps(""), Some(vec![]));
+        assert_eq!(steps("a[x]"), None);
+    }
+}
