@@ -270,7 +270,7 @@ fn datetime_text(v: &Bound<'_, PyAny>) -> PyResult<String> {
             "a datetime without a time zone is ambiguous: give tzinfo (datetime.timezone.utc, say)",
         ));
     }
-    Ok(v.call_method0("isoformat")?.extract::<String>()?)
+    v.call_method0("isoformat")?.extract::<String>()
 }
 
 fn parse_now(py: Python<'_>, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<i64>> {
