@@ -247,29 +247,35 @@ def test_arrow_output_has_the_report_columns(engine):
 # -------------------------------------------------------------- parallel, GIL
 
 
-def _big_export(path: pathlib.Path, tenants: int, users: int) -> None:
-    with path.open("w") as f:
-        for t in range(tenants):
-            doc = {
-                "id": f"t-{t}",
-                "platform": "netsuite",
-                "release": "2026.1",
-                "roles": [{"id": "r1", "multiple_sessions": True}],
-                "users": [
-                    {"id": f"u-{u}", "roles": ["r1"], "sessions": [{"id": f"s-{u}-{s}"} for s in range(u % 5)]}
-                    for u in range(users)
-                ],
-            }
-            f.write(json.dumps(doc) + "\n")
+def _tenant_line(users: int) -> str:
+    doc = {
+        "id": "t",
+        "platform": "netsuite",
+        "release": "2026.1",
+        "roles": [{"id": "r1", "multiple_sessions": True}],
+        "users": [
+            {"id": f"u-{u}", "roles": ["r1"], "sessions": [{"id": f"s-{u}-{s}"} for s in range(u % 5)]}
+            for u in range(users)
+        ],
+    }
+    return json.dumps(doc) + "\n"
 
 
-def test_evaluation_releases_the_gil(engine, tmp_path):
+def test_evaluation_releases_the_gil(tmp_path):
+    engine = tenet.Engine("policies", now=NOW, jobs=1)
     path = tmp_path / "big.jsonl"
-    _big_export(path, 300, 2000)
-    start = time.perf_counter()
-    expected = engine.check_jsonl(path)
-    alone = time.perf_counter() - start
-    assert alone > 0.2, "the workload must be long enough to see the GIL"
+    line = _tenant_line(2000)
+    copies = 64
+    # Long enough to see a stall: grown until one check takes half a second (or 400 MB).
+    while True:
+        path.write_text(line * copies)
+        start = time.perf_counter()
+        expected = engine.check_jsonl(path)
+        alone = time.perf_counter() - start
+        if alone > 0.5 or len(line) * copies * 2 > 400_000_000:
+            break
+        copies *= 2
+    assert alone > 0.1, "the workload must be long enough to see the GIL"
 
     for run in (lambda: engine.check_jsonl(path), lambda: engine.check(path)):
         done = {}
