@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import pathlib
+import sys
 import time
 
 import tenet
@@ -65,6 +66,7 @@ def main() -> None:
         import tenet.spark
 
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         start = time.perf_counter()
         spark = (
             SparkSession.builder.master("local[2]")
