@@ -63,7 +63,7 @@ def main() -> None:
     if args.spark:
         from pyspark.sql import SparkSession
 
-        import tenet.spark
+        from tenet import spark as tenet_spark
 
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -81,11 +81,11 @@ def main() -> None:
 
         def spark_count() -> int:
             df = spark.read.text(str(path.resolve()))
-            return tenet.spark.check(df, args.policy, now=NOW).count()
+            return tenet_spark.check(df, args.policy, now=NOW).count()
 
         def spark_write() -> str:
             df = spark.read.text(str(path.resolve()))
-            tenet.spark.check(df, args.policy, now=NOW).write.format("noop").mode("overwrite").save()
+            tenet_spark.check(df, args.policy, now=NOW).write.format("noop").mode("overwrite").save()
             return "noop write"
 
         best("spark local[2]: check(...).count()", args.repeat, size, tenants, spark_count)
