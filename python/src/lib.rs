@@ -906,8 +906,11 @@ fn fields() -> &'static [Field] {
             subject: Subject { kind: Arc::from("user"), id: Some(Arc::from("u")), path: "users[0]".into() },
             message: "m".into(),
             remediation: Some(Arc::from("x")),
+            see: Arc::from([Arc::from("https://example.com")]),
             reason: Some("y".into()),
             evidence: Some(evidence),
+            triage: tenet::finding::Triaged::default(),
+            location: Some(tenet::finding::Location { file: Arc::from("f"), line: 1, column: 1 }),
         };
         let Ok(serde_json::Value::Object(map)) = serde_json::to_value(&sample) else { return Vec::new() };
         map.into_iter()
