@@ -12,6 +12,7 @@ pub mod harness;
 pub mod hir;
 pub mod ir;
 pub mod lower;
+pub mod lsp;
 pub mod model;
 pub mod parse;
 pub mod report;

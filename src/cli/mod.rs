@@ -11,10 +11,12 @@ macro_rules! say_raw {
 }
 
 mod check;
+mod completions;
 mod explain;
 mod fmt;
 mod lint;
 mod load;
+mod lsp;
 mod model;
 pub mod out;
 mod test;
@@ -55,6 +57,12 @@ pub enum Command {
         #[command(subcommand)]
         command: ModelCommand,
     },
+    /// Run the language server for editors (over standard input and output).
+    Lsp(lsp::LspArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page (roff; `tenet man | man -l -`).
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
@@ -145,6 +153,9 @@ pub fn run() -> ExitCode {
         Command::Fmt(args) => fmt::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Model { command: ModelCommand::Show { model } } => model::show(model.as_deref()),
+        Command::Lsp(args) => lsp::run(&args),
+        Command::Completions(args) => completions::completions(&args),
+        Command::Man => completions::man(),
     };
     ExitCode::from(code)
 }

@@ -10,8 +10,11 @@
 //! - `messages`: what standard error quotes of hostile values.
 //! - `inputs`: how tenant data is typed as it is read (keys, references).
 //! - `fuzz_regressions`: inputs the fuzzers found (`tests/fuzz-regressions/`), replayed.
+//! - `lsp`: `tenet lsp` driven over stdio as an editor does.
+//! - `completions`: `tenet completions SHELL` and `tenet man`.
 
 mod cli;
+mod completions;
 mod corpus;
 mod differential;
 mod evidence;
@@ -22,5 +25,6 @@ mod harness;
 mod harness_scale;
 mod inputs;
 mod language;
+mod lsp;
 mod messages;
 mod support;
