@@ -304,6 +304,22 @@ impl Model {
     }
 }
 
+/// The `#` comment lines right above the line of `span` (a field's key), without their
+/// `#`, joined by spaces; `None` when there are none.
+fn comment_above(text: &str, span: crate::source::Span) -> Option<String> {
+    let line_start = text.get(..span.start as usize)?.rfind('\n').map_or(0, |i| i + 1);
+    let mut lines: Vec<&str> = Vec::new();
+    for line in text.get(..line_start)?.lines().rev() {
+        match line.trim_start().strip_prefix('#') {
+            Some(c) => lines.push(c.trim()),
+            None => break,
+        }
+    }
+    lines.reverse();
+    let doc = lines.join(" ");
+    (!doc.trim().is_empty()).then_some(doc)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,20 +337,4 @@ mod tests {
         let f = m.field_id(m.kind_id("role").unwrap(), "2fa").unwrap();
         assert_eq!(m.field(m.kind_id("role").unwrap(), f).default, Some(Value::Bool(false)));
     }
-}
-
-/// The `#` comment lines right above the line of `span` (a field's key), without their
-/// `#`, joined by spaces; `None` when there are none.
-fn comment_above(text: &str, span: crate::source::Span) -> Option<String> {
-    let line_start = text.get(..span.start as usize)?.rfind('\n').map_or(0, |i| i + 1);
-    let mut lines: Vec<&str> = Vec::new();
-    for line in text.get(..line_start)?.lines().rev() {
-        match line.trim_start().strip_prefix('#') {
-            Some(c) => lines.push(c.trim()),
-            None => break,
-        }
-    }
-    lines.reverse();
-    let doc = lines.join(" ");
-    (!doc.trim().is_empty()).then_some(doc)
 }

@@ -18,7 +18,7 @@ fn every_shell_gets_a_script_naming_the_commands() {
     for shell in ["zsh", "fish", "powershell", "elvish"] {
         let (code, script) = tenet(&["completions", shell]);
         assert_eq!(code, 0, "{shell}");
-        assert!(script.contains("check") && script.contains("--policy"), "{shell}: {script}");
+        assert!(script.contains("check") && script.contains("policy"), "{shell}: {script}");
     }
     let (code, _) = tenet(&["completions", "tcsh"]);
     assert_eq!(code, 2);
