@@ -36,6 +36,7 @@ pub fn form(name: &str, text: &str) -> Form {
         return match crate::yaml::parse(&file, crate::diagnostic::Code::Yaml) {
             Ok(root) if root.get("cases").is_some() => Form::Other,
             Ok(root) if root.get("rules").is_some() || root.get("policy").is_some() => Form::YamlPolicy,
+            Err(_) if text.lines().any(|l| l.starts_with("rules:") || l.starts_with("policy:")) => Form::YamlPolicy,
             _ => Form::Other,
         };
     }
@@ -654,6 +655,16 @@ mod tests {
         assert_eq!(fixes.len(), 1);
         let (s, e, r) = &fixes[0];
         assert_eq!((&text[*s..*e], r.as_str()), ("twofa", "2fa"));
+    }
+
+    #[test]
+    fn yaml_files_are_policies_when_they_say_so_even_while_broken() {
+        assert_eq!(form("p.yaml", "policy: p\nrules: []\n"), Form::YamlPolicy);
+        assert_eq!(form("p.yaml", "policy: p\nrules: [\n"), Form::YamlPolicy);
+        assert_eq!(form("t.yaml", "id: t1\nusers: []\n"), Form::Other);
+        assert_eq!(form("p.test.yaml", "policy: p.yaml\n"), Form::Test);
+        let m = Model::erp();
+        assert_eq!(diagnostics(&m, "p.yaml", "policy: p\nrules: [\n", None).len(), 1);
     }
 
     #[test]
