@@ -52,6 +52,8 @@ pub enum Code {
     Model,
     /// T070: a problem in a test file.
     Test,
+    /// T080: a problem in a waiver file (`--waivers`).
+    Waiver,
 }
 
 impl Code {
@@ -77,6 +79,7 @@ impl Code {
             Code::Yaml => "T050",
             Code::Model => "T060",
             Code::Test => "T070",
+            Code::Waiver => "T080",
         }
     }
 }

@@ -39,6 +39,9 @@ pub enum Status {
     Fail,
     Error,
     Skip,
+    /// A `fail` or `error` that a waiver accepts (`--waivers`, `triage::waivers`); only
+    /// triage sets it, evaluation never does.
+    Waived,
 }
 
 impl Status {
@@ -48,6 +51,7 @@ impl Status {
             Status::Fail => "fail",
             Status::Error => "error",
             Status::Skip => "skip",
+            Status::Waived => "waived",
         }
     }
 }
@@ -74,12 +78,123 @@ pub struct Finding {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remediation: Option<Arc<str>>,
+    /// The rule's `@see` sources (URLs of the vendor documents it implements); left out of
+    /// the report when the rule has none.
+    #[serde(skip_serializing_if = "no_sources")]
+    pub see: Arc<[Arc<str>]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// For `fail` findings: the values that decided the assertion, keyed by the source
     /// text of each sub-expression (`{"count(user.sessions)": 5, "max_sessions": 3}`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<serde_json::Map<String, serde_json::Value>>,
+    /// What triage (waivers, baseline) added; empty unless `--waivers`/`--baseline`.
+    #[serde(flatten)]
+    pub triage: Triaged,
+}
+
+/// The fields triage adds to a finding (`src/triage/`). All absent from the report
+/// when no waiver or baseline was given.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Triaged {
+    /// The waiver that accepts this finding (its `status` is then `waived`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<Arc<WaiverRef>>,
+    /// A waiver that matched but had expired: it no longer applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiver_expired: Option<Arc<WaiverRef>>,
+    /// Against `--baseline`: whether the finding was already there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineMark>,
+}
+
+/// A waiver as a finding quotes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WaiverRef {
+    /// The status the finding had before it was waived (`fail` or `error`); for an expired
+    /// waiver, absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    pub reason: Arc<str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Arc<str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<Arc<str>>,
+    /// As written in the waiver file (a date or an RFC 3339 date-time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<Arc<str>>,
+    /// The waiver file, as given on the command line.
+    pub file: Arc<str>,
+    /// The 1-based line of the waiver's entry in it.
+    pub line: usize,
+}
+
+/// Whether a finding was in the baseline report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BaselineMark {
+    New,
+    Existing,
+}
+
+/// The identity of a finding across runs: policy, rule, tenant id and subject (its id, or
+/// its path when it has none), and nothing else (not the message, evidence or severity),
+/// so that rewording a rule or new data in the evidence does not make a finding new.
+/// Baselines match on it; report formats that need a stable fingerprint (SARIF
+/// `partialFingerprints`, GitLab `fingerprint`) use [`Finding::fingerprint`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FindingKey {
+    pub policy: Arc<str>,
+    pub rule: Arc<str>,
+    pub tenant: Arc<str>,
+    pub subject: Arc<str>,
+}
+
+impl FindingKey {
+    pub fn new(policy: &str, rule: &str, tenant: &str, subject_id: Option<&str>, subject_path: &str) -> FindingKey {
+        FindingKey {
+            policy: Arc::from(policy),
+            rule: Arc::from(rule),
+            tenant: Arc::from(tenant),
+            subject: Arc::from(subject_id.unwrap_or(subject_path)),
+        }
+    }
+
+    /// The key as 64 hex digits (SHA-256 of the length-prefixed parts): the same for the
+    /// same finding on every machine and in every version of tenet that keeps this format.
+    pub fn hex(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(b"tenet-finding-v1");
+        for part in [&self.policy, &self.rule, &self.tenant, &self.subject] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+impl Finding {
+    /// This finding's identity across runs ([`FindingKey`]); an `input` finding (no
+    /// policy) has the empty policy.
+    pub fn key(&self) -> FindingKey {
+        FindingKey::new(
+            self.policy.as_deref().unwrap_or(""),
+            &self.rule,
+            &self.tenant,
+            self.subject.id.as_deref(),
+            &self.subject.path,
+        )
+    }
+
+    /// The stable fingerprint of [`FindingKey::hex`].
+    pub fn fingerprint(&self) -> String {
+        self.key().hex()
+    }
+}
+
+fn no_sources(see: &Arc<[Arc<str>]>) -> bool {
+    see.is_empty()
 }
 
 /// Counts over a whole run.
@@ -92,6 +207,32 @@ pub struct Summary {
     pub error: u64,
     pub skip: u64,
     pub fail_by_severity: BySeverity,
+    /// With `--waivers`: fails and errors a waiver accepts (no longer counted in
+    /// `fail`, `fail_by_severity` or `error`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waived: Option<u64>,
+    /// With `--baseline`: findings not in it, findings in it, and findings of it now gone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub existing: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed: Option<u64>,
+    /// With `--waivers`: waivers that matched no finding of the run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stale_waivers: Vec<StaleWaiver>,
+}
+
+/// A waiver that matched nothing: where it is and what it names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StaleWaiver {
+    pub file: Arc<str>,
+    pub line: usize,
+    pub rule: Arc<str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<Arc<str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Arc<str>>,
 }
 
 /// `fail` findings per severity.
@@ -143,6 +284,7 @@ impl Summary {
             }
             Status::Error => self.error += 1,
             Status::Skip => self.skip += 1,
+            Status::Waived => self.waived = Some(self.waived.unwrap_or(0) + 1),
         }
     }
 }

@@ -361,33 +361,66 @@ pub const MAX_SOURCE_BYTES: u64 = 64 << 20;
 /// and the link is not replaced), and so is one that is not a regular file. An existing
 /// file keeps its permissions; a new one gets `0644` on Unix.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let perms = match fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "it is a symbolic link, and tenet does not write through links (replace the link with a file)",
-            ))
-        }
-        Ok(m) if !m.is_file() => {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "it is not a regular file"));
-        }
-        Ok(m) => Some(m.permissions()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(e) => return Err(e),
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new().prefix(".tenet-").suffix(".tmp").tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    match perms {
-        Some(p) => tmp.as_file().set_permissions(p)?,
-        None => set_new_file_mode(tmp.as_file())?,
+    let mut f = AtomicFile::create(path)?;
+    f.write_all(bytes)?;
+    f.commit()
+}
+
+/// A file written as a stream and put in place atomically by [`AtomicFile::commit`], by
+/// the rules of [`write_atomic`]; dropped without a commit, it leaves nothing behind and
+/// the old file as it was.
+pub struct AtomicFile {
+    tmp: tempfile::NamedTempFile,
+    path: PathBuf,
+    perms: Option<fs::Permissions>,
+}
+
+impl AtomicFile {
+    pub fn create(path: &Path) -> io::Result<AtomicFile> {
+        let perms = match fs::symlink_metadata(path) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "it is a symbolic link, and tenet does not write through links (replace the link with a file)",
+                ))
+            }
+            Ok(m) if !m.is_file() => {
+                return Err(io::Error::new(io::ErrorKind::InvalidInput, "it is not a regular file"));
+            }
+            Ok(m) => Some(m.permissions()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let tmp = tempfile::Builder::new().prefix(".tenet-").suffix(".tmp").tempfile_in(dir)?;
+        Ok(AtomicFile { tmp, path: path.to_path_buf(), perms })
     }
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+
+    /// Flushes the file to disk and renames it over the destination.
+    pub fn commit(self) -> io::Result<()> {
+        let AtomicFile { mut tmp, path, perms } = self;
+        tmp.flush()?;
+        tmp.as_file().sync_all()?;
+        match perms {
+            Some(p) => tmp.as_file().set_permissions(p)?,
+            None => set_new_file_mode(tmp.as_file())?,
+        }
+        tmp.persist(&path).map_err(|e| e.error)?;
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.tmp.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.tmp.flush()
+    }
 }
 
 #[cfg(unix)]

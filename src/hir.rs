@@ -18,6 +18,8 @@ pub struct Policy {
     pub file: SourceFile,
     pub title: Option<String>,
     pub tags: Vec<String>,
+    /// `@see`: the sources of the policy; a rule without its own `@see` inherits them.
+    pub see: Vec<String>,
     pub params: Vec<Param>,
     pub lets: Vec<Let>,
     pub rules: Vec<Rule>,
@@ -51,6 +53,8 @@ pub struct Rule {
     pub message: Vec<MessagePart>,
     pub remediation: Option<String>,
     pub tags: Vec<String>,
+    /// `@see`: the documents or source files the rule implements.
+    pub see: Vec<String>,
     pub guard: Option<Expr>,
     pub assert: Expr,
     /// The deepest kind the rule is evaluated for (the root for tenant-level rules); its

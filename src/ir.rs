@@ -42,6 +42,8 @@ pub struct Rule {
     pub severity: Severity,
     pub message: Vec<MessagePart>,
     pub remediation: Option<Arc<str>>,
+    /// The rule's `@see` sources, or its policy's when the rule has none.
+    pub see: Arc<[Arc<str>]>,
     pub guard: Option<Expr>,
     pub assert: Expr,
     pub subject: KindId,

@@ -18,5 +18,6 @@ pub mod parse;
 pub mod report;
 pub mod snapshot;
 pub mod source;
+pub mod triage;
 pub mod value;
 pub mod yaml;

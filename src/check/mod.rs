@@ -25,8 +25,8 @@ use expr::{Free, Scope};
 /// A checked policy and every diagnostic (a policy with any diagnostic is not evaluated).
 pub type Checked<T> = Parsed<T>;
 
-pub const RULE_ANNOTATIONS: &[&str] = &["severity", "code", "message", "remediation", "title", "tags"];
-pub const POLICY_ANNOTATIONS: &[&str] = &["title", "tags"];
+pub const RULE_ANNOTATIONS: &[&str] = &["severity", "code", "message", "remediation", "title", "tags", "see"];
+pub const POLICY_ANNOTATIONS: &[&str] = &["title", "tags", "see"];
 pub const SEVERITIES: &[&str] = &["error", "warning", "info"];
 
 /// Checks one parsed policy against the model.
@@ -53,10 +53,12 @@ fn policy_with_broken(p: &ast::Policy, model: &Model, broken: &[(String, Span)])
     // Policy annotations.
     let mut title = None;
     let mut tags = Vec::new();
+    let mut see = Vec::new();
     for a in &p.annotations {
         match a.name.node.as_str() {
             "title" => title = string_annotation(&mut cx, a),
             "tags" => tags = tags_annotation(&mut cx, a),
+            "see" => see = see_annotation(&mut cx, a),
             other if RULE_ANNOTATIONS.contains(&other) => cx.diags.push(
                 Diagnostic::new(
                     Code::Annotation,
@@ -65,7 +67,7 @@ fn policy_with_broken(p: &ast::Policy, model: &Model, broken: &[(String, Span)])
                     format!("`@{other}` applies to rules, not to a policy"),
                 )
                 .label("on the policy")
-                .help("move it above a `rule`; a policy takes `@title` and `@tags`"),
+                .help("move it above a `rule`; a policy takes `@title`, `@tags` and `@see`"),
             ),
             other => unknown_annotation(&mut cx, a, other, POLICY_ANNOTATIONS, "a policy"),
         }
@@ -190,6 +192,7 @@ fn policy_with_broken(p: &ast::Policy, model: &Model, broken: &[(String, Span)])
         file: file.clone(),
         title,
         tags,
+        see,
         params: std::mem::take(&mut cx.params),
         lets,
         rules,
@@ -242,6 +245,7 @@ fn check_rule(cx: &mut expr::Cx<'_>, r: &ast::Rule) -> Option<hir::Rule> {
     let mut code = None;
     let mut remediation = None;
     let mut tags = Vec::new();
+    let mut see = Vec::new();
     let mut seen: Vec<(&str, Span)> = Vec::new();
     for a in &r.annotations {
         if let Some((_, first)) = seen.iter().find(|(n, _)| *n == a.name.node) {
@@ -300,6 +304,7 @@ fn check_rule(cx: &mut expr::Cx<'_>, r: &ast::Rule) -> Option<hir::Rule> {
                 string_annotation(cx, a);
             }
             "tags" => tags = tags_annotation(cx, a),
+            "see" => see = see_annotation(cx, a),
             other => unknown_annotation(cx, a, other, RULE_ANNOTATIONS, "a rule"),
         }
     }
@@ -381,6 +386,7 @@ fn check_rule(cx: &mut expr::Cx<'_>, r: &ast::Rule) -> Option<hir::Rule> {
         message,
         remediation,
         tags,
+        see,
         guard,
         assert,
         subject,
@@ -472,6 +478,34 @@ fn tags_annotation(cx: &mut expr::Cx<'_>, a: &ast::Annotation) -> Vec<String> {
         Diagnostic::new(Code::Annotation, cx.file, a.value.span, "`@tags` takes a list of strings")
             .label("not a list of strings")
             .help("write `@tags([\"auth\", \"sessions\"])`"),
+    );
+    Vec::new()
+}
+
+/// `@see`: where a rule or policy comes from — one non-empty string (a URL or a document's
+/// name) or a non-empty list of them.
+fn see_annotation(cx: &mut expr::Cx<'_>, a: &ast::Annotation) -> Vec<String> {
+    if let AnnotationValue::Expr(e) = &a.value.node {
+        let refs = match literal_value(e) {
+            Some((Value::Str(s), _)) => Some(vec![s.to_string()]),
+            Some((Value::List(items), _)) => {
+                items.iter().map(|v| if let Value::Str(s) = v { Some(s.to_string()) } else { None }).collect()
+            }
+            _ => None,
+        };
+        if let Some(refs) = refs.filter(|r: &Vec<String>| !r.is_empty() && r.iter().all(|s| !s.trim().is_empty())) {
+            return refs;
+        }
+    }
+    cx.diags.push(
+        Diagnostic::new(
+            Code::Annotation,
+            cx.file,
+            a.value.span,
+            "`@see` takes a non-empty string or a non-empty list of non-empty strings",
+        )
+        .label("not a source")
+        .help("write `@see(\"https://…\")` or `@see([\"https://…\", \"https://…\"])`"),
     );
     Vec::new()
 }

@@ -6,7 +6,7 @@
 use super::out::{self, Fail};
 use super::{load_model, load_policies, print_diagnostics, CheckArgs, EXIT_USAGE};
 use crate::engine::{CompileError, Engine};
-use crate::finding::{Status, Summary, TenantReport};
+use crate::finding::{Summary, TenantReport};
 use crate::lower::{overrides, RuleFilter};
 use crate::report::{self, terminal_safe, Format, PolicyLine, RunInfo};
 use crate::snapshot::{self, Document, Tenant};
@@ -20,10 +20,24 @@ const WINDOW_PER_THREAD: usize = 8;
 const WINDOW_BYTES: usize = 64 * 1024 * 1024;
 
 pub fn run(args: &CheckArgs) -> u8 {
-    out::exit_code(run_inner(args))
+    out::exit_code(run_inner(args, None))
 }
 
-fn run_inner(args: &CheckArgs) -> Result<u8, Fail> {
+/// `tenet baseline`: the run's report goes to a file, replaced only when the run is whole.
+pub fn run_to(args: &CheckArgs, dest: &str) -> u8 {
+    out::exit_code(run_inner(args, Some(dest)))
+}
+
+/// `--now`, or the current time.
+pub fn parse_now(now: Option<&str>) -> Result<i64, Fail> {
+    match now {
+        Some(s) => Ok(parse_date(s.trim())
+            .ok_or_else(|| format!("`--now {s}`: expected an RFC 3339 date-time like 2026-11-22T00:00:00Z"))?),
+        None => Ok(now_ticks()),
+    }
+}
+
+fn run_inner(args: &CheckArgs, dest: Option<&str>) -> Result<u8, Fail> {
     let model = load_model(args.model.as_deref())?;
     let loaded = load_policies(&args.policies, &model)?;
     if !loaded.diagnostics.is_empty() {
@@ -31,6 +45,7 @@ fn run_inner(args: &CheckArgs) -> Result<u8, Fail> {
         return Ok(EXIT_USAGE);
     }
     let sets = args.set.iter().map(|s| overrides::parse_set(s)).collect::<Result<Vec<_>, _>>()?;
+    let rule_index = crate::triage::RuleIndex::new(&loaded.policies);
     let engine = match Engine::from_checked(model, loaded.policies, &sets, &RuleFilter(args.rules.clone())) {
         Ok(e) => e,
         Err(CompileError::Usage(msg)) => return Err(msg.into()),
@@ -39,10 +54,9 @@ fn run_inner(args: &CheckArgs) -> Result<u8, Fail> {
             return Ok(EXIT_USAGE);
         }
     };
-    let now = match &args.now {
-        Some(s) => parse_date(s.trim())
-            .ok_or_else(|| format!("`--now {s}`: expected an RFC 3339 date-time like 2026-11-22T00:00:00Z"))?,
-        None => now_ticks(),
+    let now = parse_now(args.now.as_deref())?;
+    let Some(triage) = super::triage::for_check(args, &rule_index, &engine.program, now)? else {
+        return Ok(EXIT_USAGE);
     };
     let threads = args.jobs.unwrap_or(0);
     if args.jobs == Some(0) {
@@ -65,10 +79,19 @@ fn run_inner(args: &CheckArgs) -> Result<u8, Fail> {
     };
     let stdout = std::io::stdout();
     let format = args.format.unwrap_or(if stdout.is_terminal() { Format::Human } else { Format::Json });
-    let color = format == Format::Human && stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let color =
+        dest.is_none() && format == Format::Human && stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let sink = match dest {
+        None => Sink::Stdout(stdout),
+        Some(d) => Sink::File(
+            crate::fsio::AtomicFile::create(std::path::Path::new(d)).map_err(|e| format!("cannot write `{d}`: {e}"))?,
+        ),
+    };
     let mut emit = Emit {
         reporter: report::reporter(format, info, color),
-        out: std::io::BufWriter::with_capacity(1 << 16, stdout),
+        out: std::io::BufWriter::with_capacity(1 << 16, sink),
+        triage,
+        findings: 0,
         summary: Summary::new(),
         input_errors: false,
         failing: false,
@@ -96,14 +119,14 @@ fn run_inner(args: &CheckArgs) -> Result<u8, Fail> {
     let mut done: Vec<TenantReport> = Vec::new();
     while !next.is_empty() {
         let batch = std::mem::take(&mut next);
-        let previous = std::mem::take(&mut done);
+        let mut previous = std::mem::take(&mut done);
         type Evaluated = (Vec<TenantReport>, Vec<Option<Tenant>>);
         let ((reports, tenants), (following, wrote)): (Evaluated, (Vec<Document>, Result<(), Fail>)) =
             pool.install(|| {
                 rayon::join(
                     || batch.par_iter().map(|d| engine.run_document_keeping(d, now)).unzip(),
                     || {
-                        let wrote = emit.reports(&previous);
+                        let wrote = emit.reports(&mut previous);
                         (read_window(&mut docs), wrote)
                     },
                 )
@@ -120,10 +143,30 @@ fn run_inner(args: &CheckArgs) -> Result<u8, Fail> {
         done = reports;
         next = following;
     }
-    emit.reports(&done)?;
+    emit.reports(&mut done)?;
     emit.progress.finish();
+    emit.triage.finish(&mut emit.summary);
+    for w in &emit.summary.stale_waivers {
+        let line = format!(
+            "warning: {}:{}: the waiver for `{}` matched no finding (stale: remove it)",
+            w.file, w.line, w.rule
+        );
+        say!("{}", terminal_safe(&line, false));
+    }
     emit.reporter.finish(&mut emit.out, &emit.summary).map_err(out::write_failed)?;
     emit.out.flush().map_err(out::write_failed)?;
+    if let Some(d) = dest {
+        if emit.input_errors {
+            say!("error: `{d}` not written: a tenant could not be read, and a baseline must hold every tenant");
+            return Ok(EXIT_USAGE);
+        }
+        let sink = emit.out.into_inner().map_err(|e| format!("cannot write `{d}`: {}", e.error()))?;
+        if let Sink::File(f) = sink {
+            f.commit().map_err(|e| format!("cannot write `{d}`: {e}"))?;
+        }
+        say!("wrote `{d}`: {} findings of {} tenants", emit.findings, emit.summary.tenants);
+        return Ok(0);
+    }
     if emit.summary.tenants == 0 {
         // Vacuously clean: say so, so that a CI job given a wrong or empty path is noticed.
         if args.tenants.is_empty() {
@@ -141,10 +184,35 @@ fn run_inner(args: &CheckArgs) -> Result<u8, Fail> {
     })
 }
 
+/// Standard output, or the file `tenet baseline` writes.
+enum Sink {
+    Stdout(std::io::Stdout),
+    File(crate::fsio::AtomicFile),
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Sink::Stdout(s) => s.write(buf),
+            Sink::File(f) => f.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Sink::Stdout(s) => s.flush(),
+            Sink::File(f) => f.flush(),
+        }
+    }
+}
+
 /// Where reports go, and what they add up to.
 struct Emit {
     reporter: Box<dyn report::Reporter>,
-    out: std::io::BufWriter<std::io::Stdout>,
+    out: std::io::BufWriter<Sink>,
+    /// Waivers and baseline, applied to each tenant's findings before they are written.
+    triage: crate::triage::Triage,
+    findings: u64,
     summary: Summary,
     input_errors: bool,
     failing: bool,
@@ -155,12 +223,14 @@ struct Emit {
 impl Emit {
     /// Writes reports in order and counts them. Every input error also gets one line on
     /// standard error, whatever the format, so that a log shows why the run failed.
-    fn reports(&mut self, reports: &[TenantReport]) -> Result<(), Fail> {
+    fn reports(&mut self, reports: &mut [TenantReport]) -> Result<(), Fail> {
         if reports.is_empty() {
             return Ok(());
         }
         self.progress.advance(reports.len() as u64);
         for r in reports {
+            self.triage.apply(r);
+            self.findings += r.findings.len() as u64;
             self.summary.add(&r.summary);
             self.input_errors |= r.input_error;
             if r.input_error {
@@ -169,8 +239,7 @@ impl Emit {
                     self.progress.suspend(|| say!("{}", terminal_safe(&line, false)));
                 }
             }
-            self.failing |=
-                r.findings.iter().any(|f| f.status == Status::Error || self.threshold.is_some_and(|t| f.severity >= t));
+            self.failing |= r.findings.iter().any(|f| crate::triage::gates(f, self.threshold));
             self.reporter.tenant(&mut self.out, r).map_err(out::write_failed)?;
         }
         Ok(())

@@ -99,6 +99,10 @@ fn explain_all(args: &ExplainArgs) -> Result<(String, u8), String> {
                     (None, p) => format!("{} {p}", model.kind_name(rule.subject)),
                 };
                 let _ = writeln!(out, "{}/{}  {who}  {}", policy.name, rule.name, status.as_str().to_uppercase());
+                if !rule.see.is_empty() {
+                    let see: Vec<&str> = rule.see.iter().map(|s| &**s).collect();
+                    let _ = writeln!(out, "  see: {}", crate::report::terminal_safe(&see.join(" "), false));
+                }
                 if let Some(r) = reason {
                     let _ = writeln!(out, "  reason: {r}");
                 }

@@ -20,6 +20,7 @@ mod lsp;
 mod model;
 pub mod out;
 mod test;
+mod triage;
 
 use crate::finding::Severity;
 use crate::report::Format;
@@ -52,6 +53,8 @@ pub enum Command {
     Fmt(fmt::FmtArgs),
     /// Show why one rule passed or failed for one subject, value by value.
     Explain(explain::ExplainArgs),
+    /// Write a baseline: the JSON report of a run, for `check --baseline`.
+    Baseline(BaselineArgs),
     /// Inspect the data model.
     Model {
         #[command(subcommand)]
@@ -103,6 +106,42 @@ pub struct CheckArgs {
     /// Evaluate only these rules: NAME or POLICY.RULE (repeatable).
     #[arg(long = "rule")]
     pub rules: Vec<String>,
+    /// A waiver file (YAML): accepted findings, each with a reason (repeatable; docs/CI.md).
+    #[arg(long = "waivers", value_name = "FILE")]
+    pub waivers: Vec<String>,
+    /// An earlier JSON report: only findings not in it can make the exit code 1.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BaselineArgs {
+    /// A policy file or directory (repeatable).
+    #[arg(short = 'p', long = "policy", required = true)]
+    pub policies: Vec<String>,
+    /// Tenant snapshots, as for `check`.
+    pub tenants: Vec<String>,
+    /// Where to write the report (replaced atomically).
+    #[arg(short = 'o', long = "output", value_name = "FILE", required = true)]
+    pub output: String,
+    /// Override a parameter: NAME=VALUE or POLICY.NAME=VALUE (repeatable).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+    /// The evaluation instant, RFC 3339 (default: the current time).
+    #[arg(long)]
+    pub now: Option<String>,
+    /// A custom model file (YAML).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Worker threads (default: number of cores).
+    #[arg(short = 'j', long = "jobs")]
+    pub jobs: Option<usize>,
+    /// Evaluate only these rules: NAME or POLICY.RULE (repeatable).
+    #[arg(long = "rule")]
+    pub rules: Vec<String>,
+    /// A waiver file (repeatable): waived findings are recorded as waived.
+    #[arg(long = "waivers", value_name = "FILE")]
+    pub waivers: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -113,6 +152,12 @@ pub struct LintArgs {
     /// A custom model file (YAML).
     #[arg(long)]
     pub model: Option<String>,
+    /// Check waiver files against the policies (repeatable).
+    #[arg(long = "waivers", value_name = "FILE")]
+    pub waivers: Vec<String>,
+    /// The instant waiver expiry dates are compared with, RFC 3339 (default: now).
+    #[arg(long)]
+    pub now: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -152,6 +197,7 @@ pub fn run() -> ExitCode {
         Command::Test(args) => test::run(&args),
         Command::Fmt(args) => fmt::run(&args),
         Command::Explain(args) => explain::run(&args),
+        Command::Baseline(args) => triage::baseline(&args),
         Command::Model { command: ModelCommand::Show { model } } => model::show(model.as_deref()),
         Command::Lsp(args) => lsp::run(&args),
         Command::Completions(args) => completions::completions(&args),

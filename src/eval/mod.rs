@@ -69,8 +69,10 @@ pub fn input_error(label: &str, source: &Arc<str>, err: &InputError) -> TenantRe
         subject: Subject { kind: Arc::from("tenant"), id: None, path: String::new() },
         message: err.message.clone(),
         remediation: None,
+        see: Arc::from([]),
         reason: Some(err.message.clone()),
         evidence: None,
+        triage: Default::default(),
     };
     TenantReport { findings: vec![finding], summary, input_error: true }
 }
@@ -152,8 +154,10 @@ impl RuleCtx<'_> {
             subject,
             message: render_message(env, &rule.message),
             remediation: rule.remediation.clone(),
+            see: rule.see.clone(),
             reason,
             evidence,
+            triage: Default::default(),
         }
     }
 

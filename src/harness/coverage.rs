@@ -65,7 +65,7 @@ impl Coverage {
             Status::Pass => r.pass = true,
             Status::Fail => r.fail = true,
             Status::Skip => r.skip = true,
-            Status::Error => {}
+            Status::Error | Status::Waived => {}
         }
     }
 

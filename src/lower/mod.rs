@@ -104,6 +104,7 @@ pub fn program(policies: &[hir::Policy], model: &Model, filter: &RuleFilter) -> 
                 severity: r.severity,
                 message,
                 remediation: r.remediation.as_deref().map(Arc::from),
+                see: if r.see.is_empty() { &p.see } else { &r.see }.iter().map(|s| Arc::from(s.as_str())).collect(),
                 guard,
                 assert,
                 subject: r.subject,

@@ -10,8 +10,9 @@ use crate::source::{SourceFile, Span};
 use crate::value::{parse_date, parse_duration_literal};
 use crate::yaml::{self, YKey, YNode, YValue};
 
-const TOP_KEYS: &[&str] = &["policy", "title", "tags", "params", "let", "rules"];
-const RULE_KEYS: &[&str] = &["id", "severity", "code", "message", "remediation", "when", "assert", "title", "tags"];
+const TOP_KEYS: &[&str] = &["policy", "title", "tags", "see", "params", "let", "rules"];
+const RULE_KEYS: &[&str] =
+    &["id", "severity", "code", "message", "remediation", "when", "assert", "title", "tags", "see"];
 
 pub fn policy(file: &SourceFile) -> Parsed<ast::Policy> {
     let root = match yaml::parse(file, Code::Yaml) {
@@ -86,7 +87,7 @@ impl YamlBuilder<'_> {
             }
         };
         let mut annotations = Vec::new();
-        for key in ["title", "tags"] {
+        for key in ["title", "tags", "see"] {
             if let Some(n) = root.get(key) {
                 if let Some(a) = self.annotation(key, n) {
                     annotations.push(a);
@@ -184,10 +185,11 @@ impl YamlBuilder<'_> {
             (_, YValue::Str(s)) => {
                 AnnotationValue::Expr(Expr { kind: ExprKind::Lit(Literal::Str(s.clone())), span: node.span })
             }
-            ("tags", YValue::Seq(_)) => AnnotationValue::Expr(literal_expr(node)?),
+            ("tags" | "see", YValue::Seq(_)) => AnnotationValue::Expr(literal_expr(node)?),
             _ => {
                 let expected = match key {
                     "tags" => "a list of strings",
+                    "see" => "a string or a list of strings",
                     "severity" => "`error`, `warning` or `info`",
                     _ => "a string",
                 };
@@ -236,7 +238,7 @@ impl YamlBuilder<'_> {
             }
         };
         let mut annotations = Vec::new();
-        for key in ["severity", "code", "remediation", "title", "tags"] {
+        for key in ["severity", "code", "remediation", "title", "tags", "see"] {
             if let Some(n) = node.get(key) {
                 if let Some(a) = self.annotation(key, n) {
                     annotations.push(a);

@@ -51,6 +51,7 @@ impl Human {
 
     fn badge(&self, f: &Finding) -> String {
         match (f.status, f.severity) {
+            (Status::Waived, _) => self.paint("2", "waived "),
             (Status::Error, _) => self.paint("1;35", "ERROR  "),
             (_, Severity::Error) => self.paint("1;31", "error  "),
             (_, Severity::Warning) => self.paint("1;33", "warning"),
@@ -83,7 +84,20 @@ impl Reporter for Human {
                 None => f.rule.to_string(),
             };
             let (rule, who) = (terminal_safe(&rule, false), terminal_safe(&who, false));
-            writeln!(out, "  {} {}  {}", self.badge(f), self.paint("2", &rule), who)?;
+            let mark = match f.triage.baseline {
+                Some(crate::finding::BaselineMark::New) => format!("  {}", self.paint("1", "[new]")),
+                Some(crate::finding::BaselineMark::Existing) => format!("  {}", self.paint("2", "[existing]")),
+                None => String::new(),
+            };
+            writeln!(out, "  {} {}  {}{mark}", self.badge(f), self.paint("2", &rule), who)?;
+            if let Some(w) = &f.triage.waiver {
+                let line = format!("waived: {} ({})", w.reason, waiver_origin(w));
+                writeln!(out, "      {}", self.paint("2", &terminal_safe(&line, false)))?;
+            }
+            if let Some(w) = &f.triage.waiver_expired {
+                let line = format!("waiver expired: {} ({})", w.reason, waiver_origin(w));
+                writeln!(out, "      {}", self.paint("33", &terminal_safe(&line, false)))?;
+            }
             writeln!(out, "      {}", terminal_safe(&f.message, false))?;
             if let Some(reason) = &f.reason {
                 if f.policy.is_some() {
@@ -98,6 +112,10 @@ impl Reporter for Human {
             }
             if let Some(r) = &f.remediation {
                 writeln!(out, "      {} {}", self.paint("36", "fix:"), terminal_safe(r, false))?;
+            }
+            if !f.see.is_empty() {
+                let see: Vec<&str> = f.see.iter().map(|s| &**s).collect();
+                writeln!(out, "      {} {}", self.paint("36", "see:"), terminal_safe(&see.join(" "), false))?;
             }
         }
         writeln!(out)
@@ -118,8 +136,36 @@ impl Reporter for Human {
             out,
             "{} tenants ({} clean), {} evaluations: {} pass, {fails}, {errors}, {} skip (now = {})",
             s.tenants, self.clean_tenants, s.evaluations, s.pass, s.skip, self.info.now
-        )
+        )?;
+        if let Some(waived) = s.waived {
+            let stale = s.stale_waivers.len();
+            writeln!(
+                out,
+                "waivers: {waived} findings waived, {stale} stale waiver{}",
+                if stale == 1 { "" } else { "s" }
+            )?;
+        }
+        if let (Some(new), Some(existing), Some(fixed)) = (s.new, s.existing, s.fixed) {
+            writeln!(out, "baseline: {new} new, {existing} existing, {fixed} fixed")?;
+        }
+        Ok(())
     }
+}
+
+/// Who accepted a waived finding and until when, and where the waiver is written.
+fn waiver_origin(w: &crate::finding::WaiverRef) -> String {
+    let mut parts = Vec::new();
+    if let Some(o) = &w.owner {
+        parts.push(format!("owner {o}"));
+    }
+    if let Some(t) = &w.ticket {
+        parts.push(format!("ticket {t}"));
+    }
+    if let Some(e) = &w.expires {
+        parts.push(format!("expires {e}"));
+    }
+    parts.push(format!("{}:{}", w.file, w.line));
+    parts.join(", ")
 }
 
 #[cfg(test)]

@@ -172,8 +172,10 @@ mod tests {
             },
             message: format!("line\nbreak {i}"),
             remediation: (i % 3 == 0).then(|| Arc::from("fix it")),
+            see: if i % 4 == 0 { Arc::from([Arc::from("https://example.com/doc")]) } else { Arc::from([]) },
             reason: (i % 2 == 1).then(|| "why".to_string()),
             evidence: (i % 2 == 0).then_some(evidence),
+            triage: Default::default(),
         }
     }
 

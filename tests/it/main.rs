@@ -13,6 +13,7 @@
 //! - `lsp`: `tenet lsp` driven over stdio as an editor does.
 //! - `completions`: `tenet completions SHELL` and `tenet man`.
 
+mod baseline;
 mod cli;
 mod completions;
 mod corpus;
@@ -27,4 +28,7 @@ mod inputs;
 mod language;
 mod lsp;
 mod messages;
+mod recipes;
+mod sources;
 mod support;
+mod waivers;

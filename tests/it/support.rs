@@ -47,6 +47,7 @@ pub fn statuses(policy: &str, tenant_json: &str) -> Vec<String> {
                 Status::Fail => "fail",
                 Status::Error => "error",
                 Status::Skip => "skip",
+                Status::Waived => "waived",
             };
             match reason {
                 Some(r) => format!("{name} {path} {s}: {r}"),

@@ -41,6 +41,7 @@ fn engine_status(s: EStatus) -> Status {
         EStatus::Fail => Status::Fail,
         EStatus::Error => Status::Error,
         EStatus::Skip => Status::Skip,
+        EStatus::Waived => panic!("evaluation never waives a finding"),
     }
 }
 
