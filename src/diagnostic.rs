@@ -54,6 +54,8 @@ pub enum Code {
     Test,
     /// T080: a problem in a waiver file (`--waivers`).
     Waiver,
+    /// T081: a problem in an import adapter file.
+    Adapter,
 }
 
 impl Code {
@@ -80,6 +82,7 @@ impl Code {
             Code::Model => "T060",
             Code::Test => "T070",
             Code::Waiver => "T080",
+            Code::Adapter => "T081",
         }
     }
 }

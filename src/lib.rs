@@ -10,6 +10,7 @@ pub mod fmt;
 pub mod fsio;
 pub mod harness;
 pub mod hir;
+pub mod import;
 pub mod ir;
 pub mod lower;
 pub mod lsp;

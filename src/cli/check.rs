@@ -99,7 +99,13 @@ fn run_inner(args: &CheckArgs, dest: Option<&str>) -> Result<u8, Fail> {
         progress: Progress::new(),
     };
     let window = pool.current_num_threads().max(1) * WINDOW_PER_THREAD;
-    let mut docs = snapshot::documents(&args.tenants);
+    let mut docs = match args.from {
+        None => snapshot::documents(&args.tenants),
+        Some(vendor) => match super::import::check_documents(args, vendor, &engine.model)? {
+            Ok(d) => d,
+            Err(code) => return Ok(code),
+        },
+    };
     let read_window = |docs: &mut snapshot::Documents| {
         let mut batch: Vec<Document> = Vec::new();
         let mut bytes = 0;

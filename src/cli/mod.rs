@@ -14,6 +14,7 @@ mod check;
 mod completions;
 mod explain;
 mod fmt;
+mod import;
 mod lint;
 mod load;
 mod lsp;
@@ -55,6 +56,8 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// Write a baseline: the JSON report of a run, for `check --baseline`.
     Baseline(BaselineArgs),
+    /// Convert vendor exports (Frappe/ERPNext, NetSuite SuiteQL) into tenant snapshots.
+    Import(import::ImportArgs),
     /// Inspect the data model.
     Model {
         #[command(subcommand)]
@@ -112,6 +115,16 @@ pub struct CheckArgs {
     /// An earlier JSON report: only findings not in it can make the exit code 1.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<String>,
+    /// Read the tenants from vendor exports: the arguments are export directories
+    /// (see `tenet import`).
+    #[arg(long = "from", value_enum)]
+    pub from: Option<crate::import::Vendor>,
+    /// With `--from`: a partial snapshot merged over each imported tenant.
+    #[arg(long, requires = "from")]
+    pub overlay: Option<String>,
+    /// With `--from`: an adapter file instead of the built-in one.
+    #[arg(long, requires = "from")]
+    pub adapter: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -198,6 +211,7 @@ pub fn run() -> ExitCode {
         Command::Fmt(args) => fmt::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Baseline(args) => triage::baseline(&args),
+        Command::Import(args) => import::run(&args),
         Command::Model { command: ModelCommand::Show { model } } => model::show(model.as_deref()),
         Command::Lsp(args) => lsp::run(&args),
         Command::Completions(args) => completions::completions(&args),

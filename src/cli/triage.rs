@@ -115,6 +115,9 @@ pub fn baseline(args: &BaselineArgs) -> u8 {
         rules: args.rules.clone(),
         waivers: args.waivers.clone(),
         baseline: None,
+        from: None,
+        overlay: None,
+        adapter: None,
     };
     super::check::run_to(&check, &args.output)
 }

@@ -17,7 +17,8 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 const FILE_KEYS: &[&str] = &["policy", "now", "set", "model", "cases"];
-const CASE_KEYS: &[&str] = &["name", "tenant", "tenant_file", "expect", "snapshot", "now", "set"];
+const CASE_KEYS: &[&str] = &["name", "tenant", "tenant_file", "expect", "snapshot", "now", "set", "from"];
+const FROM_KEYS: &[&str] = &["source", "path", "overlay", "adapter"];
 
 /// One test file, read and validated.
 pub struct TestFile {
@@ -761,6 +762,14 @@ impl Loader<'_> {
         };
 
         let tenant = match (node.get("tenant"), node.get("tenant_file")) {
+            _ if node.get("from").is_some() => match (node.get("tenant"), node.get("tenant_file"), node.get("from")) {
+                (None, None, Some(f)) => self.exported_tenant(f, engine.as_deref()),
+                (_, _, Some(f)) => {
+                    self.error(f.span, "a case has one of `tenant`, `tenant_file` and `from`", "remove one", None);
+                    None
+                }
+                _ => None,
+            },
             (Some(_), Some(f)) => {
                 self.error(f.span, "a case has `tenant` or `tenant_file`, not both", "remove one", None);
                 None
@@ -804,6 +813,96 @@ impl Loader<'_> {
                 None
             }
         }
+    }
+
+    /// `from: {source: frappe|netsuite, path: DIR, overlay: FILE, adapter: FILE}`: one
+    /// tenant imported from a vendor export (paths relative to the test file, confined
+    /// like `tenant_file`).
+    fn exported_tenant(&mut self, node: &YNode, engine: Option<&Engine>) -> Option<Tenant> {
+        let Some(entries) = node.as_map() else {
+            self.error(
+                node.span,
+                format!("`from` is a mapping (source, path, overlay, adapter), not {}", node.type_name()),
+                "expected a mapping",
+                Some("from: {source: frappe, path: exports/acme}".into()),
+            );
+            return None;
+        };
+        self.check_keys(entries, FROM_KEYS, "`from`");
+        let vendor_node = self.required_key(node, "source")?;
+        let vendor_name = self.string(vendor_node, "source")?;
+        let Some(vendor) = crate::import::Vendor::parse(vendor_name) else {
+            self.error(
+                vendor_node.span,
+                format!("unknown export source `{vendor_name}`"),
+                "here",
+                Some("`frappe` or `netsuite`".into()),
+            );
+            return None;
+        };
+        let path_node = self.required_key(node, "path")?;
+        let rel = self.string(path_node, "path")?;
+        let dir = self.resolve(rel, path_node, "path")?;
+        let mut file = |key: &str| -> Result<Option<String>, ()> {
+            let Some(n) = node.get(key) else { return Ok(None) };
+            let rel = self.string(n, key).ok_or(())?;
+            let p = self.resolve(rel, n, key).ok_or(())?;
+            Ok(Some(shown(&p)))
+        };
+        let overlay = file("overlay").ok()?;
+        let adapter = file("adapter").ok()?;
+        let engine = engine?;
+        let setup = match crate::import::setup(vendor, adapter.as_deref(), overlay.as_deref(), &engine.model) {
+            Ok(s) => s,
+            Err(crate::import::SetupError::Usage(m)) => {
+                self.error(node.span, m, "here", None);
+                return None;
+            }
+            Err(crate::import::SetupError::Adapter(d)) => {
+                let msgs: Vec<String> = d.iter().map(|d| format!("{}: {}", d.file.name, d.message)).collect();
+                self.error(node.span, format!("the adapter has mistakes: {}", msgs.join("; ")), "here", None);
+                return None;
+            }
+        };
+        let imported =
+            match crate::import::import(&[shown(&dir)], &setup.adapter, setup.overlay.as_ref(), &engine.model) {
+                Ok(i) => i,
+                Err(m) => {
+                    self.error(path_node.span, m, "here", None);
+                    return None;
+                }
+            };
+        if imported.len() != 1 {
+            self.error(
+                path_node.span,
+                format!("`{}` holds {} tenants; a case takes exactly one", shown(&dir), imported.len()),
+                "not one tenant",
+                Some("name one tenant's export directory".into()),
+            );
+            return None;
+        }
+        let doc = crate::import::documents(imported).into_iter().next()?;
+        let label = shown(&normalize(Path::new(rel)));
+        match doc.content.and_then(|c| engine.decode(&label, c)) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                self.error(path_node.span, format!("cannot import this export: {}", e.message), "here", None);
+                None
+            }
+        }
+    }
+
+    fn required_key<'n>(&mut self, node: &'n YNode, key: &str) -> Option<&'n YNode> {
+        let found = node.get(key);
+        if found.is_none() {
+            self.error(
+                node.span,
+                format!("`from` needs `{key}`"),
+                "here",
+                Some("from: {source: frappe, path: exports/acme}".into()),
+            );
+        }
+        found
     }
 
     /// Checks that a tenant file exists and decodes it (when the policies compiled).

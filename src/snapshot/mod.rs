@@ -28,7 +28,7 @@ use crate::value::Value;
 use std::sync::{Arc, OnceLock};
 
 pub use decode::{decode, DecodePlan};
-pub use read::{documents, Documents};
+pub use read::{documents, given, Documents};
 pub use stream::STREAM_MIN_BYTES;
 
 /// Tenant documents nested deeper than this are input errors (language.md §9.6).

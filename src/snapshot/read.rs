@@ -26,6 +26,13 @@ pub fn documents(inputs: &[String]) -> Documents {
     }
 }
 
+/// Documents made elsewhere (imported from vendor exports), in order.
+pub fn given(docs: Vec<Document>) -> Documents {
+    let mut d = documents(&[]);
+    d.ready = docs.into();
+    d
+}
+
 /// Iterator over the tenant documents of a list of inputs (see [`documents`]).
 pub struct Documents {
     inputs: VecDeque<String>,

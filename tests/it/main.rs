@@ -9,6 +9,7 @@
 //! - `differential`: random policies and tenants, the engine against a reference interpreter.
 //! - `messages`: what standard error quotes of hostile values.
 //! - `inputs`: how tenant data is typed as it is read (keys, references).
+//! - `import`: vendor exports → snapshots (`tenet import`, `check --from`, `from:` cases).
 //! - `fuzz_regressions`: inputs the fuzzers found (`tests/fuzz-regressions/`), replayed.
 //! - `lsp`: `tenet lsp` driven over stdio as an editor does.
 //! - `completions`: `tenet completions SHELL` and `tenet man`.
@@ -24,6 +25,7 @@ mod fmt;
 mod fuzz_regressions;
 mod harness;
 mod harness_scale;
+mod import;
 mod inputs;
 mod language;
 mod lsp;

@@ -1,0 +1,341 @@
+//! Export files → the rows of the adapter's tables.
+//!
+//! Frappe: every `.json` file is one JSON value: a REST response (`{"data": …}` or
+//! `{"message": …}`), a `bench export-json` array, or a single document; each document goes
+//! to the table of its `doctype`, or else to the table its file is named after. `.csv`
+//! files (comma- or tab-separated, with a header row) go by file name.
+//! SuiteQL: every `.json` file holds one or more response pages, concatenated; the file
+//! is named after its table, optionally with a page number (`role.2.json`). Pages are put
+//! in `offset` order, and the rows must add up to `totalResults` with no page left
+//! (`hasMore`), so that an incomplete export is an error rather than a smaller tenant.
+
+use super::adapter::{normalize_name, Adapter, Reader};
+use serde_json::{Map, Value as J};
+use std::path::Path;
+
+pub type Row = Map<String, J>;
+
+/// One export file, read.
+pub struct FileIn<'a> {
+    pub path: &'a Path,
+    pub shown: &'a str,
+}
+
+/// The rows of every table of an adapter, for one tenant.
+#[derive(Default)]
+pub struct Tables {
+    /// Per table: `None` when no file filled it (so its kind stays absent).
+    pub rows: Vec<Option<Vec<Row>>>,
+    /// Per table: the files that filled it, as shown.
+    pub files: Vec<Vec<String>>,
+    /// Notes for the import report (documents ignored, suspicious page sizes).
+    pub notes: Vec<String>,
+    /// SuiteQL pages per table: (offset, rows, hasMore, totalResults, file).
+    pages: Vec<Vec<Page>>,
+}
+
+struct Page {
+    offset: Option<u64>,
+    rows: Vec<Row>,
+    has_more: bool,
+    total: Option<u64>,
+    file: String,
+}
+
+/// Frappe's default page size: a list response of exactly this many rows was likely cut.
+const FRAPPE_PAGE: usize = 20;
+
+impl Tables {
+    pub fn new(adapter: &Adapter) -> Tables {
+        let n = adapter.tables.len();
+        Tables {
+            rows: (0..n).map(|_| None).collect(),
+            files: vec![Vec::new(); n],
+            notes: Vec::new(),
+            pages: (0..n).map(|_| Vec::new()).collect(),
+        }
+    }
+
+    /// Reads one file into the tables; an error names the file.
+    pub fn read(&mut self, adapter: &Adapter, f: &FileIn, limit: u64) -> Result<(), String> {
+        let bytes = crate::fsio::read_file(f.path, f.shown, limit)?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|e| format!("`{}` is not UTF-8 text (invalid byte at offset {})", f.shown, e.valid_up_to()))?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let name = f.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let lower = name.to_ascii_lowercase();
+        let (stem, ext) = match lower.rsplit_once('.') {
+            Some((s, e)) => (s.to_string(), e.to_string()),
+            None => (lower.clone(), String::new()),
+        };
+        // `role.2.json`: page 2 of `role`.
+        let stem = match stem.rsplit_once('.') {
+            Some((s, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => s.to_string(),
+            _ => stem,
+        };
+        let by_name = adapter.tables.iter().position(|t| t.files.contains(&normalize_name(&stem)));
+        match (adapter.reader, ext.as_str()) {
+            (_, "csv") => {
+                let t = by_name.ok_or_else(|| unrecognised(adapter, f.shown))?;
+                let rows = csv_rows(text, f.shown)?;
+                self.add(t, rows, f.shown);
+                Ok(())
+            }
+            (Reader::Frappe, _) => self.frappe(adapter, text, f.shown, by_name),
+            (Reader::SuiteQl, _) => {
+                let t = by_name.ok_or_else(|| unrecognised(adapter, f.shown))?;
+                self.suiteql(t, text, f.shown)
+            }
+        }
+    }
+
+    fn add(&mut self, t: usize, rows: Vec<Row>, shown: &str) {
+        self.rows[t].get_or_insert_with(Vec::new).extend(rows);
+        if !self.files[t].iter().any(|s| s == shown) {
+            self.files[t].push(shown.to_string());
+        }
+    }
+
+    fn frappe(&mut self, adapter: &Adapter, text: &str, shown: &str, by_name: Option<usize>) -> Result<(), String> {
+        let value: J = serde_json::from_str(text).map_err(|e| format!("`{shown}` is not valid JSON: {e}"))?;
+        let (inner, listed) = match value {
+            J::Object(mut o) if !o.contains_key("doctype") && (o.contains_key("data") || o.contains_key("message")) => {
+                let v = o.remove("data").or_else(|| o.remove("message")).unwrap_or(J::Null);
+                let listed = v.is_array();
+                (v, listed)
+            }
+            v => (v, false),
+        };
+        let docs = match inner {
+            J::Array(items) => items,
+            J::Object(o) => vec![J::Object(o)],
+            other => {
+                return Err(format!(
+                    "`{shown}`: expected Frappe documents (an object, a list, or {{\"data\": …}}), found {}",
+                    type_name(&other)
+                ))
+            }
+        };
+        let n = docs.len();
+        let mut ignored: Vec<String> = Vec::new();
+        let mut per_table: Vec<Vec<Row>> = vec![Vec::new(); adapter.tables.len()];
+        for (i, d) in docs.into_iter().enumerate() {
+            let J::Object(o) = d else {
+                return Err(format!("`{shown}`: item {} is {}, not a document (an object)", i + 1, type_name(&d)));
+            };
+            let t = match o.get("doctype") {
+                Some(J::String(dt)) => match adapter.tables.iter().position(|t| t.doctype.as_deref() == Some(dt)) {
+                    Some(t) => t,
+                    None => {
+                        if !ignored.contains(dt) {
+                            ignored.push(dt.clone());
+                        }
+                        continue;
+                    }
+                },
+                _ => by_name.ok_or_else(|| unrecognised(adapter, shown))?,
+            };
+            per_table[t].push(o);
+        }
+        if !ignored.is_empty() {
+            self.notes.push(format!("`{shown}`: documents of doctype {} are not imported", ignored.join(", ")));
+        }
+        if listed && n == FRAPPE_PAGE {
+            self.notes.push(format!(
+                "`{shown}` holds exactly {FRAPPE_PAGE} rows, Frappe's default page size: was the list cut? \
+                 (ask for all rows with `limit_page_length=0`)"
+            ));
+        }
+        for (t, rows) in per_table.into_iter().enumerate() {
+            if !rows.is_empty() {
+                self.add(t, rows, shown);
+            }
+        }
+        Ok(())
+    }
+
+    fn suiteql(&mut self, t: usize, text: &str, shown: &str) -> Result<(), String> {
+        let mut any = false;
+        for (i, v) in serde_json::Deserializer::from_str(text).into_iter::<J>().enumerate() {
+            let v = v.map_err(|e| format!("`{shown}` is not valid JSON: {e}"))?;
+            let J::Object(mut page) = v else {
+                return Err(format!("`{shown}`: page {} is {}, not a SuiteQL response", i + 1, type_name(&v)));
+            };
+            let Some(J::Array(items)) = page.remove("items") else {
+                return Err(format!(
+                    "`{shown}`: page {} is not a SuiteQL response (no `items` list; expected \
+                     {{\"links\", \"count\", \"hasMore\", \"items\", \"offset\", \"totalResults\"}})",
+                    i + 1
+                ));
+            };
+            let mut rows = Vec::with_capacity(items.len());
+            for (j, item) in items.into_iter().enumerate() {
+                let J::Object(mut o) = item else {
+                    return Err(format!("`{shown}`: page {}, item {} is not an object", i + 1, j + 1));
+                };
+                o.remove("links");
+                rows.push(o);
+            }
+            let has_more = matches!(page.get("hasMore"), Some(J::Bool(true)));
+            let num = |k: &str| page.get(k).and_then(J::as_u64);
+            self.pages[t].push(Page {
+                offset: num("offset"),
+                rows,
+                has_more,
+                total: num("totalResults"),
+                file: shown.to_string(),
+            });
+            any = true;
+        }
+        if !any {
+            return Err(format!("`{shown}` is empty (expected SuiteQL response pages)"));
+        }
+        if !self.files[t].iter().any(|s| s == shown) {
+            self.files[t].push(shown.to_string());
+        }
+        Ok(())
+    }
+
+    /// Puts SuiteQL pages together (in `offset` order) and checks that none is missing.
+    pub fn finish(&mut self, adapter: &Adapter) -> Result<(), String> {
+        for t in 0..self.pages.len() {
+            let mut pages = std::mem::take(&mut self.pages[t]);
+            if pages.is_empty() {
+                continue;
+            }
+            pages.sort_by_key(|p| p.offset.unwrap_or(0));
+            let name = &adapter.tables[t].name;
+            for w in pages.windows(2) {
+                if w[0].offset.is_some() && w[0].offset == w[1].offset {
+                    return Err(format!(
+                        "table `{name}`: two pages at offset {} (`{}` and `{}`): a page given twice?",
+                        w[0].offset.unwrap_or(0),
+                        w[0].file,
+                        w[1].file
+                    ));
+                }
+            }
+            let total = pages.iter().filter_map(|p| p.total).max();
+            let rows: Vec<Row> = pages.iter_mut().flat_map(|p| std::mem::take(&mut p.rows)).collect();
+            let last = pages.last().map(|p| (p.has_more, p.file.clone()));
+            if let Some((true, file)) = last {
+                return Err(format!(
+                    "table `{name}` is incomplete: the last page (`{file}`) says `hasMore: true`; export the remaining pages"
+                ));
+            }
+            if let Some(total) = total {
+                if rows.len() as u64 != total {
+                    return Err(format!(
+                        "table `{name}` is incomplete or repeated: {} rows in its pages, `totalResults` says {total}",
+                        rows.len()
+                    ));
+                }
+            }
+            self.rows[t].get_or_insert_with(Vec::new).extend(rows);
+        }
+        // Rows with the same key, from any file, are one row (later files add and override
+        // columns); a single table is one row.
+        for (t, spec) in adapter.tables.iter().enumerate() {
+            let Some(rows) = self.rows[t].take() else { continue };
+            let merged = if spec.single {
+                let mut one = Row::new();
+                for r in rows {
+                    one.extend(r);
+                }
+                vec![one]
+            } else if let Some(key) = &spec.key {
+                let mut out: Vec<Row> = Vec::new();
+                let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+                for r in rows {
+                    let k = r.get(key).and_then(scalar_key);
+                    match k.and_then(|k| at.get(&k).copied().map(|i| (k, i))) {
+                        Some((_, i)) => out[i].extend(r),
+                        None => {
+                            if let Some(k) = r.get(key).and_then(scalar_key) {
+                                at.insert(k, out.len());
+                            }
+                            out.push(r);
+                        }
+                    }
+                }
+                out
+            } else {
+                rows
+            };
+            self.rows[t] = Some(merged);
+        }
+        Ok(())
+    }
+}
+
+/// A key value as text (ids may be numbers or strings).
+pub fn scalar_key(v: &J) -> Option<String> {
+    match v {
+        J::String(s) => Some(s.clone()),
+        J::Number(n) => Some(n.to_string()),
+        J::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn unrecognised(adapter: &Adapter, shown: &str) -> String {
+    let names: Vec<&str> = adapter.tables.iter().map(|t| t.name.as_str()).collect();
+    let how = match adapter.reader {
+        Reader::Frappe => "holds no documents with a `doctype` and is not named after a table",
+        Reader::SuiteQl => "is not named after a table",
+    };
+    format!("unrecognised export file `{shown}`: it {how} the {} adapter reads ({})", adapter.name, names.join(", "))
+}
+
+fn type_name(v: &J) -> &'static str {
+    match v {
+        J::Null => "null",
+        J::Bool(_) => "a boolean",
+        J::Number(_) => "a number",
+        J::String(_) => "a string",
+        J::Array(_) => "a list",
+        J::Object(_) => "an object",
+    }
+}
+
+/// CSV rows with a header; tab-separated when the header has a tab (`mysql --batch`).
+/// Empty cells and `NULL` are absent.
+fn csv_rows(text: &str, shown: &str) -> Result<Vec<Row>, String> {
+    let header = text.lines().next().unwrap_or("");
+    let delim = if header.contains('\t') { b'\t' } else { b',' };
+    let mut rd = csv::ReaderBuilder::new().delimiter(delim).flexible(false).from_reader(text.as_bytes());
+    let names: Vec<String> = rd
+        .headers()
+        .map_err(|e| format!("`{shown}` is not valid CSV: {e}"))?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    let mut out = Vec::new();
+    for rec in rd.records() {
+        let rec = rec.map_err(|e| format!("`{shown}` is not valid CSV: {e}"))?;
+        let mut row = Row::new();
+        for (n, v) in names.iter().zip(rec.iter()) {
+            if !v.is_empty() && v != "NULL" {
+                row.insert(n.clone(), J::String(v.to_string()));
+            }
+        }
+        out.push(row);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_with_tabs_or_commas() {
+        let r = csv_rows("user\tstatus\tdevice\na@x\tActive\tNULL\n", "s.csv").unwrap_or_default();
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].get("user"), Some(&J::String("a@x".into())));
+        assert!(r[0].get("device").is_none());
+        let r = csv_rows("user,status\n\"b,c\",Active\n", "s.csv").unwrap_or_default();
+        assert_eq!(r[0].get("user"), Some(&J::String("b,c".into())));
+        assert!(csv_rows("a,b\n1,2,3\n", "s.csv").is_err());
+    }
+}
