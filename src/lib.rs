@@ -13,6 +13,7 @@ pub mod hir;
 pub mod import;
 pub mod ir;
 pub mod lower;
+pub mod lsp;
 pub mod model;
 pub mod parse;
 pub mod report;

@@ -25,9 +25,9 @@ use expr::{Free, Scope};
 /// A checked policy and every diagnostic (a policy with any diagnostic is not evaluated).
 pub type Checked<T> = Parsed<T>;
 
-const RULE_ANNOTATIONS: &[&str] = &["severity", "code", "message", "remediation", "title", "tags", "see"];
-const POLICY_ANNOTATIONS: &[&str] = &["title", "tags", "see"];
-const SEVERITIES: &[&str] = &["error", "warning", "info"];
+pub const RULE_ANNOTATIONS: &[&str] = &["severity", "code", "message", "remediation", "title", "tags", "see"];
+pub const POLICY_ANNOTATIONS: &[&str] = &["title", "tags", "see"];
+pub const SEVERITIES: &[&str] = &["error", "warning", "info"];
 
 /// Checks one parsed policy against the model.
 pub fn policy(p: &ast::Policy, model: &Model) -> Checked<hir::Policy> {

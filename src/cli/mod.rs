@@ -11,11 +11,13 @@ macro_rules! say_raw {
 }
 
 mod check;
+mod completions;
 mod explain;
 mod fmt;
 mod import;
 mod lint;
 mod load;
+mod lsp;
 mod model;
 pub mod out;
 mod schema;
@@ -72,6 +74,12 @@ pub enum Command {
     /// Print the JSON Schema of a file format or of the JSON report (no name: list them).
     #[command(after_help = "Manual: docs/cli.md#tenet-schema; the schemas are checked in under schemas/.")]
     Schema(schema::SchemaArgs),
+    /// Run the language server for editors (over standard input and output).
+    Lsp(lsp::LspArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page (roff; `tenet man | man -l -`).
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
@@ -226,6 +234,9 @@ pub fn run() -> ExitCode {
         Command::Import(args) => import::run(&args),
         Command::Model { command: ModelCommand::Show { model } } => model::show(model.as_deref()),
         Command::Schema(args) => schema::run(&args),
+        Command::Lsp(args) => lsp::run(&args),
+        Command::Completions(args) => completions::completions(&args),
+        Command::Man => completions::man(),
     };
     ExitCode::from(code)
 }

@@ -220,6 +220,24 @@ pub fn load_file(found: &Found, allow_outside: bool) -> TestFile {
             return tf;
         }
     };
+    load_text(found, text, allow_outside)
+}
+
+/// Validates and compiles a test file whose text is given (an editor's unsaved buffer);
+/// the files it names are read from disk, relative to `found.path`.
+pub fn load_text(found: &Found, text: String, allow_outside: bool) -> TestFile {
+    let path = found.path.as_path();
+    let shown_path = shown(path);
+    let dir = parent_dir(path);
+    let snapshot_dir = normalize(&dir.join("__snapshots__").join(stem(path)));
+    let mut tf = TestFile {
+        path: shown_path.clone(),
+        diagnostics: Vec::new(),
+        cases: Vec::new(),
+        rules: Vec::new(),
+        snapshot_dir: snapshot_dir.clone(),
+        root: found.root.clone(),
+    };
     let file = SourceFile::new(shown_path.as_str(), text);
     let root = if allow_outside { None } else { Some(Root::new(&found.root)) };
     let mut l = Loader { file: &file, dir, root, root_path: found.root.clone(), snapshot_dir, diags: Vec::new() };

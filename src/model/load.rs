@@ -123,7 +123,7 @@ fn build(file: &SourceFile, root: &YNode, diags: &mut Vec<Diagnostic>) -> Option
                         }
                     },
                 };
-                fields.push(Field { name: fkey.name.clone(), ty, default });
+                fields.push(Field { name: fkey.name.clone(), ty, default, doc: comment_above(&file.text, fkey.span) });
             }
         }
         let key = knode.get("key").and_then(YNode::as_str);
@@ -302,6 +302,22 @@ impl Model {
             Err(_) => Model::new("erp".into(), Vec::new(), Arc::from("")),
         }
     }
+}
+
+/// The `#` comment lines right above the line of `span` (a field's key), without their
+/// `#`, joined by spaces; `None` when there are none.
+fn comment_above(text: &str, span: crate::source::Span) -> Option<String> {
+    let line_start = text.get(..span.start as usize)?.rfind('\n').map_or(0, |i| i + 1);
+    let mut lines: Vec<&str> = Vec::new();
+    for line in text.get(..line_start)?.lines().rev() {
+        match line.trim_start().strip_prefix('#') {
+            Some(c) => lines.push(c.trim()),
+            None => break,
+        }
+    }
+    lines.reverse();
+    let doc = lines.join(" ");
+    (!doc.trim().is_empty()).then_some(doc)
 }
 
 #[cfg(test)]

@@ -56,6 +56,8 @@ pub struct Field {
     pub ty: Type,
     /// The model's default, used when the field is absent or null.
     pub default: Option<Value>,
+    /// The `#` comment lines right above the field in the model file (editor hover).
+    pub doc: Option<String>,
 }
 
 /// The static type of a field or expression.

@@ -14,9 +14,12 @@
 //! - `fuzz_regressions`: inputs the fuzzers found (`tests/fuzz-regressions/`), replayed.
 //! - `docs`: every example of the manual (`docs/`) runs and gives what the page shows.
 //! - `schemas`: the checked-in JSON Schemas are fresh, and shipped files validate.
+//! - `lsp`: `tenet lsp` driven over stdio as an editor does.
+//! - `completions`: `tenet completions SHELL` and `tenet man`.
 
 mod baseline;
 mod cli;
+mod completions;
 mod corpus;
 mod differential;
 mod docs;
@@ -30,6 +33,7 @@ mod harness_scale;
 mod import;
 mod inputs;
 mod language;
+mod lsp;
 mod messages;
 mod recipes;
 mod reports;
