@@ -173,7 +173,7 @@ impl<'a> Cx<'a> {
                 Type::List(_) => format!("test it, e.g. `count({x}) > 0` or `any({x}: …)`"),
                 _ => "compare it with something, e.g. `… == …`".to_string(),
             };
-            self.err(Code::Type, e.span, format!("{what} must be a boolean, found `{t}`"))
+            self.err(Code::NotBoolean, e.span, format!("{what} must be a boolean, found `{t}`"))
                 .lbl(format!("this is `{t}`"))
                 .help = Some(help);
         }
@@ -205,7 +205,7 @@ impl<'a> Cx<'a> {
                             None => {
                                 let (a, b) = (self.show(&t), self.show(&h.ty));
                                 self.err(
-                                    Code::Type,
+                                    Code::MixedList,
                                     h.span,
                                     format!("list items have different types: `{a}` and `{b}`"),
                                 )
@@ -300,7 +300,7 @@ impl<'a> Cx<'a> {
             Type::Any => Type::Any,
             t => {
                 let t = self.show(t);
-                self.err(Code::Type, l.span, format!("{what} takes a list, found `{t}`"))
+                self.err(Code::NotAList, l.span, format!("{what} takes a list, found `{t}`"))
                     .lbl(format!("this is `{t}`"))
                     .help = Some(
                     "filters and quantifiers go over a list: `user.sessions`, `tenant.roles`, `user.roles`".into(),
@@ -416,7 +416,7 @@ impl<'a> Cx<'a> {
                 t => {
                     if !matches!(b.kind, HK::Lit(Value::Null)) || t != Type::Any {
                         let ts = self.show(&t);
-                        self.err(Code::Type, name_span, format!("`{ts}` has no fields"))
+                        self.err(Code::NoFields, name_span, format!("`{ts}` has no fields"))
                             .lbl(format!("`.{name}` on a `{ts}`"))
                             .help = Some(
                             "fields are read from entities (`role.name`) or lists of entities (`users.email`)".into(),
@@ -518,7 +518,7 @@ impl<'a> Cx<'a> {
         };
         if let Some(kind) = kind {
             let HK::Lit(Value::Str(key)) = &ix.kind else {
-                self.err(Code::Type, ix.span, "an entity is indexed with a string literal")
+                self.err(Code::BadIndex, ix.span, "an entity is indexed with a string literal")
                     .lbl("not a string literal")
                     .help = Some("write `x[\"key\"]`".into());
                 return Res::Value(poison(span));
@@ -539,7 +539,7 @@ impl<'a> Cx<'a> {
             Type::List(elem) => {
                 if !matches!(ix.ty, Type::Int | Type::Any) {
                     let t = self.show(&ix.ty);
-                    self.err(Code::Type, ix.span, format!("a list is indexed with an integer, found `{t}`"))
+                    self.err(Code::BadIndex, ix.span, format!("a list is indexed with an integer, found `{t}`"))
                         .lbl(format!("this is `{t}`"))
                         .help =
                         Some("a list is indexed by position (`x[0]`); to test membership write `item in LIST`".into());
@@ -549,7 +549,7 @@ impl<'a> Cx<'a> {
             Type::Any => Type::Any,
             t => {
                 let t = self.show(t);
-                self.err(Code::Type, base.span, format!("`{t}` cannot be indexed")).lbl(format!("this is `{t}`"));
+                self.err(Code::BadIndex, base.span, format!("`{t}` cannot be indexed")).lbl(format!("this is `{t}`"));
                 Type::Any
             }
         };
@@ -598,7 +598,7 @@ impl<'a> Cx<'a> {
             BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
                 if ta == Type::Null || tb == Type::Null {
                     let at = if ta == Type::Null { ha.span } else { hb.span };
-                    self.err(Code::Type, at, format!("`{}` cannot compare with `null`", op.as_str()))
+                    self.err(Code::NullComparison, at, format!("`{}` cannot compare with `null`", op.as_str()))
                         .lbl("null")
                         .help = Some("use `has(x)` or `x == null` to test for a missing value".into());
                 } else if !ord_compatible(&ta, &tb) {
@@ -624,7 +624,7 @@ impl<'a> Cx<'a> {
                     t => {
                         let t = self.show(t);
                         self.err(
-                            Code::Type,
+                            Code::NotAList,
                             hb.span,
                             format!("the right side of `{}` must be a list, found `{t}`", op.as_str()),
                         )
@@ -832,7 +832,7 @@ impl<'a> Cx<'a> {
             // has(PATH)
             let Some(h) = hs.pop() else { return poison(span) };
             if !h.is_path() {
-                self.err(Code::Type, h.span, "`has` takes a field path").lbl("not a field").help =
+                self.err(Code::ArgumentType, h.span, "`has` takes a field path").lbl("not a field").help =
                     Some("write `has(integration.last_reviewed)`".into());
             }
             return mk(HK::Has(Box::new(h)), Type::Bool, span);
@@ -847,7 +847,7 @@ impl<'a> Cx<'a> {
                 } else {
                     format!("argument {} of `{n}` must be {expected}, found `{t}`", i + 1)
                 };
-                self.err(Code::Type, at, msg).lbl(format!("this is `{t}`")).help =
+                self.err(Code::ArgumentType, at, msg).lbl(format!("this is `{t}`")).help =
                     Some(format!("the signature is `{}`", builtin.signature));
                 Type::Any
             }
@@ -873,7 +873,7 @@ impl<'a> Cx<'a> {
         };
         let Some(ty) = (agg.result)(&elem) else {
             let (name, t) = (builtin.name, self.show(&elem));
-            self.err(Code::Type, arg.span, format!("`{name}` cannot aggregate `{t}`"))
+            self.err(Code::ArgumentType, arg.span, format!("`{name}` cannot aggregate `{t}`"))
                 .lbl(format!("values of type `{t}`"))
                 .help = Some(format!("`{name}` takes {}", agg.takes));
             return poison(span);
