@@ -8,82 +8,116 @@
 use crate::source::{SourceFile, Span};
 use std::fmt;
 
-/// A stable diagnostic code, shown in brackets by miette and documented in
-/// `docs/diagnostics.md`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Code {
-    /// T001: the text does not follow the grammar.
-    Syntax,
-    /// T002: a nesting limit was exceeded.
-    TooDeep,
-    /// T004: a file is larger than its limit (docs/LIMITS.md, "Policy and test-file limits").
-    TooLarge,
-    /// T003: a literal is malformed (bad escape, overflowing integer, impossible date).
-    BadLiteral,
-    /// T010: a name resolves to nothing.
-    UnknownName,
-    /// T011: a field the model does not declare.
-    UnknownField,
-    /// T012: an unknown function.
-    UnknownFunction,
-    /// T013: a function called with the wrong number of arguments.
-    Arity,
-    /// T020: operand types do not fit the operator or function.
-    Type,
-    /// T021: a string compared with an enum field is not one of its values.
-    EnumValue,
-    /// T022: an invalid regular expression.
-    Regex,
-    /// T030: a rule relates two unrelated entity kinds.
-    UnrelatedKinds,
-    /// T040: unknown or malformed annotation.
-    Annotation,
-    /// T041: a duplicate definition (policy, rule, parameter, let).
-    Duplicate,
-    /// T042: a structural problem in the policy (missing `policy` header, misplaced item).
-    Structure,
-    /// T043: a `let` that shadows a model field, is recursive, or names an unknown kind.
-    Let,
-    /// T044: an error in a message template.
-    Message,
-    /// T050: a problem in a YAML policy's structure (unknown key, wrong type).
-    Yaml,
-    /// T060: a problem in a model file.
-    Model,
-    /// T070: a problem in a test file.
-    Test,
-    /// T080: a problem in a waiver file (`--waivers`).
-    Waiver,
-    /// T081: a problem in an import adapter file.
-    Adapter,
+/// The registry of diagnostic codes: one line per kind of problem, its stable code, a
+/// title, and its page `docs/diagnostics/TXXX.md` (what it means, an example, how to fix
+/// it), embedded so that `tenet lint --explain CODE` prints it. [`CODES`] lists them.
+macro_rules! codes {
+    ($($(#[$doc:meta])* $variant:ident = $id:literal, $title:literal;)*) => {
+        /// A stable diagnostic code, shown in brackets by miette; see [`CODES`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Code {
+            $($(#[$doc])* $variant,)*
+        }
+
+        /// Every code, in order, with its title and page.
+        pub static CODES: &[CodeInfo] = &[
+            $(CodeInfo {
+                code: Code::$variant,
+                id: $id,
+                title: $title,
+                page: include_str!(concat!("../docs/diagnostics/", $id, ".md")),
+            },)*
+        ];
+    };
+}
+
+codes! {
+    /// The text does not follow the grammar.
+    Syntax = "T001", "syntax error";
+    /// A nesting limit was exceeded.
+    TooDeep = "T002", "nested too deeply";
+    /// A literal is malformed (bad escape, overflowing integer, impossible date).
+    BadLiteral = "T003", "malformed literal";
+    /// A file is larger than its limit (docs/LIMITS.md, "Policy and test-file limits").
+    TooLarge = "T004", "file too large";
+    /// A name resolves to nothing.
+    UnknownName = "T010", "unknown name";
+    /// A field the model does not declare.
+    UnknownField = "T011", "unknown field";
+    /// An unknown function.
+    UnknownFunction = "T012", "unknown function";
+    /// A function called with the wrong number of arguments.
+    Arity = "T013", "wrong number of arguments";
+    /// The operands of an operator (`+`, `<`, `==`, `in`, unary `-`, `matches`, ...) have
+    /// types it does not apply to.
+    Type = "T020", "operator applied to the wrong types";
+    /// A string compared with an enum field is not one of its values.
+    EnumValue = "T021", "not a value of the enum";
+    /// An invalid regular expression.
+    Regex = "T022", "invalid regular expression";
+    /// A condition (`rule`, `when`, `and`, `not`, a predicate) is not a boolean.
+    NotBoolean = "T023", "not a boolean";
+    /// The items of a list literal have different types.
+    MixedList = "T024", "list items of different types";
+    /// A filter, a quantifier or the right side of `in` is not a list.
+    NotAList = "T025", "not a list";
+    /// A field read from a value that has no fields.
+    NoFields = "T026", "value has no fields";
+    /// An index of the wrong type, or an index on a value that cannot be indexed.
+    BadIndex = "T027", "invalid index";
+    /// An ordering comparison (`<`, `>`, ...) with `null`.
+    NullComparison = "T028", "comparison with null";
+    /// A builtin's argument has the wrong type (including `has` on something not a field).
+    ArgumentType = "T029", "argument of the wrong type";
+    /// A rule relates two unrelated entity kinds.
+    UnrelatedKinds = "T030", "unrelated entity kinds";
+    /// Unknown or malformed annotation.
+    Annotation = "T040", "invalid annotation";
+    /// A duplicate definition (policy, rule, parameter, let).
+    Duplicate = "T041", "duplicate definition";
+    /// A structural problem in the policy (missing `policy` header, misplaced item).
+    Structure = "T042", "policy structure";
+    /// A `let` that shadows a model field, is recursive, or names an unknown kind.
+    Let = "T043", "invalid let";
+    /// An error in a message template.
+    Message = "T044", "invalid message template";
+    /// A problem in a YAML policy's structure (unknown key, wrong type).
+    Yaml = "T050", "YAML policy structure";
+    /// A problem in a model file.
+    Model = "T060", "invalid model";
+    /// A problem in a test file.
+    Test = "T070", "invalid test file";
+    /// A problem in a waiver file (`--waivers`).
+    Waiver = "T080", "invalid waiver file";
+    /// A problem in an import adapter file (`--adapter`).
+    Adapter = "T081", "invalid import adapter";
+}
+
+/// One entry of the code registry.
+#[derive(Debug)]
+pub struct CodeInfo {
+    pub code: Code,
+    /// `T001`.
+    pub id: &'static str,
+    /// A few words, lowercase.
+    pub title: &'static str,
+    /// The page, Markdown: what it means, an example, how to fix it.
+    pub page: &'static str,
 }
 
 impl Code {
+    pub fn info(self) -> &'static CodeInfo {
+        // The registry is in declaration order.
+        &CODES[self as usize]
+    }
+
     pub fn as_str(self) -> &'static str {
-        match self {
-            Code::Syntax => "T001",
-            Code::TooDeep => "T002",
-            Code::BadLiteral => "T003",
-            Code::TooLarge => "T004",
-            Code::UnknownName => "T010",
-            Code::UnknownField => "T011",
-            Code::UnknownFunction => "T012",
-            Code::Arity => "T013",
-            Code::Type => "T020",
-            Code::EnumValue => "T021",
-            Code::Regex => "T022",
-            Code::UnrelatedKinds => "T030",
-            Code::Annotation => "T040",
-            Code::Duplicate => "T041",
-            Code::Structure => "T042",
-            Code::Let => "T043",
-            Code::Message => "T044",
-            Code::Yaml => "T050",
-            Code::Model => "T060",
-            Code::Test => "T070",
-            Code::Waiver => "T080",
-            Code::Adapter => "T081",
-        }
+        self.info().id
+    }
+
+    /// The code written `T020` (or `t020`).
+    pub fn parse(id: &str) -> Option<Code> {
+        CODES.iter().find(|c| c.id.eq_ignore_ascii_case(id.trim())).map(|c| c.code)
     }
 }
 

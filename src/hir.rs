@@ -105,18 +105,9 @@ pub enum Quant {
     None,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Func {
-    Len,
-    Lower,
-    Upper,
-    StartsWith,
-    EndsWith,
-    Contains,
-    Age,
-    Days,
-    Abs,
-}
+/// A call of an ordinary function: its entry in the builtin table (`builtins::BUILTINS`,
+/// always `Form::Function`), which holds its evaluation.
+pub type Func = &'static crate::builtins::Builtin;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum AggMode {

@@ -1,5 +1,6 @@
 //! tenet: policy-as-code for ERP/SaaS tenant configurations.
 pub mod ast;
+pub mod builtins;
 pub mod check;
 pub mod cli;
 pub mod diagnostic;

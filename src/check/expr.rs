@@ -1,8 +1,9 @@
 //! Expression checking: name resolution, field lookup, operator and function types.
 
 use crate::ast::{self, BinOp, ExprKind as AK, Literal, UnOp};
+use crate::builtins::{self, Form, BUILTINS};
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
-use crate::hir::{self, AggFunc, AggMode, Binder, ExprKind as HK, Func, Quant};
+use crate::hir::{self, AggFunc, AggMode, Binder, ExprKind as HK};
 use crate::model::{KindId, KindSet, Model, Type};
 use crate::source::{SourceFile, Span};
 use crate::value::Value;
@@ -172,7 +173,7 @@ impl<'a> Cx<'a> {
                 Type::List(_) => format!("test it, e.g. `count({x}) > 0` or `any({x}: …)`"),
                 _ => "compare it with something, e.g. `… == …`".to_string(),
             };
-            self.err(Code::Type, e.span, format!("{what} must be a boolean, found `{t}`"))
+            self.err(Code::NotBoolean, e.span, format!("{what} must be a boolean, found `{t}`"))
                 .lbl(format!("this is `{t}`"))
                 .help = Some(help);
         }
@@ -204,7 +205,7 @@ impl<'a> Cx<'a> {
                             None => {
                                 let (a, b) = (self.show(&t), self.show(&h.ty));
                                 self.err(
-                                    Code::Type,
+                                    Code::MixedList,
                                     h.span,
                                     format!("list items have different types: `{a}` and `{b}`"),
                                 )
@@ -253,15 +254,13 @@ impl<'a> Cx<'a> {
             AK::Binary(op, a, b) => self.binary(*op, a, b, span, scope, free),
             AK::Call(name, args) => self.call(name, args, span, scope, free),
             AK::Quant { func, list, binder, pred } => {
-                let q = match func.node.as_str() {
-                    "any" => Some(Quant::Any),
-                    "all" => Some(Quant::All),
-                    "none" => Some(Quant::None),
+                let q = match builtins::lookup(&func.node).map(|b| &b.form) {
+                    Some(Form::Quantifier(q)) => Some(*q),
                     _ => None,
                 };
                 let Some(q) = q else {
                     let f = func.node.as_str();
-                    let help = if matches!(f, "count" | "sum" | "min" | "max" | "avg") {
+                    let help = if builtins::lookup(f).is_some_and(|b| matches!(b.form, Form::Aggregate(_))) {
                         format!("to {f} the elements that match, filter the list: `{f}(LIST where PREDICATE)`")
                     } else {
                         "only `any`, `all` and `none` take `LIST: PREDICATE`".to_string()
@@ -301,7 +300,7 @@ impl<'a> Cx<'a> {
             Type::Any => Type::Any,
             t => {
                 let t = self.show(t);
-                self.err(Code::Type, l.span, format!("{what} takes a list, found `{t}`"))
+                self.err(Code::NotAList, l.span, format!("{what} takes a list, found `{t}`"))
                     .lbl(format!("this is `{t}`"))
                     .help = Some(
                     "filters and quantifiers go over a list: `user.sessions`, `tenant.roles`, `user.roles`".into(),
@@ -417,7 +416,7 @@ impl<'a> Cx<'a> {
                 t => {
                     if !matches!(b.kind, HK::Lit(Value::Null)) || t != Type::Any {
                         let ts = self.show(&t);
-                        self.err(Code::Type, name_span, format!("`{ts}` has no fields"))
+                        self.err(Code::NoFields, name_span, format!("`{ts}` has no fields"))
                             .lbl(format!("`.{name}` on a `{ts}`"))
                             .help = Some(
                             "fields are read from entities (`role.name`) or lists of entities (`users.email`)".into(),
@@ -519,7 +518,7 @@ impl<'a> Cx<'a> {
         };
         if let Some(kind) = kind {
             let HK::Lit(Value::Str(key)) = &ix.kind else {
-                self.err(Code::Type, ix.span, "an entity is indexed with a string literal")
+                self.err(Code::BadIndex, ix.span, "an entity is indexed with a string literal")
                     .lbl("not a string literal")
                     .help = Some("write `x[\"key\"]`".into());
                 return Res::Value(poison(span));
@@ -540,7 +539,7 @@ impl<'a> Cx<'a> {
             Type::List(elem) => {
                 if !matches!(ix.ty, Type::Int | Type::Any) {
                     let t = self.show(&ix.ty);
-                    self.err(Code::Type, ix.span, format!("a list is indexed with an integer, found `{t}`"))
+                    self.err(Code::BadIndex, ix.span, format!("a list is indexed with an integer, found `{t}`"))
                         .lbl(format!("this is `{t}`"))
                         .help =
                         Some("a list is indexed by position (`x[0]`); to test membership write `item in LIST`".into());
@@ -550,7 +549,7 @@ impl<'a> Cx<'a> {
             Type::Any => Type::Any,
             t => {
                 let t = self.show(t);
-                self.err(Code::Type, base.span, format!("`{t}` cannot be indexed")).lbl(format!("this is `{t}`"));
+                self.err(Code::BadIndex, base.span, format!("`{t}` cannot be indexed")).lbl(format!("this is `{t}`"));
                 Type::Any
             }
         };
@@ -599,7 +598,7 @@ impl<'a> Cx<'a> {
             BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
                 if ta == Type::Null || tb == Type::Null {
                     let at = if ta == Type::Null { ha.span } else { hb.span };
-                    self.err(Code::Type, at, format!("`{}` cannot compare with `null`", op.as_str()))
+                    self.err(Code::NullComparison, at, format!("`{}` cannot compare with `null`", op.as_str()))
                         .lbl("null")
                         .help = Some("use `has(x)` or `x == null` to test for a missing value".into());
                 } else if !ord_compatible(&ta, &tb) {
@@ -625,7 +624,7 @@ impl<'a> Cx<'a> {
                     t => {
                         let t = self.show(t);
                         self.err(
-                            Code::Type,
+                            Code::NotAList,
                             hb.span,
                             format!("the right side of `{}` must be a list, found `{t}`", op.as_str()),
                         )
@@ -783,67 +782,23 @@ impl<'a> Cx<'a> {
         free: &mut Free,
     ) -> hir::Expr {
         let n = name.node.as_str();
-        let agg = match n {
-            "count" => Some(AggFunc::Count),
-            "sum" => Some(AggFunc::Sum),
-            "min" => Some(AggFunc::Min),
-            "max" => Some(AggFunc::Max),
-            "avg" => Some(AggFunc::Avg),
-            _ => None,
+        let Some(builtin) = builtins::lookup(n) else {
+            let names = || BUILTINS.iter().map(|b| b.name);
+            let help = match did_you_mean(n, names()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("functions: {}", names().collect::<Vec<_>>().join(", ")),
+            };
+            self.err(Code::UnknownFunction, name.span, format!("unknown function `{n}`")).lbl("not a function").help =
+                Some(help);
+            return poison(span);
         };
-        let arity = match n {
-            "count" | "sum" | "min" | "max" | "avg" | "len" | "lower" | "upper" | "has" | "age" | "days" | "abs" => 1,
-            "starts_with" | "ends_with" | "contains" => 2,
-            "any" | "all" | "none" => {
-                self.err(Code::Arity, span, format!("`{n}` takes a list and a predicate"))
-                    .lbl("missing `: PREDICATE`")
-                    .help = Some(format!("write `{n}(user.roles: role.multiple_sessions)`"));
-                return poison(span);
-            }
-            _ => {
-                const FUNCS: &[&str] = &[
-                    "count",
-                    "sum",
-                    "min",
-                    "max",
-                    "avg",
-                    "any",
-                    "all",
-                    "none",
-                    "len",
-                    "lower",
-                    "upper",
-                    "starts_with",
-                    "ends_with",
-                    "contains",
-                    "has",
-                    "age",
-                    "days",
-                    "abs",
-                ];
-                let help = match did_you_mean(n, FUNCS.iter().copied()) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("functions: {}", FUNCS.join(", ")),
-                };
-                self.err(Code::UnknownFunction, name.span, format!("unknown function `{n}`"))
-                    .lbl("not a function")
-                    .help = Some(help);
-                return poison(span);
-            }
+        let Some(arity) = builtin.arity() else {
+            self.err(Code::Arity, span, format!("`{n}` takes a list and a predicate"))
+                .lbl("missing `: PREDICATE`")
+                .help = Some(format!("write `{n}(user.roles: role.multiple_sessions)`"));
+            return poison(span);
         };
         if args.len() != arity {
-            let sig = match n {
-                "count" | "sum" | "min" | "max" | "avg" => format!("{n}(LIST)"),
-                "len" => "len(STRING | LIST)".into(),
-                "lower" | "upper" => format!("{n}(STRING)"),
-                "has" => "has(PATH)".into(),
-                "age" => "age(DATE)".into(),
-                "days" => "days(DURATION)".into(),
-                "abs" => "abs(NUMBER | DURATION)".into(),
-                "starts_with" => "starts_with(STRING, PREFIX)".into(),
-                "ends_with" => "ends_with(STRING, SUFFIX)".into(),
-                _ => "contains(STRING, STRING) or contains(LIST, ITEM)".into(),
-            };
             // Point at the extra arguments, or at the whole call when some are missing.
             let (at, label) = match (args.get(arity), args.last()) {
                 (Some(extra), Some(last)) => (
@@ -858,14 +813,14 @@ impl<'a> Cx<'a> {
                 format!("`{n}` takes {arity} argument{}, found {}", if arity == 1 { "" } else { "s" }, args.len()),
             )
             .lbl(label)
-            .help = Some(format!("the signature is `{sig}`"));
+            .help = Some(format!("the signature is `{}`", builtin.signature));
             return poison(span);
         }
-        if let Some(func) = agg {
+        if let Form::Aggregate(agg) = &builtin.form {
             let mut arg_free = Free::default();
             let r = self.path(&args[0], scope, &mut arg_free);
             let arg = self.value(r);
-            return self.aggregate(func, arg, arg_free, span, free);
+            return self.aggregate(agg.func, arg, arg_free, span, free);
         }
         let mut hs = Vec::new();
         for a in args {
@@ -873,71 +828,31 @@ impl<'a> Cx<'a> {
             *free = std::mem::take(free).union(f);
             hs.push(h);
         }
-        let t0 = hs[0].ty.clone();
-        let stringish = |t: &Type| matches!(t, Type::String | Type::Enum(_) | Type::Ref(_) | Type::Any);
-        let t1 = hs.get(1).map(|h| h.ty.clone()).unwrap_or(Type::Any);
-        let not = |i: usize, ok: bool, expected: &str| if ok { None } else { Some((i, expected.to_string())) };
-        // The function, its result type, and the first argument of a wrong type (with what
-        // it should have been).
-        let (func, ty, bad) = match n {
-            "len" => (Func::Len, Type::Int, not(0, stringish(&t0) || t0.is_list(), "a string or a list")),
-            "lower" => (Func::Lower, Type::String, not(0, stringish(&t0), "a string")),
-            "upper" => (Func::Upper, Type::String, not(0, stringish(&t0), "a string")),
-            "starts_with" | "ends_with" => (
-                if n == "starts_with" { Func::StartsWith } else { Func::EndsWith },
-                Type::Bool,
-                not(0, stringish(&t0), "a string").or_else(|| not(1, stringish(&t1), "a string")),
-            ),
-            "contains" => {
-                let bad = match &t0 {
-                    Type::List(elem) => {
-                        let e = self.show(elem);
-                        not(1, eq_compatible(elem, &t1), &format!("a `{e}` (an item of the list)"))
-                    }
-                    t if stringish(t) => not(1, stringish(&t1), "a string"),
-                    _ => Some((0, "a string or a list".to_string())),
-                };
-                (Func::Contains, Type::Bool, bad)
+        let Form::Function(function) = &builtin.form else {
+            // has(PATH)
+            let Some(h) = hs.pop() else { return poison(span) };
+            if !h.is_path() {
+                self.err(Code::ArgumentType, h.span, "`has` takes a field path").lbl("not a field").help =
+                    Some("write `has(integration.last_reviewed)`".into());
             }
-            "age" => (Func::Age, Type::Duration, not(0, matches!(t0, Type::Date | Type::Any), "a date")),
-            "days" => (Func::Days, Type::Decimal, not(0, matches!(t0, Type::Duration | Type::Any), "a duration")),
-            "abs" => (
-                Func::Abs,
-                if t0 == Type::Any { Type::Any } else { t0.clone() },
-                not(0, matches!(t0, Type::Int | Type::Decimal | Type::Duration | Type::Any), "a number or a duration"),
-            ),
-            _ => {
-                // has(PATH)
-                let Some(h) = hs.pop() else { return poison(span) };
-                if !h.is_path() {
-                    self.err(Code::Type, h.span, "`has` takes a field path").lbl("not a field").help =
-                        Some("write `has(integration.last_reviewed)`".into());
-                }
-                return mk(HK::Has(Box::new(h)), Type::Bool, span);
+            return mk(HK::Has(Box::new(h)), Type::Bool, span);
+        };
+        let types: Vec<Type> = hs.iter().map(|h| h.ty.clone()).collect();
+        let ty = match (function.check)(&types, self.model) {
+            Ok(ty) => ty,
+            Err((i, expected)) => {
+                let (at, t) = hs.get(i).map_or((span, "any".to_string()), |h| (h.span, self.show(&h.ty)));
+                let msg = if arity == 1 {
+                    format!("`{n}` takes {expected}, found `{t}`")
+                } else {
+                    format!("argument {} of `{n}` must be {expected}, found `{t}`", i + 1)
+                };
+                self.err(Code::ArgumentType, at, msg).lbl(format!("this is `{t}`")).help =
+                    Some(format!("the signature is `{}`", builtin.signature));
+                Type::Any
             }
         };
-        if let Some((i, expected)) = bad {
-            let sig = match func {
-                Func::Len => "len(STRING | LIST)",
-                Func::Lower => "lower(STRING)",
-                Func::Upper => "upper(STRING)",
-                Func::StartsWith => "starts_with(STRING, PREFIX)",
-                Func::EndsWith => "ends_with(STRING, SUFFIX)",
-                Func::Contains => "contains(STRING, STRING) or contains(LIST, ITEM)",
-                Func::Age => "age(DATE)",
-                Func::Days => "days(DURATION)",
-                Func::Abs => "abs(NUMBER | DURATION)",
-            };
-            let (at, t) = hs.get(i).map_or((span, "any".to_string()), |h| (h.span, self.show(&h.ty)));
-            let msg = if arity == 1 {
-                format!("`{n}` takes {expected}, found `{t}`")
-            } else {
-                format!("argument {} of `{n}` must be {expected}, found `{t}`", i + 1)
-            };
-            self.err(Code::Type, at, msg).lbl(format!("this is `{t}`")).help =
-                Some(format!("the signature is `{sig}`"));
-        }
-        mk(HK::Call(func, hs), ty, span)
+        mk(HK::Call(builtin, hs), ty, span)
     }
 
     fn aggregate(&mut self, func: AggFunc, arg: hir::Expr, arg_free: Free, span: Span, free: &mut Free) -> hir::Expr {
@@ -953,38 +868,14 @@ impl<'a> Cx<'a> {
             }
             t => (AggMode::Range { arg_free: arg_free.set, deepest: None, under: Model::ROOT }, t.clone()),
         };
-        let name = match func {
-            AggFunc::Count => "count",
-            AggFunc::Sum => "sum",
-            AggFunc::Min => "min",
-            AggFunc::Max => "max",
-            AggFunc::Avg => "avg",
+        let Some((builtin, Form::Aggregate(agg))) = builtins::aggregate(func).map(|b| (b, &b.form)) else {
+            return poison(span);
         };
-        let ty = match func {
-            AggFunc::Count => Some(Type::Int),
-            AggFunc::Sum => match elem {
-                Type::Int | Type::Decimal | Type::Duration | Type::Any => Some(elem.clone()),
-                _ => None,
-            },
-            AggFunc::Avg => match elem {
-                Type::Int | Type::Decimal | Type::Any => Some(Type::Decimal),
-                _ => None,
-            },
-            AggFunc::Min | AggFunc::Max => match elem {
-                Type::Int | Type::Decimal | Type::Duration | Type::Date | Type::String | Type::Enum(_) | Type::Any => {
-                    Some(elem.clone())
-                }
-                _ => None,
-            },
-        };
-        let Some(ty) = ty else {
-            let t = self.show(&elem);
-            self.err(Code::Type, arg.span, format!("`{name}` cannot aggregate `{t}`"))
+        let Some(ty) = (agg.result)(&elem) else {
+            let (name, t) = (builtin.name, self.show(&elem));
+            self.err(Code::ArgumentType, arg.span, format!("`{name}` cannot aggregate `{t}`"))
                 .lbl(format!("values of type `{t}`"))
-                .help = Some(format!(
-                "`{name}` takes numbers{}",
-                if func == AggFunc::Sum || func == AggFunc::Avg { "" } else { ", dates, durations or strings" }
-            ));
+                .help = Some(format!("`{name}` takes {}", agg.takes));
             return poison(span);
         };
         mk(HK::Agg { func, mode, arg: Box::new(arg) }, ty, span)

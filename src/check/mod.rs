@@ -10,6 +10,7 @@
 mod bind;
 mod expr;
 
+pub(crate) use expr::eq_compatible;
 pub use expr::{compile_regex, regex_error_summary};
 
 use crate::ast::{self, AnnotationValue, ExprKind as AK, Literal};

@@ -1,8 +1,12 @@
 //! `tenet lint -p POLICY...`
 
-use super::{load_model, load_policies, print_diagnostics, LintArgs, EXIT_USAGE};
+use super::{load_model, load_policies, out, print_diagnostics, LintArgs, EXIT_USAGE};
+use crate::diagnostic::{Code, CODES};
 
 pub fn run(args: &LintArgs) -> u8 {
+    if let Some(code) = &args.explain {
+        return explain(code);
+    }
     let model = match load_model(args.model.as_deref()) {
         Ok(m) => m,
         Err(e) => {
@@ -30,6 +34,18 @@ pub fn run(args: &LintArgs) -> u8 {
         }
         Err(e) => {
             say!("error: {e}");
+            EXIT_USAGE
+        }
+    }
+}
+
+/// `tenet lint --explain CODE`: the code's page, from the registry.
+fn explain(code: &str) -> u8 {
+    match Code::parse(code) {
+        Some(c) => out::exit_code(out::print(c.info().page).map(|()| 0)),
+        None => {
+            let known: Vec<&str> = CODES.iter().map(|c| c.id).collect();
+            say!("error: unknown diagnostic code `{code}`; codes: {}", known.join(", "));
             EXIT_USAGE
         }
     }

@@ -180,7 +180,7 @@ pub struct BaselineArgs {
 #[derive(Debug, clap::Args)]
 pub struct LintArgs {
     /// A policy file or directory (repeatable).
-    #[arg(short = 'p', long = "policy", required = true)]
+    #[arg(short = 'p', long = "policy", required_unless_present = "explain")]
     pub policies: Vec<String>,
     /// A custom model file (YAML).
     #[arg(long)]
@@ -191,6 +191,9 @@ pub struct LintArgs {
     /// The instant waiver expiry dates are compared with, RFC 3339 (default: now).
     #[arg(long)]
     pub now: Option<String>,
+    /// Print the page of a diagnostic code (`T020`): what it means, an example, how to fix it.
+    #[arg(long, value_name = "CODE", conflicts_with_all = ["policies", "model"])]
+    pub explain: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

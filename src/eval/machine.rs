@@ -8,11 +8,12 @@
 use super::exact::ExactSum;
 use super::ops::{self, describe, json_string};
 use crate::ast::BinOp;
+use crate::builtins::Form;
 use crate::hir::{AggFunc, AggMode, Binder, Expr, ExprKind, Func, Quant};
 use crate::ir::Program;
 use crate::model::{KindId, Model, Type, MAX_KINDS};
 use crate::snapshot::Tenant;
-use crate::value::{Value, TICKS_PER_DAY};
+use crate::value::Value;
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::sync::LazyLock;
@@ -270,7 +271,7 @@ impl<'a> Env<'a> {
                 Value::Str(s) => Ok(Value::Bool(re.is_match(&s))),
                 other => fail(format!("`matches` applies to strings, found {}", describe(&other))),
             },
-            ExprKind::Call(func, args) => self.call(*func, args),
+            ExprKind::Call(func, args) => self.call(func, args),
             ExprKind::Agg { func, mode, arg } => self.aggregate(*func, *mode, arg),
             ExprKind::Filter { list, binder, pred } => {
                 let l = self.operand(list)?;
@@ -622,70 +623,21 @@ impl<'a> Env<'a> {
         for a in args {
             vals.push(self.eval(a)?);
         }
-        let s = |v: &Value| -> R<std::sync::Arc<str>> {
-            match v {
-                Value::Str(s) => Ok(s.clone()),
-                other => fail(format!("expected a string, found {}", describe(other))),
+        match &func.form {
+            Form::Function(f) => (f.eval)(self, &vals),
+            _ => fail(format!("internal: `{}` called as a function", func.name)),
+        }
+    }
+
+    /// Whether the list value `list` holds an item equal to `x` (entities against keys too).
+    pub fn list_contains(&self, list: &Value, x: &Value) -> R<bool> {
+        let items = Items::of(list);
+        for i in 0..items.len() {
+            if self.equals(&items.get(i), x)? {
+                return Ok(true);
             }
-        };
-        let first = vals.first().cloned().unwrap_or(Value::Null);
-        let second = vals.get(1).cloned().unwrap_or(Value::Null);
-        Ok(match func {
-            Func::Len => match &first {
-                Value::Str(st) => Value::Int(st.chars().count() as i64),
-                Value::List(l) => Value::Int(l.len() as i64),
-                Value::Entities(_, _, n) => Value::Int(i64::from(*n)),
-                other => return fail(format!("`len` takes a string or a list, found {}", describe(other))),
-            },
-            Func::Lower => Value::str(&s(&first)?.to_lowercase()),
-            Func::Upper => Value::str(&s(&first)?.to_uppercase()),
-            Func::StartsWith => Value::Bool(s(&first)?.starts_with(&*s(&second)?)),
-            Func::EndsWith => Value::Bool(s(&first)?.ends_with(&*s(&second)?)),
-            Func::Contains => match &first {
-                Value::Str(st) => Value::Bool(st.contains(&*s(&second)?)),
-                Value::List(_) | Value::Entities(..) => {
-                    let list = args.first().ok_or_else(|| EvalError {
-                        missing: false,
-                        reason: "internal: `contains` without arguments".into(),
-                    })?;
-                    let items = self.items(&first, list)?;
-                    let mut found = false;
-                    for i in 0..items.len() {
-                        if self.equals(&items.get(i), &second)? {
-                            found = true;
-                            break;
-                        }
-                    }
-                    Value::Bool(found)
-                }
-                other => return fail(format!("`contains` takes a string or a list, found {}", describe(other))),
-            },
-            Func::Age => match first {
-                Value::Date(d) => Value::Duration(
-                    self.now
-                        .checked_sub(d)
-                        .ok_or_else(|| EvalError { missing: false, reason: "duration out of range in `age`".into() })?,
-                ),
-                other => return fail(format!("`age` takes a date, found {}", describe(&other))),
-            },
-            Func::Days => match first {
-                // Exact, then rounded once.
-                Value::Duration(d) => Value::Dec(ops::div_rounded(i128::from(d), TICKS_PER_DAY.unsigned_abs())),
-                other => return fail(format!("`days` takes a duration, found {}", describe(&other))),
-            },
-            Func::Abs => match first {
-                Value::Int(i) => Value::Int(
-                    i.checked_abs()
-                        .ok_or_else(|| EvalError { missing: false, reason: "integer overflow in `abs`".into() })?,
-                ),
-                Value::Dec(d) => Value::Dec(d.abs()),
-                Value::Duration(d) => Value::Duration(
-                    d.checked_abs()
-                        .ok_or_else(|| EvalError { missing: false, reason: "duration overflow in `abs`".into() })?,
-                ),
-                other => return fail(format!("`abs` takes a number, found {}", describe(&other))),
-            },
-        })
+        }
+        Ok(false)
     }
 
     fn aggregate(&mut self, func: AggFunc, mode: AggMode, arg: &Expr) -> R<Value> {

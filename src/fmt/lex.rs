@@ -1,26 +1,7 @@
-//! A small lexer for `.tenet` text: the parser discards comments, so the formatter finds
-//! them (a `#` outside strings, to the end of the line) and the keywords between AST nodes
-//! itself. It never fails: anything it does not know is a one-character token.
+//! The source text around the AST: the parser discards comments, so the formatter finds
+//! them (the `Comment` tokens of `parse::lex`) and the keywords between AST nodes here.
 
-/// What a token is; only as fine-grained as the formatter needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TokKind {
-    /// A run of ASCII letters, digits and `_` (names, keywords, numbers, duration parts).
-    Word,
-    /// A string literal with its quotes.
-    Str,
-    /// An operator or punctuation: `==` `!=` `<=` `>=` `??`, or one character.
-    Punct,
-    /// `#` to the end of the line (without the line break).
-    Comment,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Token {
-    pub kind: TokKind,
-    pub start: usize,
-    pub end: usize,
-}
+use crate::parse::lex::{is_word_byte as is_word, tokens as lex, Token, TokenKind};
 
 /// A comment found in the source.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,63 +15,11 @@ pub(crate) struct Comment {
     pub trailing: bool,
 }
 
-fn is_word(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
-}
-
-/// Splits `text` into tokens (whitespace dropped).
-pub(crate) fn lex(text: &str) -> Vec<Token> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        let start = i;
-        let kind = if b.is_ascii_whitespace() {
-            i += 1;
-            continue;
-        } else if b == b'#' {
-            while i < bytes.len() && bytes[i] != b'\n' {
-                i += 1;
-            }
-            TokKind::Comment
-        } else if b == b'"' {
-            i += 1;
-            while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
-                i += if bytes[i] == b'\\' && bytes.get(i + 1).is_some_and(|c| *c != b'\n') { 2 } else { 1 };
-            }
-            if i < bytes.len() && bytes[i] == b'"' {
-                i += 1;
-            }
-            TokKind::Str
-        } else if is_word(b) {
-            while i < bytes.len() && is_word(bytes[i]) {
-                i += 1;
-            }
-            TokKind::Word
-        } else {
-            let two = text.get(i..i + 2).unwrap_or("");
-            if matches!(two, "==" | "!=" | "<=" | ">=" | "??") {
-                i += 2;
-            } else {
-                i += text.get(i..).and_then(|s| s.chars().next()).map_or(1, char::len_utf8);
-            }
-            TokKind::Punct
-        };
-        // Keep char boundaries even after a stray byte (cannot happen for &str input).
-        while i < bytes.len() && !text.is_char_boundary(i) {
-            i += 1;
-        }
-        out.push(Token { kind, start, end: i.min(bytes.len()) });
-    }
-    out
-}
-
 /// The comments of a token list, in order.
 pub(crate) fn comments(text: &str, tokens: &[Token]) -> Vec<Comment> {
     tokens
         .iter()
-        .filter(|t| t.kind == TokKind::Comment)
+        .filter(|t| t.kind == TokenKind::Comment)
         .map(|t| {
             let raw = text.get(t.start..t.end).unwrap_or("");
             let trimmed = raw.trim_end();
@@ -202,24 +131,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lexes_strings_comments_and_operators() {
+    fn finds_comments_and_code_around_them() {
         let text = "a==\"x # y\\\"\" # c\n  # d\nb ?? -7";
-        let toks = lex(text);
-        let kinds: Vec<_> = toks.iter().map(|t| (t.kind, &text[t.start..t.end])).collect();
-        assert_eq!(
-            kinds,
-            vec![
-                (TokKind::Word, "a"),
-                (TokKind::Punct, "=="),
-                (TokKind::Str, "\"x # y\\\"\""),
-                (TokKind::Comment, "# c"),
-                (TokKind::Comment, "# d"),
-                (TokKind::Word, "b"),
-                (TokKind::Punct, "??"),
-                (TokKind::Punct, "-"),
-                (TokKind::Word, "7"),
-            ]
-        );
         let src = Src::new(text);
         assert!(src.comments[0].trailing);
         assert!(!src.comments[1].trailing);

@@ -33,10 +33,11 @@ mod lex;
 
 use crate::ast::{Expr, ExprKind, Literal, Policy, UnOp};
 use crate::diagnostic::Diagnostic;
+use crate::parse::lex::TokenKind;
 use crate::source::SourceFile;
 use doc::{align_comments, place_comments, render, Cmd, OutLine};
 use layout::{prec, Ann, Layout};
-use lex::{Comment, Src, TokKind};
+use lex::{Comment, Src};
 
 /// Lines are broken when they would be longer than this.
 pub const WIDTH: usize = 100;
@@ -182,13 +183,14 @@ fn items<'p>(p: &'p Policy, src: &Src<'_>) -> Result<Vec<Item<'p>>, FmtError> {
             if t.start >= item.core {
                 break;
             }
-            if t.kind != TokKind::Punct || src.slice(t.start, t.end) != "@" || known.contains(&t.start) {
+            if t.kind != TokenKind::Op || src.slice(t.start, t.end) != "@" || known.contains(&t.start) {
                 continue;
             }
-            let toks: Vec<_> = src.tokens[i + 1..].iter().filter(|t| t.kind != TokKind::Comment).take(4).collect();
-            let shape: Vec<(TokKind, &str)> = toks.iter().map(|t| (t.kind, src.slice(t.start, t.end))).collect();
+            let toks: Vec<_> = src.tokens[i + 1..].iter().filter(|t| t.kind != TokenKind::Comment).take(4).collect();
+            let shape: Vec<(TokenKind, &str)> = toks.iter().map(|t| (t.kind, src.slice(t.start, t.end))).collect();
             match shape.as_slice() {
-                [(TokKind::Word, name), (TokKind::Punct, "("), (TokKind::Str, value), (TokKind::Punct, ")")] => {
+                [(TokenKind::Name | TokenKind::Keyword, name), (TokenKind::Op, "("), (TokenKind::Str, value), (TokenKind::Op, ")")] =>
+                {
                     let value_at = toks.get(2).map_or(t.start, |t| t.start);
                     item.anns.push((
                         t.start,
@@ -314,9 +316,8 @@ fn gap(src: &Src<'_>, out: &mut Vec<OutLine>, from: usize, to: Option<usize>, co
 
 /// The tokens that carry meaning, as text: no comments, no trailing comma before `]`.
 fn significant_tokens(text: &str) -> Vec<&str> {
-    let toks: Vec<&str> = lex::lex(text)
-        .into_iter()
-        .filter(|t| t.kind != TokKind::Comment)
+    let toks: Vec<&str> = crate::parse::lex::Lexer::new(text)
+        .filter(|t| t.kind != TokenKind::Comment)
         .map(|t| text.get(t.start..t.end).unwrap_or(""))
         .collect();
     toks.iter().enumerate().filter(|(i, t)| !(**t == "," && toks.get(i + 1) == Some(&"]"))).map(|(_, t)| *t).collect()

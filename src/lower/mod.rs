@@ -8,6 +8,7 @@
 
 pub mod overrides;
 
+use crate::builtins::Form;
 use crate::eval::ops;
 use crate::hir::{self, ExprKind, MessagePart};
 use crate::ir::{PolicyInfo, Program, Rule};
@@ -166,7 +167,9 @@ fn keys_needed(e: &hir::Expr, need: &mut [bool]) {
             mark(&a.ty);
             mark(&b.ty);
         }
-        ExprKind::Call(hir::Func::Contains, args) => args.iter().for_each(|a| mark(&a.ty)),
+        ExprKind::Call(func, args) if matches!(&func.form, Form::Function(f) if f.compares) => {
+            args.iter().for_each(|a| mark(&a.ty));
+        }
         _ => {}
     }
     if let Type::Ref(_) = &e.ty {

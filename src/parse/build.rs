@@ -1011,31 +1011,42 @@ fn param_like(line: &str) -> Option<&str> {
 }
 
 /// Splits a file into top-level items for error recovery: a new item starts at a line
-/// whose first token is `@`, `policy`, `let`, `rule` or `NAME =`.
+/// whose first token (`parse::lex`; a line inside a string or comment has none) is `@`,
+/// `policy`, `let`, `rule` or `NAME =`.
 fn item_chunks(text: &str) -> Vec<(usize, usize)> {
+    use super::lex::{self, TokenKind, ITEM_KEYWORDS};
+    let toks: Vec<lex::Token> = lex::Lexer::new(text).filter(|t| t.kind != TokenKind::Comment).collect();
     let mut starts = Vec::new();
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let trimmed = line.trim_start();
-        let lead = line.len() - trimmed.len();
-        let word: String = trimmed.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-        let after = trimmed[word.len()..].trim_start();
+    let mut prev_end = 0;
+    for (i, t) in toks.iter().enumerate() {
+        let gap_start = std::mem::replace(&mut prev_end, t.end);
+        let line_start = match text[gap_start..t.start].rfind('\n') {
+            Some(n) => gap_start + n + 1,
+            None if i == 0 => 0,
+            None => continue,
+        };
+        let lead = t.start - line_start;
+        let line_end = text[t.start..].find('\n').map_or(text.len(), |n| t.start + n);
+        let word = if t.kind.is_word() { t.text(text) } else { "" };
+        // The next token when it is on the same line.
+        let next = toks.get(i + 1).filter(|n| n.start < line_end);
+        let spaced = next.is_some_and(|n| n.start > t.end);
+        let next_text = next.map_or("", |n| n.text(text));
         // A flush-left `rul name…` or `polcy "…"` is a misspelled item keyword: its own item,
         // so that the item before it is not reported broken too.
         let typo = lead == 0
             && !word.is_empty()
-            && after.len() < trimmed.len() - word.len()
-            && after.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_' || c == '"')
-            && did_you_mean(&word, ["policy", "let", "rule"]).is_some();
-        let starts_item = trimmed.starts_with('@')
-            || matches!(word.as_str(), "policy" | "let" | "rule")
+            && spaced
+            && next_text.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_' || c == '"')
+            && did_you_mean(word, ITEM_KEYWORDS.iter().copied()).is_some();
+        let starts_item = t.text(text) == "@"
+            || (t.kind == TokenKind::Keyword && ITEM_KEYWORDS.contains(&word))
             || typo
-            || (!word.is_empty() && after.starts_with('=') && !after.starts_with("=="))
-            || (lead == 0 && param_like(trimmed).is_some());
+            || (!word.is_empty() && next_text == "=")
+            || (lead == 0 && param_like(&text[t.start..line_end]).is_some());
         if starts_item {
-            starts.push(offset + lead);
+            starts.push(line_start + lead);
         }
-        offset += line.len();
     }
     if starts.first() != Some(&0) {
         starts.insert(0, 0);
@@ -1043,9 +1054,8 @@ fn item_chunks(text: &str) -> Vec<(usize, usize)> {
     let mut chunks = Vec::new();
     for (i, s) in starts.iter().enumerate() {
         let e = starts.get(i + 1).copied().unwrap_or(text.len());
-        if !text[*s..e].trim().is_empty()
-            && !text[*s..e].lines().all(|l| l.trim().is_empty() || l.trim().starts_with('#'))
-        {
+        // A chunk of only whitespace and comments is no item.
+        if lex::Lexer::at(&text[..e], *s).next_code().is_some() {
             chunks.push((*s, e));
         }
     }

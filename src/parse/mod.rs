@@ -16,6 +16,7 @@
 //! Syntax errors are phrased in `syntax.rs`.
 
 mod build;
+pub mod lex;
 mod pest;
 mod syntax;
 pub mod yaml;
@@ -186,100 +187,67 @@ pub fn max_nesting(text: &str) -> usize {
 }
 
 /// Scans policy text for nesting without recursion and without building anything: brackets,
-/// `where` chains and runs of operators. Linear in the text; strings and comments skipped.
+/// `where` chains and runs of operators, over the tokens of [`lex::Lexer`]. Linear in the
+/// text; strings and comments skipped.
 fn scan(text: &str) -> Scan {
+    use lex::TokenKind as K;
     let bytes = text.as_bytes();
-    let word_char = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     let mut levels: Vec<Level> = vec![Level::default()];
     let mut max_nesting = 0usize;
     // Whether the last token was an operand (so `-` is binary and `.x` a field).
     let mut operand = false;
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        let start = i;
+    let mut lexer = lex::Lexer::new(text);
+    while let Some(tok) = lexer.next() {
+        let (start, mut end) = (tok.start, tok.end);
         let mut class = None;
         let mut what = "";
-        match b {
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-                operand = true;
-            }
-            b'#' => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-                continue;
-            }
-            b' ' | b'\t' | b'\r' | b'\n' => {}
-            b'(' | b'[' | b'{' => {
+        match (tok.kind, tok.text(text)) {
+            (K::Comment, _) => continue,
+            (K::Str, _) => operand = true,
+            (K::Op, "(" | "[" | "{") => {
                 levels.push(Level::default());
                 operand = false;
             }
-            b')' | b']' | b'}' => {
+            (K::Op, ")" | "]" | "}") => {
                 if levels.len() > 1 {
                     levels.pop();
                 }
                 operand = true;
             }
-            b',' | b':' | b'@' => {
+            (K::Op, "," | ":" | "@" | "=") => {
+                // `=`: `NAME = …` or `let K.F = …`, a new item.
                 if let Some(l) = levels.last_mut() {
                     *l = Level::default();
                 }
                 operand = false;
             }
-            b'=' | b'!' | b'<' | b'>' => {
-                let two = bytes.get(i + 1) == Some(&b'=');
-                if b == b'=' && !two {
-                    // `NAME = …` or `let K.F = …`: a new item.
-                    if let Some(l) = levels.last_mut() {
-                        *l = Level::default();
-                    }
-                } else {
-                    class = Some(Class::Cmp);
-                    what = "comparison";
-                }
-                if two {
-                    i += 1;
-                }
+            (K::Op, "==" | "!=" | "<=" | ">=" | "<" | ">" | "!") => {
+                (class, what) = (Some(Class::Cmp), "comparison");
                 operand = false;
             }
-            b'?' if bytes.get(i + 1) == Some(&b'?') => {
-                i += 1;
-                class = Some(Class::Coalesce);
-                what = "`??`";
+            (K::Op, "??") => {
+                (class, what) = (Some(Class::Coalesce), "`??`");
                 operand = false;
             }
-            b'+' => {
-                class = Some(Class::Add);
-                what = "`+`";
+            (K::Op, "+") => {
+                (class, what) = (Some(Class::Add), "`+`");
                 operand = false;
             }
-            b'-' => {
-                class = Some(if operand { Class::Add } else { Class::Neg });
-                what = "`-`";
+            (K::Op, "-") => {
+                (class, what) = (Some(if operand { Class::Add } else { Class::Neg }), "`-`");
                 operand = false;
             }
-            b'*' | b'/' | b'%' => {
-                class = Some(Class::Mul);
-                what = "`*`, `/` or `%`";
+            (K::Op, "*" | "/" | "%") => {
+                (class, what) = (Some(Class::Mul), "`*`, `/` or `%`");
                 operand = false;
             }
-            b'.' if operand => {
-                class = Some(Class::Postfix);
-                what = "`.field`";
+            (K::Op, ".") if operand => {
+                (class, what) = (Some(Class::Postfix), "`.field`");
                 operand = false;
             }
-            _ if word_char(b) => {
+            (K::Op, _) => {}
+            (_, word) => {
                 let after_dot = start > 0 && bytes[start - 1] == b'.';
-                i = date_literal(bytes, i).unwrap_or(i);
-                while i < bytes.len() && word_char(bytes[i]) {
-                    i += 1;
-                }
-                let word = &text[start..i];
                 operand = true;
                 if !after_dot {
                     match word {
@@ -299,22 +267,17 @@ fn scan(text: &str) -> Scan {
                     if class.is_some() || word == "as" || word == "when" {
                         operand = false;
                     }
-                }
-                // `not in` is one comparison, not a prefix `not`.
-                if word == "not" && !after_dot {
-                    let mut j = i;
-                    while j < bytes.len() && bytes[j].is_ascii_whitespace() {
-                        j += 1;
-                    }
-                    if text[j..].starts_with("in") && !bytes.get(j + 2).is_some_and(|b| word_char(*b)) {
-                        class = Some(Class::Cmp);
-                        what = "comparison";
-                        i = j + 2;
+                    // `not in` is one comparison, not a prefix `not`.
+                    if word == "not" {
+                        let mut ahead = lexer.clone();
+                        if let Some(next) = ahead.next().filter(|t| t.text(text) == "in") {
+                            (class, what) = (Some(Class::Cmp), "comparison");
+                            end = next.end;
+                            lexer = ahead;
+                        }
                     }
                 }
-                i -= 1;
             }
-            _ => {}
         }
         let run = match (class, levels.last_mut()) {
             (Some(Class::Where), Some(l)) => l.filter(),
@@ -325,37 +288,13 @@ fn scan(text: &str) -> Scan {
         let nesting = levels.len() - 1 + wheres;
         max_nesting = max_nesting.max(nesting);
         if nesting > MAX_DEPTH {
-            return Scan { max_nesting, too_deep: Some((start, i + 1, "")) };
+            return Scan { max_nesting, too_deep: Some((start, end, "")) };
         }
         if run > MAX_DEPTH {
-            return Scan { max_nesting, too_deep: Some((start, i + 1, what)) };
+            return Scan { max_nesting, too_deep: Some((start, end, what)) };
         }
-        i += 1;
     }
     Scan { max_nesting, too_deep: None }
-}
-
-/// The end of a date or date-time literal starting at `i` (so its `-` and `:` are not
-/// taken for operators), if one starts there.
-fn date_literal(b: &[u8], i: usize) -> Option<usize> {
-    let digits = |from: usize, n: usize| b.get(from..from + n).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
-    let at = |j: usize, c: u8| b.get(j) == Some(&c);
-    if !(digits(i, 4) && at(i + 4, b'-') && digits(i + 5, 2) && at(i + 7, b'-') && digits(i + 8, 2)) {
-        return None;
-    }
-    let mut j = i + 10;
-    if (at(j, b'T') || at(j, b't')) && digits(j + 1, 2) && at(j + 3, b':') && digits(j + 4, 2) && at(j + 6, b':') {
-        j += 7;
-        while b.get(j).is_some_and(|c| c.is_ascii_digit() || *c == b'.') {
-            j += 1;
-        }
-        if at(j, b'Z') || at(j, b'z') {
-            j += 1;
-        } else if (at(j, b'+') || at(j, b'-')) && digits(j + 1, 2) && at(j + 3, b':') && digits(j + 4, 2) {
-            j += 6;
-        }
-    }
-    Some(j)
 }
 
 /// A diagnostic when `text` (at byte `offset` of the file) is certainly nested deeper than

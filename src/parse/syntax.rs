@@ -7,15 +7,11 @@
 //! closing bracket, a missing operand at the end of a rule, `&&`/`||`/`=`.
 
 use super::build::OffsetMap;
+use super::lex::{self, Lexer, TokenKind, ITEM_KEYWORDS, KEYWORDS};
 use super::pest::{rule_name, Rule};
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::source::{SourceFile, Span};
 
-const KEYWORDS: &[&str] = &[
-    "requires", "or", "and", "not", "in", "matches", "where", "as", "when", "rule", "let", "policy", "true", "false",
-    "null",
-];
-const ITEM_KEYWORDS: &[&str] = &["policy", "rule", "let"];
 const COMPARISONS: &[&str] = &["==", "!=", "<=", ">=", "<", ">", "in", "matches", "not"];
 /// Tokens that continue an expression (`-` and `not` also start one, so they do not count).
 const OPERATORS: &[&str] = &["+", "*", "/", "%", "??", "and", "or", "requires", "==", "<"];
@@ -41,8 +37,8 @@ pub(super) fn syntax_error(file: &SourceFile, text: &str, map: &OffsetMap, e: &p
             } else {
                 (Code::Syntax, message.as_str())
             };
-            let (s, e) = token_at(text, pos);
-            return Diagnostic::new(code, file, sp(s, e), msg.to_string())
+            let t = lex::token_at(text, pos);
+            return Diagnostic::new(code, file, sp(t.start, t.end), msg.to_string())
                 .label("here")
                 .help("split long expressions with `let` derived fields");
         }
@@ -51,14 +47,13 @@ pub(super) fn syntax_error(file: &SourceFile, text: &str, map: &OffsetMap, e: &p
     // further on moves it there, unless the error is an unclosed string.
     let attempts = e.parse_attempts();
     let furthest = attempts.as_ref().map_or(pos, |a| a.max_position.min(text.len()));
-    let unclosed_string = text.as_bytes().get(pos) == Some(&b'"') && {
-        let end = string_end(text.as_bytes(), pos);
-        end <= pos + 1 || text.as_bytes().get(end - 1) != Some(&b'"')
-    };
+    let at = lex::token_at(text, pos);
+    let unclosed_string =
+        at.kind == TokenKind::Str && (at.end <= pos + 1 || text.as_bytes().get(at.end - 1) != Some(&b'"'));
     // …but not when it only got as far as the end of the token at the error (a keyword's
     // `!ident_char` lookahead: `rule when:`).
-    let (ts, te) = token_at(text, pos);
-    let keyword = text.get(ts..te).is_some_and(|t| KEYWORDS.contains(&t));
+    let te = at.end;
+    let keyword = at.kind == TokenKind::Keyword;
     let pos = if (furthest > te || (furthest == te && !keyword)) && furthest > pos && !unclosed_string {
         furthest
     } else {
@@ -71,7 +66,7 @@ pub(super) fn syntax_error(file: &SourceFile, text: &str, map: &OffsetMap, e: &p
     let mut expected = expected_phrases(&positives, &tokens);
     let has = |t: &str| tokens.iter().any(|x| x == t);
     // After `where`, the expression expected is the filter's condition.
-    let after_where = last_token(text, pos).and_then(|(s, e)| text.get(s..e)) == Some("where");
+    let after_where = lex::last_token(text, pos).map(|t| t.text(text)) == Some("where");
     if after_where {
         for x in expected.iter_mut().filter(|x| *x == "an expression") {
             *x = "a condition".into();
@@ -79,7 +74,7 @@ pub(super) fn syntax_error(file: &SourceFile, text: &str, map: &OffsetMap, e: &p
     }
 
     // Nothing but whitespace and comments left: the text ended too early.
-    if at_end(text, pos) {
+    if lex::only_comments_after(text, pos) {
         if let Some((open, close)) = unclosed_bracket(text, pos) {
             if has(close) || expected.is_empty() {
                 let o = open_char(close);
@@ -89,9 +84,9 @@ pub(super) fn syntax_error(file: &SourceFile, text: &str, map: &OffsetMap, e: &p
             }
         }
         let what = if expected.is_empty() { "more".to_string() } else { join_or(&expected) };
-        return match last_token(text, pos) {
-            Some((s, e)) => {
-                let tok = text.get(s..e).unwrap_or("");
+        return match lex::last_token(text, pos) {
+            Some(t) => {
+                let (s, e, tok) = (t.start, t.end, t.text(text));
                 let d = Diagnostic::new(Code::Syntax, file, sp(s, e), format!("expected {what} after `{tok}`"))
                     .label(format!("expected {what} after this"));
                 if after_where {
@@ -104,8 +99,9 @@ pub(super) fn syntax_error(file: &SourceFile, text: &str, map: &OffsetMap, e: &p
         };
     }
 
-    let (s, e) = token_at(text, pos);
-    let found = text.get(s..e).unwrap_or("");
+    let at = lex::token_at(text, pos);
+    let (s, e) = (at.start, at.end);
+    let found = at.text(text);
     let shown = shorten(found);
     let span = sp(s, e);
     let d = |msg: String| Diagnostic::new(Code::Syntax, file, span, msg);
@@ -246,146 +242,21 @@ fn open_char(close: &str) -> &'static str {
     }
 }
 
-/// Whether only whitespace and comments follow `pos`.
-fn at_end(text: &str, pos: usize) -> bool {
-    let rest = text.get(pos..).unwrap_or("");
-    rest.lines().all(|l| {
-        let t = l.trim_start();
-        t.is_empty() || t.starts_with('#')
-    })
-}
-
 /// The innermost bracket opened before `pos` and not closed, with its closing bracket.
 fn unclosed_bracket(text: &str, pos: usize) -> Option<(usize, &'static str)> {
-    let bytes = text.as_bytes();
-    let mut stack: Vec<(usize, u8)> = Vec::new();
-    let mut i = 0;
-    while i < pos.min(bytes.len()) {
-        match bytes[i] {
-            b'"' => i = string_end(bytes, i).saturating_sub(1),
-            b'#' => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b @ (b'(' | b'[' | b'{') => stack.push((i, b)),
-            b')' | b']' | b'}' => {
+    let mut stack: Vec<(usize, &'static str)> = Vec::new();
+    for t in Lexer::new(text).take_while(|t| t.start < pos).filter(|t| t.kind == TokenKind::Op) {
+        match t.text(text) {
+            "(" => stack.push((t.start, ")")),
+            "[" => stack.push((t.start, "]")),
+            "{" => stack.push((t.start, "}")),
+            ")" | "]" | "}" => {
                 stack.pop();
             }
             _ => {}
         }
-        i += 1;
     }
-    stack.last().map(|&(at, b)| {
-        (
-            at,
-            if b == b'(' {
-                ")"
-            } else if b == b'[' {
-                "]"
-            } else {
-                "}"
-            },
-        )
-    })
-}
-
-/// The end of the string starting at `i` (after its closing quote, or at the end of the
-/// line when it is not closed).
-fn string_end(bytes: &[u8], i: usize) -> usize {
-    let mut j = i + 1;
-    while j < bytes.len() && bytes[j] != b'"' && bytes[j] != b'\n' {
-        j += if bytes[j] == b'\\' { 2 } else { 1 };
-    }
-    if bytes.get(j) == Some(&b'"') {
-        j + 1
-    } else {
-        j.min(bytes.len())
-    }
-}
-
-/// The token starting at `pos`: a word, a string, a two-character operator or a character.
-fn token_at(text: &str, pos: usize) -> (usize, usize) {
-    let bytes = text.as_bytes();
-    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let Some(&b) = bytes.get(pos) else { return (pos, pos) };
-    let end = if word(b) {
-        let mut j = pos;
-        while j < bytes.len() && word(bytes[j]) {
-            j += 1;
-        }
-        j
-    } else if b == b'"' {
-        string_end(bytes, pos)
-    } else if ["==", "!=", "<=", ">=", "??", "&&", "||"].iter().any(|op| text[pos..].starts_with(op)) {
-        pos + 2
-    } else {
-        pos + text[pos..].chars().next().map_or(1, char::len_utf8)
-    };
-    (pos, end)
-}
-
-/// The last token before `pos`, skipping whitespace and comments.
-fn last_token(text: &str, pos: usize) -> Option<(usize, usize)> {
-    let before = text.get(..pos)?;
-    let mut offset = 0;
-    let mut last = None;
-    for line in before.split_inclusive('\n') {
-        let code = strip_comment(line);
-        let trimmed = code.trim_end();
-        if !trimmed.is_empty() {
-            last = Some(offset + trimmed.len());
-        }
-        offset += line.len();
-    }
-    let end = last?;
-    let bytes = text.as_bytes();
-    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let prev = *bytes.get(end - 1)?;
-    let start = if word(prev) {
-        let mut j = end;
-        while j > 0 && word(bytes[j - 1]) {
-            j -= 1;
-        }
-        j
-    } else if prev == b'"' {
-        // The opening quote of the string that ends here.
-        let line_start = text[..end - 1].rfind('\n').map_or(0, |i| i + 1);
-        let mut j = line_start;
-        let mut start = end - 1;
-        while j < end - 1 {
-            if bytes[j] == b'"' {
-                let e = string_end(bytes, j);
-                if e == end {
-                    start = j;
-                    break;
-                }
-                j = e;
-            } else {
-                j += 1;
-            }
-        }
-        start
-    } else if end >= 2 && ["==", "!=", "<=", ">=", "??"].contains(&&text[end - 2..end]) {
-        end - 2
-    } else {
-        text[..end].char_indices().next_back().map_or(end - 1, |(i, _)| i)
-    };
-    Some((start, end))
-}
-
-/// A line without its comment (a `#` outside strings).
-fn strip_comment(line: &str) -> &str {
-    let bytes = line.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => i = string_end(bytes, i),
-            b'#' => return &line[..i],
-            _ => i += 1,
-        }
-    }
-    line
+    stack.last().copied()
 }
 
 /// A misspelled item keyword at the start of the line that failed: the token found

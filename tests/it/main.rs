@@ -4,6 +4,7 @@
 //!
 //! - `language`: the language contract (language.md) evaluated on small inline tenants.
 //! - `corpus`: broken policies → rendered diagnostics (insta snapshots).
+//! - `codes`: the registry of diagnostic codes: every code has a page whose example gives it, and a corpus file.
 //! - `examples`: the shipped packs on the shipped example tenants = `examples/tenants/EXPECTED.md`.
 //! - `cli`: the binary: exit codes, JSON/JSONL reports, determinism, bad inputs.
 //! - `differential`: random policies and tenants, the engine against a reference interpreter.
@@ -19,6 +20,7 @@
 
 mod baseline;
 mod cli;
+mod codes;
 mod completions;
 mod corpus;
 mod differential;
