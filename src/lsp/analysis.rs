@@ -102,7 +102,7 @@ pub enum Named<'a> {
     Group(KindId, String),
     Let(&'a ast::Let),
     Param(&'a ast::Param),
-    Builtin(&'static vocab::Builtin),
+    Builtin(vocab::Builtin),
     /// A variable bound by `as NAME`, ranging over a list of entities of a kind.
     Binder(KindId, ast::Spanned<String>),
 }
@@ -381,7 +381,7 @@ impl<'a> Doc<'a> {
         for k in &m.kinds {
             out.push(Item::new(&k.name, ItemKind::Kind, "kind"));
         }
-        for b in vocab::BUILTINS {
+        for b in vocab::builtins() {
             let mut it = Item::new(b.name, ItemKind::Builtin, b.signature);
             it.doc = Some(b.doc.to_string());
             out.push(it);

@@ -8,8 +8,8 @@
 //!
 //! - `analysis`: what a document says (diagnostics, hover, completion, definition…).
 //! - `text`: positions (UTF-16) and the words around them.
-//! - `vocab`: builtins, keywords and a token classifier, until the shared builtin table and
-//!   lexer replace them.
+//! - `vocab`: the builtin table and the lexer's tokens, as hover, completion and semantic
+//!   highlighting show them.
 //!
 //! The documents served: `.tenet` policies, YAML policies (their expressions, whose spans
 //! the YAML parser maps into the file) and `*.test.yaml` files (diagnostics).
