@@ -265,3 +265,40 @@ pub enum ReportLine {
     Finding(Box<Finding>),
     Summary(SummaryLine<'static>),
 }
+
+/// A waiver file (`--waivers FILE`): findings accepted as known risks, each with a reason
+/// and, usually, an expiry date.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WaiverFile {
+    /// The waivers, matched in order (the first unexpired match wins).
+    pub waivers: Vec<WaiverEntry>,
+}
+
+/// One waiver.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WaiverEntry {
+    /// The rule: `POLICY/RULE`, `POLICY.RULE`, or a code (every rule with that code).
+    pub rule: String,
+    /// A tenant id, or a glob of tenant ids (`t-*`); default every tenant.
+    pub tenant: Option<String>,
+    /// A subject id or path (`u-1`, `users[3]`); default every subject.
+    pub subject: Option<String>,
+    /// Why the finding is accepted.
+    pub reason: String,
+    /// Who accepted it.
+    pub owner: Option<String>,
+    /// A ticket that tracks it.
+    pub ticket: Option<WaiverTicket>,
+    /// The last day (UTC) the waiver applies, or an RFC 3339 date-time.
+    pub expires: Option<String>,
+}
+
+/// A ticket: text or a number.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+pub enum WaiverTicket {
+    Text(String),
+    Number(i64),
+}

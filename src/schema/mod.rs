@@ -33,6 +33,7 @@ pub const SCHEMAS: &[Entry] = &[
     Entry { name: "policy", about: "a policy in the YAML form (*.yaml, *.yml)", generate: file::<files::PolicyFile> },
     Entry { name: "test", about: "a policy test file (*.test.yaml)", generate: file::<files::TestFile> },
     Entry { name: "model", about: "a model file (--model FILE)", generate: file::<files::ModelFile> },
+    Entry { name: "waivers", about: "a waiver file (--waivers FILE)", generate: file::<files::WaiverFile> },
     Entry {
         name: "report",
         about: "the JSON report (--format json)",

@@ -128,8 +128,9 @@ impl Waivers {
     }
 }
 
-const TOP_KEYS: &[&str] = &["waivers"];
-const ENTRY_KEYS: &[&str] = &["rule", "tenant", "subject", "reason", "owner", "ticket", "expires"];
+// The valid keys come from the types that describe waiver files (`schema::files`), the same
+// ones their JSON Schema is generated from.
+use crate::schema::files::{WaiverEntry, WaiverFile};
 
 /// Loads one waiver file. Every mistake is reported; a file with any is not used.
 pub fn load(file: &SourceFile, rules: &RuleIndex) -> Result<Vec<Waiver>, Vec<Diagnostic>> {
@@ -142,7 +143,7 @@ pub fn load(file: &SourceFile, rules: &RuleIndex) -> Result<Vec<Waiver>, Vec<Dia
             .label(format!("{} here", root.type_name()))
             .help("write `waivers:` followed by one `- rule: …` entry per accepted finding")]);
     };
-    yaml::unknown_keys(file, Code::Waiver, top, TOP_KEYS, "a waiver file", &mut diags);
+    yaml::unknown_keys(file, Code::Waiver, top, crate::keys!(WaiverFile), "a waiver file", &mut diags);
     let entries = match root.get("waivers") {
         None => {
             diags.push(
@@ -186,7 +187,7 @@ fn entry_of(file: &SourceFile, entry: &YNode, rules: &RuleIndex, diags: &mut Vec
         return None;
     };
     let before = diags.len();
-    let meant = yaml::unknown_keys(file, Code::Waiver, map, ENTRY_KEYS, "a waiver", diags);
+    let meant = yaml::unknown_keys(file, Code::Waiver, map, crate::keys!(WaiverEntry), "a waiver", diags);
     // A string field; `ticket` may be a number (`ticket: 1234`).
     let mut text = |key: &str, number_ok: bool| -> Option<(Arc<str>, crate::source::Span)> {
         let node = entry.get(key)?;

@@ -82,6 +82,24 @@ fn shipped_files_validate() {
     let model = validator("model");
     let errs = errors(&model, &yaml(&root().join("src/model/erp.yaml")));
     assert!(errs.is_empty(), "the erp model does not validate: {errs:#?}");
+    let waivers = root().join("examples/waivers.yaml");
+    let errs = errors(&validator("waivers"), &yaml(&waivers));
+    assert!(errs.is_empty(), "examples/waivers.yaml does not validate: {errs:#?}");
+    let first = std::fs::read_to_string(&waivers).unwrap().lines().next().unwrap_or("").to_string();
+    assert_eq!(first, "# yaml-language-server: $schema=../schemas/waivers.schema.json");
+    // The example waivers name rules that exist and dates that have not passed on the
+    // examples' day; `tenet lint --waivers` says so.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tenet"))
+        .args(["lint", "-p", "policies", "--waivers", "examples/waivers.yaml", "--now", "2026-11-22T00:00:00Z"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("2 waivers: no problems found"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 /// The schemas reject what the parsers reject: an unknown key, a missing `assert`, a
