@@ -305,7 +305,10 @@ fn now_ticks() -> i64 {
 
 /// One tenant argument: a document ready to decode, or a path the CLI's reader expands.
 enum Item {
-    Doc(Document),
+    /// A document, and whether its text is tenet's own encoding of a Python value (a
+    /// dict): then its findings carry no `location`, which would point into text the
+    /// caller never saw.
+    Doc(Document, bool),
     Path(String),
 }
 
@@ -338,13 +341,13 @@ fn tenant_item(obj: &Bound<'_, PyAny>, label: String, source: &Arc<str>) -> PyRe
                  pathlib.Path({t:?}) to check the file"
             )));
         }
-        return Ok(Item::Doc(text_document(s.as_bytes().to_vec(), label, source.clone())));
+        return Ok(Item::Doc(text_document(s.as_bytes().to_vec(), label, source.clone()), false));
     }
     if let Ok(b) = obj.cast::<PyBytes>() {
-        return Ok(Item::Doc(text_document(b.as_bytes().to_vec(), label, source.clone())));
+        return Ok(Item::Doc(text_document(b.as_bytes().to_vec(), label, source.clone()), false));
     }
     if let Ok(b) = obj.cast::<PyByteArray>() {
-        return Ok(Item::Doc(text_document(b.to_vec(), label, source.clone())));
+        return Ok(Item::Doc(text_document(b.to_vec(), label, source.clone()), false));
     }
     if obj.is_instance_of::<PyDict>() || obj.is_instance(&py.import("collections.abc")?.getattr("Mapping")?)? {
         // Encoded by Python's json module; what it cannot encode (a set, NaN, a circular
@@ -353,16 +356,28 @@ fn tenant_item(obj: &Bound<'_, PyAny>, label: String, source: &Arc<str>) -> PyRe
             Ok(bytes) => Ok(Content::Json(bytes.extract::<Vec<u8>>()?)),
             Err(e) => Err(InputError::new(format!("cannot be encoded as JSON: {}", e.value(py)))),
         };
-        return Ok(Item::Doc(Document { label, source: source.clone(), content }));
+        return Ok(Item::Doc(Document { label, source: source.clone(), content }, true));
     }
     if obj.is_instance(&py.import("builtins")?.getattr("memoryview")?)? {
         let b: Vec<u8> = obj.call_method0("tobytes")?.extract()?;
-        return Ok(Item::Doc(text_document(b, label, source.clone())));
+        return Ok(Item::Doc(text_document(b, label, source.clone()), false));
     }
     if is_pathlike(obj) {
         return Ok(Item::Path(fspath(obj)?));
     }
     Err(PyTypeError::new_err(format!("{EXPECTED_TENANT}; got {}", type_name(obj))))
+}
+
+/// Drops the locations of the findings of documents that encode Python values.
+fn unlocated(mut reports: Vec<TenantReport>, values: &[bool]) -> Vec<TenantReport> {
+    for (r, &value) in reports.iter_mut().zip(values) {
+        if value {
+            for f in &mut r.findings {
+                f.location = None;
+            }
+        }
+    }
+    reports
 }
 
 // ----------------------------------------------------------------------------- engine
@@ -444,30 +459,34 @@ impl PyEngine {
     fn run_items<'py>(&self, py: Python<'py>, items: impl Iterator<Item = PyResult<Item>>, now: i64) -> PyResult<Acc> {
         let mut acc = Acc::default();
         let mut window: Vec<Document> = Vec::new();
+        let mut values: Vec<bool> = Vec::new();
         let mut bytes = 0;
         for item in items {
             match item? {
-                Item::Doc(d) => {
+                Item::Doc(d, value) => {
                     bytes += d.size();
                     window.push(d);
+                    values.push(value);
                     if window.len() >= self.window() || bytes >= WINDOW_BYTES {
                         let docs = std::mem::take(&mut window);
-                        acc.add(py.detach(|| self.evaluate(&docs, now)));
+                        let flags = std::mem::take(&mut values);
+                        acc.add(unlocated(py.detach(|| self.evaluate(&docs, now)), &flags));
                         bytes = 0;
                     }
                 }
                 Item::Path(p) => {
                     let docs = std::mem::take(&mut window);
+                    let flags = std::mem::take(&mut values);
                     bytes = 0;
                     py.detach(|| {
-                        acc.add(self.evaluate(&docs, now));
+                        acc.add(unlocated(self.evaluate(&docs, now), &flags));
                         self.run_path(&p, now, &mut acc);
                     });
                 }
             }
         }
         if !window.is_empty() {
-            acc.add(py.detach(|| self.evaluate(&window, now)));
+            acc.add(unlocated(py.detach(|| self.evaluate(&window, now)), &values));
         }
         Ok(acc)
     }

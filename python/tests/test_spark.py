@@ -53,7 +53,10 @@ def spark():
 def _key(f: Dict[str, Any]) -> str:
     """A finding as comparable text: absent optional fields dropped, the source by file name
     (Spark names files by URI)."""
-    f = {k: v for k, v in f.items() if v is not None}
+    # Spark rows have no file, so no `location`; the CLI's findings point into the file.
+    f = {k: v for k, v in f.items() if v is not None and k != "location"}
+    if isinstance(f.get("see"), str):
+        f["see"] = json.loads(f["see"])
     if f.get("source"):
         f["source"] = Path(f["source"]).name
     return json.dumps(f, sort_keys=True)
