@@ -200,7 +200,8 @@ impl Engine {
 
 /// Sets the `location` of every finding of `report`, from `doc`'s text: only findings are
 /// located (a tenant that passes costs nothing), in one walk per document. Input findings
-/// point at the document's start.
+/// point at the document's start, and so do the findings of a JSONL line: its line is the
+/// tenant, and walking every line with findings again cost bulk runs about 10%.
 fn locate(doc: &Document, report: &mut TenantReport) {
     if report.findings.is_empty() {
         return;
@@ -208,7 +209,7 @@ fn locate(doc: &Document, report: &mut TenantReport) {
     let first_line = doc.first_line();
     let at = |line, column| Some(Location { file: doc.source.clone(), line, column });
     match (&doc.content, report.input_error) {
-        (Ok(content), false) => {
+        (Ok(content), false) if !doc.is_lines() => {
             let paths: Vec<&str> = report.findings.iter().map(|f| f.subject.path.as_str()).collect();
             let found = snapshot::locate(content, first_line, &paths);
             for (f, p) in report.findings.iter_mut().zip(found) {

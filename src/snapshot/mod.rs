@@ -311,7 +311,7 @@ impl Document {
     }
 
     /// Whether the document is a line of a JSONL input (or standard input).
-    fn is_lines(&self) -> bool {
+    pub fn is_lines(&self) -> bool {
         let s = self.source.to_ascii_lowercase();
         &*self.source == "-" || s.ends_with(".jsonl") || s.ends_with(".ndjson")
     }
