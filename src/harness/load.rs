@@ -185,21 +185,25 @@ fn stem(path: &Path) -> String {
     stem
 }
 
+/// A test file with nothing loaded yet: its names and where its snapshots go.
+fn empty(found: &Found) -> TestFile {
+    let path = found.path.as_path();
+    TestFile {
+        path: shown(path),
+        diagnostics: Vec::new(),
+        cases: Vec::new(),
+        rules: Vec::new(),
+        snapshot_dir: normalize(&parent_dir(path).join("__snapshots__").join(stem(path))),
+        root: found.root.clone(),
+    }
+}
+
 /// Reads, validates and compiles one test file. Never fails: problems are diagnostics.
 /// Unless `allow_outside`, the paths it names must stay inside `found.root`.
 pub fn load_file(found: &Found, allow_outside: bool) -> TestFile {
     let path = found.path.as_path();
     let shown_path = shown(path);
-    let dir = parent_dir(path);
-    let snapshot_dir = normalize(&dir.join("__snapshots__").join(stem(path)));
-    let mut tf = TestFile {
-        path: shown_path.clone(),
-        diagnostics: Vec::new(),
-        cases: Vec::new(),
-        rules: Vec::new(),
-        snapshot_dir: snapshot_dir.clone(),
-        root: found.root.clone(),
-    };
+    let mut tf = empty(found);
     let text = match fsio::read_file(path, &shown_path, fsio::MAX_SOURCE_BYTES) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(t) => t,
@@ -229,15 +233,8 @@ pub fn load_text(found: &Found, text: String, allow_outside: bool) -> TestFile {
     let path = found.path.as_path();
     let shown_path = shown(path);
     let dir = parent_dir(path);
-    let snapshot_dir = normalize(&dir.join("__snapshots__").join(stem(path)));
-    let mut tf = TestFile {
-        path: shown_path.clone(),
-        diagnostics: Vec::new(),
-        cases: Vec::new(),
-        rules: Vec::new(),
-        snapshot_dir: snapshot_dir.clone(),
-        root: found.root.clone(),
-    };
+    let mut tf = empty(found);
+    let snapshot_dir = tf.snapshot_dir.clone();
     let file = SourceFile::new(shown_path.as_str(), text);
     let root = if allow_outside { None } else { Some(Root::new(&found.root)) };
     let mut l = Loader { file: &file, dir, root, root_path: found.root.clone(), snapshot_dir, diags: Vec::new() };

@@ -16,7 +16,6 @@
 
 use std::path::{Path, PathBuf};
 use tenet::engine::{CompileError, Engine};
-use tenet::finding::Status;
 use tenet::model::Model;
 use tenet::snapshot::Content;
 use tenet::source::SourceFile;
@@ -126,13 +125,7 @@ fn results(e: &Engine, tenant: &Block) -> String {
     for (rule, path, status, reason) in e.statuses(&t, now) {
         let name = &e.program.rules[rule].name;
         let path = if path.is_empty() { "tenant".to_string() } else { path };
-        let s = match status {
-            Status::Pass => "pass",
-            Status::Fail => "fail",
-            Status::Error => "error",
-            Status::Skip => "skip",
-            Status::Waived => "waived",
-        };
+        let s = status.as_str();
         match reason {
             Some(r) => out.push_str(&format!("{name} {path} {s}: {r}\n")),
             None => out.push_str(&format!("{name} {path} {s}\n")),

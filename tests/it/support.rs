@@ -1,7 +1,6 @@
 //! Helpers shared by the test modules.
 
 use tenet::engine::Engine;
-use tenet::finding::Status;
 use tenet::model::Model;
 use tenet::snapshot::Content;
 use tenet::source::SourceFile;
@@ -42,13 +41,7 @@ pub fn statuses(policy: &str, tenant_json: &str) -> Vec<String> {
         .map(|(rule, path, status, reason)| {
             let name = &e.program.rules[rule].name;
             let path = if path.is_empty() { "tenant".to_string() } else { path };
-            let s = match status {
-                Status::Pass => "pass",
-                Status::Fail => "fail",
-                Status::Error => "error",
-                Status::Skip => "skip",
-                Status::Waived => "waived",
-            };
+            let s = status.as_str();
             match reason {
                 Some(r) => format!("{name} {path} {s}: {r}"),
                 None => format!("{name} {path} {s}"),
