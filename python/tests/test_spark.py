@@ -126,4 +126,8 @@ def test_the_schema_is_the_report_columns():
     ddl = tenet.spark.schema_ddl()
     assert ddl.startswith("`tenant` STRING, `source` STRING, `policy` STRING")
     assert "`subject` STRUCT<`kind`: STRING, `id`: STRING, `path`: STRING>" in ddl
-    assert ddl.endswith("`evidence` STRING")
+    # The JSON report's fields in its order; lists and objects other than the subject
+    # (`see`, `evidence`, `location`) are JSON text.
+    for column in ("`message` STRING", "`see` STRING", "`evidence` STRING", "`location` STRING"):
+        assert column in ddl, column
+    assert ddl.index("`message`") < ddl.index("`see`") < ddl.index("`evidence`") < ddl.index("`location`")
