@@ -6,7 +6,8 @@ use crate::schema::{self, SCHEMAS};
 /// Arguments of `tenet schema`.
 #[derive(Debug, clap::Args)]
 pub struct SchemaArgs {
-    /// The schema to print: policy, test, model, report or report-line (none: list them).
+    /// The schema to print: policy, test, model, waivers, adapter, report or report-line (none:
+    /// list them).
     pub name: Option<String>,
 }
 

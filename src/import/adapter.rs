@@ -5,6 +5,7 @@
 
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::model::{KindId, Model, Type};
+use crate::schema::files::{AdapterFile, AdapterKind, AdapterTable, FieldMapping};
 use crate::source::{SourceFile, Span};
 use crate::yaml::{self, YNode, YValue};
 use serde_json::Value as J;
@@ -161,28 +162,6 @@ pub fn builtin(text: &'static str, name: &str, model: &Model) -> Result<Adapter,
     load(&SourceFile::new(format!("<builtin {name} adapter>"), text), model)
 }
 
-const TOP_KEYS: &[&str] = &["adapter", "reader", "tables", "time_zone", "kinds"];
-const TABLE_KEYS: &[&str] = &["files", "doctype", "key", "single"];
-const KIND_KEYS: &[&str] = &["table", "parent", "where", "fields"];
-const SPEC_KEYS: &[&str] = &[
-    "field",
-    "const",
-    "table",
-    "join",
-    "on",
-    "value",
-    "aggregate",
-    "all",
-    "directory",
-    "sequence",
-    "each",
-    "map",
-    "convert",
-    "sep",
-    "negate",
-    "where",
-];
-
 struct Cx<'a> {
     file: &'a SourceFile,
     model: &'a Model,
@@ -251,7 +230,7 @@ impl Cx<'_> {
             self.err(root.span, "an adapter file is a mapping with `adapter`, `reader`, `tables` and `kinds`", None);
             return None;
         }
-        self.keys(root, TOP_KEYS, "an adapter");
+        self.keys(root, crate::keys!(AdapterFile), "an adapter");
         let name = match root.get("adapter") {
             Some(n) => self.string(n, "adapter").unwrap_or_default(),
             None => "custom".into(),
@@ -298,7 +277,7 @@ impl Cx<'_> {
     }
 
     fn table(&mut self, name: &str, node: &YNode) -> TableSpec {
-        self.keys(node, TABLE_KEYS, "a table");
+        self.keys(node, crate::keys!(AdapterTable), "a table");
         let files = node.get("files").map(|f| self.strings(f, "files")).unwrap_or_default();
         let doctype = node.get("doctype").and_then(|d| self.string(d, "doctype"));
         let key = node.get("key").and_then(|k| self.column(k, "key"));
@@ -324,7 +303,7 @@ impl Cx<'_> {
     }
 
     fn kind(&mut self, k: &yaml::YKey, node: &YNode, tables: &[TableSpec]) -> Option<KindMap> {
-        self.keys(node, KIND_KEYS, "a kind mapping");
+        self.keys(node, crate::keys!(AdapterKind), "a kind mapping");
         let Some(kind) = self.model.kind_id(&k.name) else {
             let names: Vec<&str> = self.model.kinds.iter().map(|k| k.name.as_str()).collect();
             let help = did_you_mean(&k.name, names.iter().copied()).map(|s| format!("did you mean `{s}`?"));
@@ -404,7 +383,7 @@ impl Cx<'_> {
             self.err(node.span, "a field mapping is a mapping: {field: COLUMN} or {const: VALUE} or …", None);
             return None;
         }
-        self.keys(node, SPEC_KEYS, "a field mapping");
+        self.keys(node, crate::keys!(FieldMapping), "a field mapping");
         let g = |k: &str| node.get(k);
         let sources: Vec<&str> = ["field", "const", "join", "all", "directory", "sequence"]
             .into_iter()

@@ -302,3 +302,202 @@ pub enum WaiverTicket {
     Text(String),
     Number(i64),
 }
+
+/// An import adapter file (`tenet import --adapter FILE`): which table and column of a
+/// vendor export fills which field of the model, through a fixed set of converters. The
+/// built-in adapters (`src/import/adapters/*.yaml`) are complete examples.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdapterFile {
+    /// The adapter's name (default `custom`).
+    pub adapter: Option<String>,
+    /// How the export's files are read: `frappe` (Frappe REST responses, `bench
+    /// export-json` files, CSV rows) or `suiteql` (NetSuite SuiteQL response pages).
+    pub reader: AdapterReader,
+    /// The tables: NAME: the files or documents its rows come from.
+    pub tables: BTreeMap<String, AdapterTable>,
+    /// The time zone of the export's local date-times (an IANA name), as a field mapping:
+    /// `{const: UTC}` or `{table: TABLE, field: COLUMN}`.
+    pub time_zone: Option<FieldMapping>,
+    /// The model's kinds: KIND: the table whose rows become its entities and how each of
+    /// their fields is filled. A kind inside another entity needs `parent`; every kind but
+    /// the tenant needs `table`.
+    pub kinds: BTreeMap<String, AdapterKind>,
+}
+
+/// How an export's files are read.
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AdapterReader {
+    /// Frappe / ERPNext: REST responses, `bench export-json` arrays, single documents (each
+    /// to the table of its `doctype`, or of its file's name), CSV files by file name.
+    Frappe,
+    /// NetSuite: SuiteQL response pages, one table per file name (`role.json`,
+    /// `role.2.json`).
+    Suiteql,
+}
+
+/// One table of an adapter: where its rows come from (at least `files` or `doctype`).
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("anyOf" = [{"required": ["files"]}, {"required": ["doctype"]}]))]
+pub struct AdapterTable {
+    /// The file names that hold the table, without extension or page number (`User`,
+    /// `System Settings`; case, spaces, `_` and `-` do not matter): one or a list.
+    pub files: Option<FileNames>,
+    /// Documents with this `doctype` belong to the table (Frappe).
+    pub doctype: Option<String>,
+    /// The column that identifies a row: rows with the same key, from any file, merge.
+    pub key: Option<String>,
+    /// The table has one row (a settings document): every document merges into it.
+    pub single: Option<bool>,
+}
+
+/// One file name or a list of them.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+pub enum FileNames {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// How one kind of the model is filled.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdapterKind {
+    /// The table whose rows become the entities (every kind but the tenant).
+    pub table: Option<String>,
+    /// For a kind inside another entity (a user's sessions): the column holding the
+    /// parent row's key.
+    pub parent: Option<String>,
+    /// Keep only the rows whose COLUMN holds one of the VALUES: COLUMN: [VALUE, …].
+    #[serde(rename = "where")]
+    pub filter: Option<BTreeMap<String, ColumnValues>>,
+    /// The fields filled: FIELD: a field mapping (a field of the model's kind; dotted for
+    /// nested fields, `settings.session_expiry`).
+    pub fields: Option<BTreeMap<String, FieldMapping>>,
+}
+
+/// One value or a list of values a column is compared with (as text).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+pub enum ColumnValues {
+    One(ColumnValue),
+    Many(Vec<ColumnValue>),
+}
+
+/// A value a column is compared with (as text).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+pub enum ColumnValue {
+    Text(String),
+    Int(i64),
+    Decimal(f64),
+    Bool(bool),
+}
+
+/// Where a model field's value comes from: exactly one of `field` (with `table`, a column
+/// of that table's first row), `const`, `join` (with `on` and `value`), `all`,
+/// `directory`, `sequence`; then shaped by `each`, `map`, `convert`, `sep` and `negate`.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend(
+    "oneOf" = [
+        {"required": ["field"]},
+        {"required": ["const"]},
+        {"required": ["join"]},
+        {"required": ["all"]},
+        {"required": ["directory"]},
+        {"required": ["sequence"]}
+    ],
+    "dependencies" = {
+        "table": {"anyOf": [{"required": ["field"]}, {"required": ["join"]}]},
+        "join": ["on", "value"]
+    }
+))]
+pub struct FieldMapping {
+    /// A column of the entity's row (dotted for nested objects: `frappe.version`); with
+    /// `table`, a column of that table's first row.
+    pub field: Option<String>,
+    /// A constant value.
+    #[serde(rename = "const")]
+    pub constant: Option<serde_json::Value>,
+    /// With `field`: read the column from this table's first row (tenant settings).
+    pub table: Option<String>,
+    /// A table whose rows are joined to this row: those whose `on` column equals this
+    /// row's key (the kind's table needs a `key`).
+    pub join: Option<String>,
+    /// With `join`: the joined table's column holding this row's key.
+    pub on: Option<String>,
+    /// With `join`: the joined table's column that gives the value.
+    pub value: Option<String>,
+    /// With `join`: how the joined values combine (default `list`).
+    pub aggregate: Option<Aggregate>,
+    /// True when every mapping gives true, false when one gives false, absent otherwise.
+    pub all: Option<Vec<FieldMapping>>,
+    /// The name of the tenant's export directory (write `directory: name`).
+    pub directory: Option<serde_json::Value>,
+    /// `PARENT#N`: the entity's number among its parent's entities of this kind (write
+    /// `sequence: true`).
+    pub sequence: Option<serde_json::Value>,
+    /// The source is a list of objects (a child table): take this column of each.
+    pub each: Option<String>,
+    /// RAW: VALUE pairs applied to the raw value (as text) before `convert`; an unknown
+    /// value is kept as it is.
+    pub map: Option<BTreeMap<String, serde_json::Value>>,
+    /// The converter applied to the value.
+    pub convert: Option<Converter>,
+    /// The separator of `convert: split` (default: whitespace and commas).
+    pub sep: Option<String>,
+    /// Negates a boolean result.
+    pub negate: Option<bool>,
+    /// With `join`: keep only the joined rows whose COLUMN holds one of the VALUES.
+    #[serde(rename = "where")]
+    pub filter: Option<BTreeMap<String, ColumnValues>>,
+}
+
+/// How the values of a `join` combine.
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Aggregate {
+    /// Every value, in row order.
+    List,
+    /// The largest value.
+    Max,
+    /// The smallest value.
+    Min,
+    /// The number of joined rows.
+    Count,
+    /// The first row's value.
+    First,
+}
+
+/// The converters, a fixed set.
+#[derive(JsonSchema)]
+pub enum Converter {
+    /// `0`/`1` (numbers or text), `true`/`false` → a boolean (Frappe Check fields).
+    #[serde(rename = "bool01")]
+    Bool01,
+    /// `"T"`/`"F"` → a boolean (SuiteQL).
+    #[serde(rename = "bool_tf")]
+    BoolTf,
+    /// A number or numeric text → an integer.
+    #[serde(rename = "int")]
+    Int,
+    /// A number or text → text.
+    #[serde(rename = "string")]
+    Text,
+    /// `"170:00"`, `"06:30"` → a duration (`170h`, `390m`).
+    #[serde(rename = "hhmm")]
+    Hhmm,
+    /// A local date-time in the adapter's `time_zone`, or RFC 3339 with an offset → RFC
+    /// 3339 in UTC.
+    #[serde(rename = "datetime")]
+    Datetime,
+    /// The leading number of a version (`v15.41.2` → 15, `2026.1` → 2026).
+    #[serde(rename = "major")]
+    Major,
+    /// Text → a list of strings, split on `sep`.
+    #[serde(rename = "split")]
+    Split,
+}

@@ -1,5 +1,5 @@
-//! JSON Schemas of the files people write (YAML policies, test files, model files) and of
-//! the JSON report, generated from Rust types with `schemars`.
+//! JSON Schemas of the files people write (YAML policies, test files, model, waiver and
+//! adapter files) and of the JSON report, generated from Rust types with `schemars`.
 //!
 //! The types of the files people write live in [`files`]; they are descriptions, not what
 //! the parsers deserialize into (the parsers read a spanned YAML tree, `crate::yaml`, to
@@ -34,6 +34,7 @@ pub const SCHEMAS: &[Entry] = &[
     Entry { name: "test", about: "a policy test file (*.test.yaml)", generate: file::<files::TestFile> },
     Entry { name: "model", about: "a model file (--model FILE)", generate: file::<files::ModelFile> },
     Entry { name: "waivers", about: "a waiver file (--waivers FILE)", generate: file::<files::WaiverFile> },
+    Entry { name: "adapter", about: "an import adapter file (--adapter FILE)", generate: file::<files::AdapterFile> },
     Entry {
         name: "report",
         about: "the JSON report (--format json)",

@@ -55,8 +55,8 @@ fn checked_in_schemas_are_fresh() {
     assert_eq!(names, want);
 }
 
-/// Every shipped YAML policy, test file and the built-in model validate, and each carries
-/// the editor's schema comment.
+/// Every shipped YAML policy, test file, the built-in model and import adapters validate,
+/// and each carries the editor's schema comment.
 #[test]
 fn shipped_files_validate() {
     let policy = validator("policy");
@@ -87,6 +87,15 @@ fn shipped_files_validate() {
     assert!(errs.is_empty(), "examples/waivers.yaml does not validate: {errs:#?}");
     let first = std::fs::read_to_string(&waivers).unwrap().lines().next().unwrap_or("").to_string();
     assert_eq!(first, "# yaml-language-server: $schema=../schemas/waivers.schema.json");
+    // The built-in import adapters.
+    let adapter = validator("adapter");
+    for name in ["frappe", "netsuite"] {
+        let path = root().join(format!("src/import/adapters/{name}.yaml"));
+        let errs = errors(&adapter, &yaml(&path));
+        assert!(errs.is_empty(), "the {name} adapter does not validate: {errs:#?}");
+        let first = std::fs::read_to_string(&path).unwrap().lines().next().unwrap_or("").to_string();
+        assert_eq!(first, "# yaml-language-server: $schema=../../../schemas/adapter.schema.json", "{name}");
+    }
     // The example waivers name rules that exist and dates that have not passed on the
     // examples' day; `tenet lint --waivers` says so.
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_tenet"))
@@ -123,6 +132,130 @@ fn schemas_reject_mistakes() {
     assert!(!errors(&model, &bad).is_empty());
     let good = serde_json::json!({"kinds": {"org": {"key": "id", "fields": {"id": "string", "n": {"type": "int", "default": 0}}}}});
     assert_eq!(errors(&model, &good), Vec::<String>::new());
+}
+
+/// An adapter's schema rejects what the adapter loader rejects whatever the model: a
+/// mapping with two sources or none, `table` without `field`, a `join` without `on`, an
+/// unknown converter or aggregate, a table with neither `files` nor `doctype`.
+#[test]
+fn the_adapter_schema_rejects_what_the_loader_rejects() {
+    let adapter = validator("adapter");
+    let with = |table: serde_json::Value, mapping: serde_json::Value| serde_json::json!({"reader": "frappe", "tables": {"User": table}, "kinds": {"user": {"table": "User", "fields": {"id": mapping}}}});
+    let table = serde_json::json!({"files": ["User"], "key": "name"});
+    let good = [
+        serde_json::json!({"field": "name"}),
+        serde_json::json!({"table": "User", "field": "name", "convert": "major"}),
+        serde_json::json!({"const": null}),
+        serde_json::json!({"join": "User", "on": "owner", "value": "name", "aggregate": "max", "where": {"status": ["A", 1]}}),
+        serde_json::json!({"all": [{"field": "a", "convert": "bool01"}, {"field": "b", "negate": true}]}),
+        serde_json::json!({"directory": "name"}),
+        serde_json::json!({"sequence": true, "map": {"0": "x", "1": 2}}),
+        serde_json::json!({"field": "roles", "each": "role", "convert": "split", "sep": ";"}),
+    ];
+    for m in good {
+        assert_eq!(errors(&adapter, &with(table.clone(), m.clone())), Vec::<String>::new(), "{m}");
+        let text = serde_json::to_string(&with(table.clone(), m.clone())).unwrap();
+        let loaded =
+            tenet::import::adapter::load(&tenet::source::SourceFile::new("a.yaml", text), &tenet::model::Model::erp());
+        assert!(
+            loaded.is_ok(),
+            "{m}: the loader rejects what the schema accepts: {:?}",
+            loaded.err().map(|d| d.iter().map(|d| d.message.clone()).collect::<Vec<_>>())
+        );
+    }
+    let bad = [
+        serde_json::json!({"field": "name", "const": 1}),
+        serde_json::json!({}),
+        serde_json::json!({"table": "User"}),
+        serde_json::json!({"const": 1, "table": "User"}),
+        serde_json::json!({"join": "User", "value": "name"}),
+        serde_json::json!({"field": "name", "convert": "uppercase"}),
+        serde_json::json!({"join": "User", "on": "a", "value": "b", "aggregate": "sum"}),
+        serde_json::json!({"field": "name", "negate": "yes"}),
+        serde_json::json!({"field": "name", "fileld": "x"}),
+    ];
+    for m in bad {
+        assert!(!errors(&adapter, &with(table.clone(), m.clone())).is_empty(), "the schema accepts {m}");
+        let text = serde_json::to_string(&with(table.clone(), m.clone())).unwrap();
+        let loaded =
+            tenet::import::adapter::load(&tenet::source::SourceFile::new("a.yaml", text), &tenet::model::Model::erp());
+        assert!(loaded.is_err(), "{m}: the loader accepts what the schema rejects");
+    }
+    let errs = errors(&adapter, &with(serde_json::json!({"key": "name"}), serde_json::json!({"field": "name"})));
+    assert!(!errs.is_empty());
+    let errs = errors(&adapter, &serde_json::json!({"reader": "csv", "tables": {}, "kinds": {}}));
+    assert!(!errs.is_empty());
+    let errs = errors(&adapter, &serde_json::json!({"reader": "frappe", "kinds": {}}));
+    assert!(errs.iter().any(|e| e.contains("\"tables\" is a required property")), "{errs:?}");
+}
+
+/// The values a schema offers for a string enum (`enum`, or `oneOf` of `const`s).
+fn enum_values(schema: &serde_json::Value) -> Vec<String> {
+    if let Some(values) = schema["enum"].as_array() {
+        return values.iter().filter_map(|v| v.as_str().map(String::from)).collect();
+    }
+    let one_of = schema["oneOf"].as_array().cloned().unwrap_or_default();
+    one_of.iter().filter_map(|v| v["const"].as_str().map(String::from)).collect()
+}
+
+/// The converters and aggregates the adapter schema offers are the loader's: each loads.
+#[test]
+fn the_adapter_schema_offers_the_loaders_converters_and_aggregates() {
+    let s = serde_json::to_value(schema::find("adapter").map(|e| (e.generate)()).unwrap()).unwrap();
+    let defs = &s["definitions"];
+    let converters = enum_values(&defs["Converter"]);
+    assert_eq!(converters, tenet::import::adapter::CONVERTERS);
+    let aggregates = enum_values(&defs["Aggregate"]);
+    assert_eq!(aggregates, ["list", "max", "min", "count", "first"]);
+    let load = |mapping: &str| {
+        let text = format!("reader: frappe\ntables: {{User: {{files: [User], key: name}}}}\nkinds:\n  user:\n    table: User\n    fields:\n      id: {mapping}\n");
+        tenet::import::adapter::load(&tenet::source::SourceFile::new("a.yaml", text), &tenet::model::Model::erp())
+            .is_ok()
+    };
+    for c in &converters {
+        assert!(load(&format!("{{field: name, convert: {c}}}")), "converter {c}");
+    }
+    for a in &aggregates {
+        assert!(load(&format!("{{join: User, on: owner, value: name, aggregate: {a}}}")), "aggregate {a}");
+    }
+    // The keys a field mapping takes, in the order the loader's diagnostics list them.
+    let keys: Vec<&str> = defs["FieldMapping"]["properties"].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "field",
+            "const",
+            "table",
+            "join",
+            "on",
+            "value",
+            "aggregate",
+            "all",
+            "directory",
+            "sequence",
+            "each",
+            "map",
+            "convert",
+            "sep",
+            "negate",
+            "where"
+        ]
+    );
+}
+
+/// The adapter example of docs/IMPORT.md validates and loads.
+#[test]
+fn the_adapter_example_of_the_manual_validates_and_loads() {
+    let page = std::fs::read_to_string(root().join("docs/IMPORT.md")).unwrap();
+    let section = page.split("\n## Adapters\n").nth(1).expect("an Adapters section");
+    let start = section.find("```yaml\n").expect("a yaml example") + "```yaml\n".len();
+    let text = &section[start..start + section[start..].find("\n```").unwrap() + 1];
+    assert!(text.contains("reader:"), "{text}");
+    let v: serde_json::Value = serde_saphyr::from_str(text).unwrap();
+    assert_eq!(errors(&validator("adapter"), &v), Vec::<String>::new());
+    let loaded =
+        tenet::import::adapter::load(&tenet::source::SourceFile::new("IMPORT.md", text), &tenet::model::Model::erp());
+    assert!(loaded.is_ok(), "{:?}", loaded.err().map(|d| d.iter().map(|d| d.message.clone()).collect::<Vec<_>>()));
 }
 
 /// The parsers accept exactly the keys the schemas list (one source of truth).
