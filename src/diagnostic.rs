@@ -40,7 +40,7 @@ codes! {
     BadLiteral = "T003", "malformed literal";
     /// A file is larger than its limit (docs/LIMITS.md, "Policy and test-file limits").
     TooLarge = "T004", "file too large";
-    /// A name resolves to nothing.
+    /// A name resolves to nothing (in an expression, or the kind of a `let`).
     UnknownName = "T010", "unknown name";
     /// A field the model does not declare.
     UnknownField = "T011", "unknown field";
@@ -48,6 +48,8 @@ codes! {
     UnknownFunction = "T012", "unknown function";
     /// A function called with the wrong number of arguments.
     Arity = "T013", "wrong number of arguments";
+    /// A group of fields (`plan`, of `plan.seats`) used as a value.
+    FieldGroup = "T014", "group of fields used as a value";
     /// The operands of an operator (`+`, `<`, `==`, `in`, unary `-`, `matches`, ...) have
     /// types it does not apply to.
     Type = "T020", "operator applied to the wrong types";
@@ -71,17 +73,31 @@ codes! {
     ArgumentType = "T029", "argument of the wrong type";
     /// A rule relates two unrelated entity kinds.
     UnrelatedKinds = "T030", "unrelated entity kinds";
-    /// Unknown or malformed annotation.
-    Annotation = "T040", "invalid annotation";
-    /// A duplicate definition (policy, rule, parameter, let).
+    /// A derived field (`let`) reads a kind that is neither its own nor one that holds it.
+    LetScope = "T031", "derived field reads another kind";
+    /// A `@message` mentions a kind the rule is not evaluated for.
+    MessageScope = "T032", "message names a kind outside the rule's subject";
+    /// An annotation name that does not exist.
+    Annotation = "T040", "unknown annotation";
+    /// A duplicate definition (policy, rule, parameter, let, annotation).
     Duplicate = "T041", "duplicate definition";
-    /// A structural problem in the policy (missing `policy` header, misplaced item).
-    Structure = "T042", "policy structure";
-    /// A `let` that shadows a model field, is recursive, or names an unknown kind.
-    Let = "T043", "invalid let";
-    /// An error in a message template.
+    /// No `policy "NAME"` declaration, or an item before it.
+    Structure = "T042", "missing or late policy declaration";
+    /// A `let` defined in terms of itself.
+    Let = "T043", "recursive let";
+    /// A `@message` template's braces do not match.
     Message = "T044", "invalid message template";
-    /// A problem in a YAML policy's structure (unknown key, wrong type).
+    /// An annotation's value has the wrong form (`@severity("high")`, `@tags("a")`).
+    AnnotationValue = "T045", "invalid annotation value";
+    /// An annotation where it does not apply (on a parameter, at the end of the file, a
+    /// rule's annotation on the policy).
+    MisplacedAnnotation = "T046", "misplaced annotation";
+    /// A parameter whose value is not a literal.
+    ParamNotLiteral = "T047", "parameter is not a literal";
+    /// A `let` that has the name of a field of the model.
+    LetShadows = "T048", "derived field shadows a model field";
+    /// A problem in a YAML policy's structure (unknown key, wrong type, a `let` key that is
+    /// not KIND.NAME).
     Yaml = "T050", "YAML policy structure";
     /// A problem in a model file.
     Model = "T060", "invalid model";

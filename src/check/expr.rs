@@ -142,7 +142,7 @@ impl<'a> Cx<'a> {
                     .collect();
                 let span = p.base.span;
                 self.err(
-                    Code::UnknownField,
+                    Code::FieldGroup,
                     span,
                     format!(
                         "`{}` is not a field of `{}` but a group of fields",
@@ -489,7 +489,7 @@ impl<'a> Cx<'a> {
             Res::Value(v) => v,
             Res::Prefix(_) => {
                 self.err(
-                    Code::UnknownField,
+                    Code::FieldGroup,
                     name_span,
                     format!("`{name}` is a group of fields; project one of its fields"),
                 )
@@ -920,7 +920,7 @@ impl<'a> Cx<'a> {
         if let Some(k) = free.set.minus(bound).iter().next() {
             let kname = self.model.kind_name(kind).to_string();
             self.err(
-                Code::Let,
+                Code::LetScope,
                 free.span_of(k).unwrap_or(ast.span),
                 format!("a derived field of `{kname}` cannot refer to `{}` directly", self.model.kind_name(k)),
             )

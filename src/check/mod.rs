@@ -62,7 +62,7 @@ fn policy_with_broken(p: &ast::Policy, model: &Model, broken: &[(String, Span)])
             "see" => see = see_annotation(&mut cx, a),
             other if RULE_ANNOTATIONS.contains(&other) => cx.diags.push(
                 Diagnostic::new(
-                    Code::Annotation,
+                    Code::MisplacedAnnotation,
                     file,
                     a.name.span,
                     format!("`@{other}` applies to rules, not to a policy"),
@@ -98,7 +98,7 @@ fn policy_with_broken(p: &ast::Policy, model: &Model, broken: &[(String, Span)])
             }
             None => {
                 cx.diags.push(
-                    Diagnostic::new(Code::Structure, file, param.value.span, format!("parameter `{}` must be a literal", param.name.node))
+                    Diagnostic::new(Code::ParamNotLiteral, file, param.value.span, format!("parameter `{}` must be a literal", param.name.node))
                         .label("not a literal")
                         .help("parameters are literals (`3`, `\"x\"`, `12h`, `2026-01-01`, `[\"a\", \"b\"]`); use `let` for computed values"),
                 );
@@ -121,7 +121,7 @@ fn policy_with_broken(p: &ast::Policy, model: &Model, broken: &[(String, Span)])
             let kinds: Vec<&str> = model.kinds.iter().map(|k| k.name.as_str()).collect();
             let help = did_you_mean(&l.kind.node, kinds.iter().copied()).map(|s| format!("did you mean `{s}`?"));
             cx.diags.push(
-                Diagnostic::new(Code::Let, file, l.kind.span, format!("unknown kind `{}`", l.kind.node))
+                Diagnostic::new(Code::UnknownName, file, l.kind.span, format!("unknown kind `{}`", l.kind.node))
                     .label("not a kind of the model")
                     .help_opt(help),
             );
@@ -130,7 +130,7 @@ fn policy_with_broken(p: &ast::Policy, model: &Model, broken: &[(String, Span)])
         if model.field_id(kind, &l.field.node).is_some() || model.is_prefix(kind, &l.field.node) {
             cx.diags.push(
                 Diagnostic::new(
-                    Code::Let,
+                    Code::LetShadows,
                     file,
                     l.field.span,
                     format!("`let {}.{}` shadows a field of the model", l.kind.node, l.field.node),
@@ -272,15 +272,20 @@ fn check_rule(cx: &mut expr::Cx<'_>, r: &ast::Rule) -> Option<hir::Rule> {
                                 Some(s) => format!("did you mean `{s}`? a severity is `error`, `warning` or `info`"),
                                 None => "a severity is `error`, `warning` or `info`".to_string(),
                             };
-                            Diagnostic::new(Code::Annotation, file, a.value.span, format!("unknown severity `{w}`"))
-                                .label("not a severity")
-                                .help(help)
+                            Diagnostic::new(
+                                Code::AnnotationValue,
+                                file,
+                                a.value.span,
+                                format!("unknown severity `{w}`"),
+                            )
+                            .label("not a severity")
+                            .help(help)
                         }
                         AnnotationValue::Expr(ast::Expr { kind: AK::Lit(Literal::Str(s)), .. })
                             if Severity::parse(s).is_some() =>
                         {
                             Diagnostic::new(
-                                Code::Annotation,
+                                Code::AnnotationValue,
                                 file,
                                 a.value.span,
                                 "`@severity` takes a bare word, not a string",
@@ -289,7 +294,7 @@ fn check_rule(cx: &mut expr::Cx<'_>, r: &ast::Rule) -> Option<hir::Rule> {
                             .help(format!("write `@severity({s})` without quotes"))
                         }
                         AnnotationValue::Expr(_) => Diagnostic::new(
-                            Code::Annotation,
+                            Code::AnnotationValue,
                             file,
                             a.value.span,
                             "`@severity` takes `error`, `warning` or `info`",
@@ -354,7 +359,7 @@ fn check_rule(cx: &mut expr::Cx<'_>, r: &ast::Rule) -> Option<hir::Rule> {
                             };
                             cx.diags.push(
                                 Diagnostic::new(
-                                    Code::Message,
+                                    Code::MessageScope,
                                     file,
                                     span,
                                     format!("the message mentions `{kname}`, but the rule is evaluated {per}"),
@@ -458,7 +463,7 @@ fn string_annotation(cx: &mut expr::Cx<'_>, a: &ast::Annotation) -> Option<Strin
         return Some(s.clone());
     }
     cx.diags.push(
-        Diagnostic::new(Code::Annotation, cx.file, a.value.span, format!("`@{}` takes a string", a.name.node))
+        Diagnostic::new(Code::AnnotationValue, cx.file, a.value.span, format!("`@{}` takes a string", a.name.node))
             .label("not a string")
             .help(format!("write `@{}(\"…\")`", a.name.node)),
     );
@@ -476,7 +481,7 @@ fn tags_annotation(cx: &mut expr::Cx<'_>, a: &ast::Annotation) -> Vec<String> {
         }
     }
     cx.diags.push(
-        Diagnostic::new(Code::Annotation, cx.file, a.value.span, "`@tags` takes a list of strings")
+        Diagnostic::new(Code::AnnotationValue, cx.file, a.value.span, "`@tags` takes a list of strings")
             .label("not a list of strings")
             .help("write `@tags([\"auth\", \"sessions\"])`"),
     );
@@ -500,7 +505,7 @@ fn see_annotation(cx: &mut expr::Cx<'_>, a: &ast::Annotation) -> Vec<String> {
     }
     cx.diags.push(
         Diagnostic::new(
-            Code::Annotation,
+            Code::AnnotationValue,
             cx.file,
             a.value.span,
             "`@see` takes a non-empty string or a non-empty list of non-empty strings",

@@ -273,7 +273,7 @@ impl Builder<'_> {
         if let Some(a) = pending.first() {
             self.diags.push(
                 Diagnostic::new(
-                    Code::Annotation,
+                    Code::MisplacedAnnotation,
                     self.file,
                     a.name.span,
                     format!("annotation `@{}` is not followed by a rule", a.name.node),
@@ -336,7 +336,7 @@ impl Builder<'_> {
         for a in pending.drain(..) {
             self.diags.push(
                 Diagnostic::new(
-                    Code::Annotation,
+                    Code::MisplacedAnnotation,
                     self.file,
                     a.name.span,
                     format!("annotation `@{}` cannot be attached to {what}", a.name.node),
@@ -816,7 +816,7 @@ fn split_message(
                     }
                 }
                 _ => diags.push(
-                    Diagnostic::new(Code::Annotation, file, a.value.span, "`@message` takes a string")
+                    Diagnostic::new(Code::AnnotationValue, file, a.value.span, "`@message` takes a string")
                         .label("not a string")
                         .help(r#"write `@message("Role {role.name} …")`"#),
                 ),

@@ -129,7 +129,7 @@ impl YamlBuilder<'_> {
                         let Some((kind, field)) = k.name.split_once('.') else {
                             self.diags.push(
                                 Diagnostic::new(
-                                    Code::Let,
+                                    Code::Yaml,
                                     self.file,
                                     k.span,
                                     format!("`{}` must be KIND.NAME", k.name),
