@@ -619,7 +619,8 @@ impl Server {
 
     fn semantic_tokens(&self, uri: &lt::Uri) -> Result<Json, (ErrorCode, String)> {
         let doc = self.doc(uri)?;
-        if analysis::form(&doc.name, &doc.text) != Form::Tenet || doc.text.len() > crate::parse::MAX_POLICY_BYTES {
+        let form = analysis::form(&doc.name, &doc.text);
+        if !matches!(form, Form::Tenet | Form::YamlPolicy) || doc.text.len() > crate::parse::MAX_POLICY_BYTES {
             return Ok(json!({"data": []}));
         }
         let d = Doc::new(&self.model, &doc.name, &doc.text);
