@@ -54,18 +54,24 @@ pub fn diagnostics(model: &Model, name: &str, text: &str, root: Option<&Path>) -
             d
         }
         Form::Test => {
-            let path = PathBuf::from(name);
-            let parent = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
-            let root = match root {
-                Some(r) if path.starts_with(r) => r.to_path_buf(),
-                _ => parent,
-            };
-            let found = crate::harness::Found { path: path.clone(), root };
-            let tf = crate::harness::load_text(&found, text.to_string(), false);
+            let tf = load_test(name, text, root);
             tf.diagnostics.into_iter().filter(|d| d.file.name.as_ref() == tf.path.as_str()).collect()
         }
         Form::Other => Vec::new(),
     }
+}
+
+/// A test file's text loaded as `tenet test` loads it (the files it names read from disk,
+/// inside `root`, or the test file's directory when it is not under `root`).
+pub fn load_test(name: &str, text: &str, root: Option<&Path>) -> crate::harness::TestFile {
+    let path = PathBuf::from(name);
+    let parent = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    let root = match root {
+        Some(r) if path.starts_with(r) => r.to_path_buf(),
+        _ => parent,
+    };
+    let found = crate::harness::Found { path, root };
+    crate::harness::load_text(&found, text.to_string(), false)
 }
 
 /// A quick fix for a diagnostic whose help says "did you mean `X`?": the byte range to
@@ -554,7 +560,7 @@ pub struct Item {
 }
 
 impl Item {
-    fn new(label: &str, kind: ItemKind, detail: &str) -> Self {
+    pub fn new(label: &str, kind: ItemKind, detail: &str) -> Self {
         Item { label: label.to_string(), kind, detail: detail.to_string(), doc: None, insert: None }
     }
 }
@@ -569,6 +575,10 @@ pub enum ItemKind {
     Annotation,
     Value,
     Keyword,
+    /// A key of a test file.
+    Key,
+    /// A rule's name (in a test file's `expect`).
+    Rule,
 }
 
 /// `PATH == "par…`, `PATH in ["a", "b…`: the path and whether a quote is already open.
