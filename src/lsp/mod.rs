@@ -516,6 +516,17 @@ impl Server {
     fn definition(&self, p: &lt::TextDocumentPositionParams) -> Result<Json, (ErrorCode, String)> {
         let doc = self.doc(&p.text_document.uri)?;
         let offset = Self::offset(doc, p.position)?;
+        if analysis::form(&doc.name, &doc.text) == Form::Test {
+            // A rule name or a parameter: where its policy file defines it.
+            let under = testfile::under_test(&doc.name, &doc.text, self.root.as_deref());
+            let model = under.model.as_ref().unwrap_or(&self.model);
+            let t = testfile::TestDoc { text: &doc.text, model, policies: &under.policies };
+            let Some((file, (s, e))) = t.definition(offset) else { return Ok(Json::Null) };
+            let path = std::path::Path::new(file.name.as_ref());
+            let Some(uri) = file_uri(path).filter(|_| path.is_absolute()) else { return Ok(Json::Null) };
+            let loc = lt::Location { uri, range: Lines::new(&file.text).range(s, e) };
+            return Ok(serde_json::to_value(lt::GotoDefinitionResponse::Scalar(loc)).unwrap_or(Json::Null));
+        }
         let d = Doc::new(&self.model, &doc.name, &doc.text);
         let Some((s, e)) = d.definition(offset) else { return Ok(Json::Null) };
         let loc = lt::Location { uri: doc.uri.clone(), range: Lines::new(&doc.text).range(s, e) };

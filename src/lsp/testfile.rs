@@ -457,6 +457,21 @@ impl TestDoc<'_> {
         Some((md, (ws, we)))
     }
 
+    /// Where the rule name or parameter at `offset` is defined: the policy file (as the
+    /// test file names it), its text, and the byte range of the name.
+    pub fn definition(&self, offset: usize) -> Option<(&crate::source::SourceFile, (usize, usize))> {
+        let (ws, we) = scalar_word_at(self.text, offset)?;
+        let word = &self.text[ws..we];
+        let place = place(self.text, ws)?;
+        let path = place.path.as_slice();
+        let (p, span) = match place.value_of.as_deref() {
+            Some("rule") if is_expectation(path) => self.find_rule(word).map(|(p, r)| (p, r.span))?,
+            None if is_set(path) => self.find_param(word).map(|(p, q)| (p, q.span))?,
+            _ => return None,
+        };
+        Some((&p.file, (span.start as usize, span.end as usize)))
+    }
+
     /// A rule by `NAME` or `POLICY.NAME`.
     fn find_rule(&self, name: &str) -> Option<(&hir::Policy, &hir::Rule)> {
         let all = || self.policies.iter().flat_map(|p| p.rules.iter().map(move |r| (p, r)));
@@ -566,6 +581,17 @@ mod tests {
         );
         assert_eq!(at("cases:\n  - expect: [{rule: \"x|"), p(&["cases", "expect"], Some("rule")));
         assert!(place("a: b # com", 10).is_none());
+    }
+
+    #[test]
+    fn every_position_of_odd_text_is_answered_without_a_panic() {
+        let m = Model::erp();
+        let text = "policy: [\"é😀.tenet\", 'x''y'\ncases:\n- name: \"a\\\"b\" # c\n  tenant: {users: [{id: u1, kind: \"\r\n  expect:\n  - rule: x\n    -\n\t- {:, }]: \"\n";
+        let d = TestDoc { text, model: &m, policies: &[] };
+        for i in 0..=text.len() + 1 {
+            let _ = (d.complete(i), d.hover(i), d.definition(i), place(text, i));
+        }
+        assert_eq!(place(text, text.find("kind").unwrap_or(0)).map(|p| p.path.len()), Some(3));
     }
 
     #[test]

@@ -474,5 +474,12 @@ fn test_files_complete_rule_names_keys_and_model_fields_and_hover_rules_and_fiel
     let h = c.at("textDocument/hover", &uri, 6, 12);
     let md = h["result"]["contents"]["value"].as_str().unwrap();
     assert!(md.contains("user.two_factor: bool"), "{md}");
+    // Go to definition: the rule's name in the policy file.
+    let d = c.at("textDocument/definition", &uri, 9, 18);
+    assert_eq!(d["result"]["uri"], format!("file://{}/p.tenet", root.display()), "{d}");
+    assert_eq!(
+        d["result"]["range"],
+        json!({"start": {"line": 4, "character": 5}, "end": {"line": 4, "character": 16}})
+    );
     assert_eq!(c.stop(), 0);
 }
