@@ -33,6 +33,16 @@ pub struct TestFile {
     pub snapshot_dir: PathBuf,
     /// [`Found::root`]: the snapshot directory is looked at only inside it.
     pub root: PathBuf,
+    /// The model and the policies under test, when they loaded (even if the cases have
+    /// mistakes): what an editor completes and explains in the file.
+    pub under_test: UnderTest,
+}
+
+/// What a test file is checked against, as far as it loaded.
+#[derive(Default)]
+pub struct UnderTest {
+    pub model: Option<Model>,
+    pub policies: Vec<hir::Policy>,
 }
 
 impl TestFile {
@@ -195,6 +205,7 @@ fn empty(found: &Found) -> TestFile {
         rules: Vec::new(),
         snapshot_dir: normalize(&parent_dir(path).join("__snapshots__").join(stem(path))),
         root: found.root.clone(),
+        under_test: UnderTest::default(),
     }
 }
 
@@ -237,9 +248,18 @@ pub fn load_text(found: &Found, text: String, allow_outside: bool) -> TestFile {
     let snapshot_dir = tf.snapshot_dir.clone();
     let file = SourceFile::new(shown_path.as_str(), text);
     let root = if allow_outside { None } else { Some(Root::new(&found.root)) };
-    let mut l = Loader { file: &file, dir, root, root_path: found.root.clone(), snapshot_dir, diags: Vec::new() };
+    let mut l = Loader {
+        file: &file,
+        dir,
+        root,
+        root_path: found.root.clone(),
+        snapshot_dir,
+        diags: Vec::new(),
+        under_test: UnderTest::default(),
+    };
     let (cases, rules) = l.file();
     tf.diagnostics = l.diags;
+    tf.under_test = l.under_test;
     if tf.diagnostics.is_empty() {
         tf.cases = cases;
         tf.rules = rules;
@@ -257,6 +277,7 @@ struct Loader<'a> {
     root_path: PathBuf,
     snapshot_dir: PathBuf,
     diags: Vec<Diagnostic>,
+    under_test: UnderTest,
 }
 
 /// The directory tree a test file's paths must stay inside.
@@ -345,9 +366,18 @@ impl Loader<'_> {
                     None => Vec::new(),
                 };
                 let span = root.get("set").map_or(root.span, |s| s.span);
-                self.engine(&model, &policies, &sets, span).map(|engine| Shared { model, policies, sets, engine })
+                match self.engine(&model, &policies, &sets, span) {
+                    Some(engine) => Some(Shared { model, policies, sets, engine }),
+                    None => {
+                        self.under_test = UnderTest { model: Some(model), policies };
+                        None
+                    }
+                }
             }
-            _ => None,
+            (model, _) => {
+                self.under_test.model = model;
+                None
+            }
         };
         let rules: Rules = match &shared {
             Some(s) => s
@@ -382,6 +412,9 @@ impl Loader<'_> {
                     None,
                 ),
             },
+        }
+        if let Some(s) = shared {
+            self.under_test = UnderTest { model: Some(s.model), policies: s.policies };
         }
         (cases, rules)
     }

@@ -20,7 +20,7 @@ mod snapshots;
 
 pub use coverage::{Coverage, RuleCoverage};
 pub use expect::{Expect, Expectation, Key};
-pub use load::{discover, load_file, load_text, Case, Found, SnapshotRef, TestFile};
+pub use load::{discover, load_file, load_text, Case, Found, SnapshotRef, TestFile, UnderTest};
 pub use render::{finding_line, CaseReport};
 
 use crate::finding::Status;

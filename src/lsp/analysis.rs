@@ -54,18 +54,24 @@ pub fn diagnostics(model: &Model, name: &str, text: &str, root: Option<&Path>) -
             d
         }
         Form::Test => {
-            let path = PathBuf::from(name);
-            let parent = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
-            let root = match root {
-                Some(r) if path.starts_with(r) => r.to_path_buf(),
-                _ => parent,
-            };
-            let found = crate::harness::Found { path: path.clone(), root };
-            let tf = crate::harness::load_text(&found, text.to_string(), false);
+            let tf = load_test(name, text, root);
             tf.diagnostics.into_iter().filter(|d| d.file.name.as_ref() == tf.path.as_str()).collect()
         }
         Form::Other => Vec::new(),
     }
+}
+
+/// A test file's text loaded as `tenet test` loads it (the files it names read from disk,
+/// inside `root`, or the test file's directory when it is not under `root`).
+pub fn load_test(name: &str, text: &str, root: Option<&Path>) -> crate::harness::TestFile {
+    let path = PathBuf::from(name);
+    let parent = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    let root = match root {
+        Some(r) if path.starts_with(r) => r.to_path_buf(),
+        _ => parent,
+    };
+    let found = crate::harness::Found { path, root };
+    crate::harness::load_text(&found, text.to_string(), false)
 }
 
 /// A quick fix for a diagnostic whose help says "did you mean `X`?": the byte range to
@@ -112,15 +118,17 @@ pub struct Doc<'a> {
     pub model: &'a Model,
     pub text: &'a str,
     pub ast: Option<ast::Policy>,
+    pub form: Form,
 }
 
 impl<'a> Doc<'a> {
     pub fn new(model: &'a Model, name: &str, text: &'a str) -> Self {
-        let ast = match form(name, text) {
+        let form = form(name, text);
+        let ast = match form {
             Form::Tenet | Form::YamlPolicy => crate::parse::policy(&SourceFile::new(name, text)).value,
             _ => None,
         };
-        Doc { model, text, ast }
+        Doc { model, text, ast, form }
     }
 
     fn params(&self) -> &[ast::Param] {
@@ -237,17 +245,7 @@ impl<'a> Doc<'a> {
         let shown = path.join(".");
         let m = self.model;
         let md = match self.resolve(&path, call)? {
-            Named::Field(k, f) => {
-                let field = m.field(k, f);
-                let mut s = format!("```tenet\n{}.{}: {}\n```\n", m.kind_name(k), field.name, field.ty.show(m));
-                if let Some(d) = &field.default {
-                    s.push_str(&format!("\ndefault: `{}`\n", show_value(d)));
-                }
-                if let Some(doc) = &field.doc {
-                    s.push_str(&format!("\n{doc}\n"));
-                }
-                s
-            }
+            Named::Field(k, f) => field_markdown(m, k, f),
             Named::Kind(k) => kind_doc(m, k),
             Named::Group(k, g) => {
                 let fields: Vec<String> = m
@@ -406,9 +404,66 @@ impl<'a> Doc<'a> {
         out
     }
 
-    /// Semantic tokens of a `.tenet` text: (start, end, token type index).
+    /// Semantic tokens of the document, in order and never overlapping: (start, end, token
+    /// type index). A `.tenet` file is lexed whole; in a YAML policy, the expressions (`let`
+    /// values, `when`, `assert`) and the `{…}` parts of messages are lexed as the strings
+    /// YAML reads, and each token is mapped back to the text it was written as (through
+    /// quotes, escapes, folded lines and block scalars).
     pub fn semantic_tokens(&self) -> Vec<(usize, usize, u32)> {
-        let toks = vocab::tokens(self.text);
+        match self.form {
+            Form::Tenet => self.classify(self.text),
+            Form::YamlPolicy => self.yaml_tokens(),
+            Form::Test | Form::Other => Vec::new(),
+        }
+    }
+
+    fn yaml_tokens(&self) -> Vec<(usize, usize, u32)> {
+        let file = SourceFile::new("policy.yaml", self.text);
+        let Ok(root) = crate::yaml::parse(&file, crate::diagnostic::Code::Yaml) else { return Vec::new() };
+        // (the scalar, whether it is a message template)
+        let mut scalars: Vec<(&crate::yaml::YNode, bool)> = Vec::new();
+        if let Some(entries) = root.get("let").and_then(|l| l.as_map()) {
+            scalars.extend(entries.iter().map(|(_, v)| (v, false)));
+        }
+        if let Some(crate::yaml::YValue::Seq(rules)) = root.get("rules").map(|r| &r.value) {
+            for rule in rules {
+                for (key, template) in [("when", false), ("assert", false), ("message", true)] {
+                    if let Some(n) = rule.get(key) {
+                        scalars.push((n, template));
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (node, template) in scalars {
+            let Some(value) = node.as_str() else { continue };
+            let (starts, ends) = crate::yaml::scalar_offsets(self.text, node.span, value);
+            let pieces = if template { template_exprs(value) } else { vec![(0, value.len())] };
+            for (a, b) in pieces {
+                let Some(piece) = value.get(a..b) else { continue };
+                for (s, e, ty) in self.classify(piece) {
+                    let (Some(&fs), Some(&fe)) = (starts.get(a + s), ends.get(a + e - 1)) else { continue };
+                    if fe > fs {
+                        out.push((fs as usize, fe as usize, ty));
+                    }
+                }
+            }
+        }
+        out.sort_unstable();
+        let mut last_end = 0;
+        out.retain(|&(s, e, _)| {
+            let keep = s >= last_end;
+            if keep {
+                last_end = e;
+            }
+            keep
+        });
+        out
+    }
+
+    /// The semantic tokens of an expression or `.tenet` text, in its own offsets.
+    fn classify(&self, text: &str) -> Vec<(usize, usize, u32)> {
+        let toks = vocab::tokens(text);
         let mut out = Vec::with_capacity(toks.len());
         for (tok, s, e) in toks {
             let ty = match tok {
@@ -421,8 +476,8 @@ impl<'a> Doc<'a> {
                 Tok::Annotation => TOKEN_DECORATOR,
                 Tok::Punct => continue,
                 Tok::Ident => {
-                    let word = &self.text[s..e];
-                    let call = self.text[e..].trim_start().starts_with('(');
+                    let word = &text[s..e];
+                    let call = text[e..].trim_start().starts_with('(');
                     if call && vocab::builtin(word).is_some() || word == "now" {
                         TOKEN_FUNCTION
                     } else if self.model.kind_id(word).is_some() {
@@ -438,6 +493,34 @@ impl<'a> Doc<'a> {
         }
         out
     }
+}
+
+/// The byte ranges of the `{…}` expressions of a message template (as the parser splits
+/// it; `{{` and `}}` are literal braces).
+fn template_exprs(value: &str) -> Vec<(usize, usize)> {
+    let file = SourceFile::new("message", value);
+    let t = ast::Template { text: value.to_string(), offsets: (0..=value.len() as u32).collect() };
+    let (parts, _) = crate::parse::parse_template(&file, &t);
+    parts
+        .into_iter()
+        .filter_map(|p| match p {
+            crate::parse::TemplatePartPub::Expr(e) => Some((e.span.start as usize, e.span.end as usize)),
+            crate::parse::TemplatePartPub::Text(_) => None,
+        })
+        .collect()
+}
+
+/// Markdown for a model field: `kind.name: type`, its default and its description.
+pub fn field_markdown(m: &Model, k: KindId, f: FieldId) -> String {
+    let field = m.field(k, f);
+    let mut s = format!("```tenet\n{}.{}: {}\n```\n", m.kind_name(k), field.name, field.ty.show(m));
+    if let Some(d) = &field.default {
+        s.push_str(&format!("\ndefault: `{}`\n", show_value(d)));
+    }
+    if let Some(doc) = &field.doc {
+        s.push_str(&format!("\n{doc}\n"));
+    }
+    s
 }
 
 /// The semantic token types, in the order of the legend.
@@ -477,7 +560,7 @@ pub struct Item {
 }
 
 impl Item {
-    fn new(label: &str, kind: ItemKind, detail: &str) -> Self {
+    pub fn new(label: &str, kind: ItemKind, detail: &str) -> Self {
         Item { label: label.to_string(), kind, detail: detail.to_string(), doc: None, insert: None }
     }
 }
@@ -492,6 +575,10 @@ pub enum ItemKind {
     Annotation,
     Value,
     Keyword,
+    /// A key of a test file.
+    Key,
+    /// A rule's name (in a test file's `expect`).
+    Rule,
 }
 
 /// `PATH == "par…`, `PATH in ["a", "b…`: the path and whether a quote is already open.
@@ -518,7 +605,7 @@ fn enum_context(before: &str) -> Option<(Vec<String>, bool)> {
 }
 
 /// The kind of the entities a type holds (an entity, a reference, or a list of either).
-fn entity_kind(ty: &Type) -> Option<KindId> {
+pub fn entity_kind(ty: &Type) -> Option<KindId> {
     match ty {
         Type::Entity(k) | Type::Ref(k) => Some(*k),
         Type::List(t) => entity_kind(t),
@@ -565,7 +652,7 @@ fn walk_expr<'e>(e: &'e ast::Expr, f: &mut impl FnMut(&'e ast::Expr)) {
     }
 }
 
-fn kind_doc(m: &Model, k: KindId) -> String {
+pub fn kind_doc(m: &Model, k: KindId) -> String {
     let kind = m.kind(k);
     let mut s = format!("```tenet\nkind {}\n```\n", kind.name);
     if let (Some(p), Some(c)) = (kind.parent, &kind.collection) {
@@ -580,7 +667,7 @@ fn kind_doc(m: &Model, k: KindId) -> String {
     s
 }
 
-fn field_doc(m: &Model, _k: KindId, f: &crate::model::Field) -> Option<String> {
+pub fn field_doc(m: &Model, _k: KindId, f: &crate::model::Field) -> Option<String> {
     let mut s = String::new();
     if let Some(d) = &f.default {
         s.push_str(&format!("default: `{}`", show_value(d)));
@@ -665,6 +752,41 @@ mod tests {
         assert_eq!(form("p.test.yaml", "policy: p.yaml\n"), Form::Test);
         let m = Model::erp();
         assert_eq!(diagnostics(&m, "p.yaml", "policy: p\nrules: [\n", None).len(), 1);
+    }
+
+    #[test]
+    fn yaml_policies_get_semantic_tokens_at_the_text_of_their_expressions() {
+        let m = Model::erp();
+        let text = "policy: p\nparams:\n  cap: 3\nlet:\n  user.many: count(user.sessions) > cap\nrules:\n  - id: a\n    when: \"user.email != \\\"x@y\\\"\"\n    assert: |\n      user.many\n        and not user.2fa\n    message: 'User {user.id} ''has'' {count(user.sessions)}'\n";
+        let d = Doc::new(&m, "p.yaml", text);
+        let toks: Vec<(&str, u32)> = d.semantic_tokens().into_iter().map(|(s, e, t)| (&text[s..e], t)).collect();
+        assert_eq!(
+            toks,
+            [
+                ("count", TOKEN_FUNCTION),
+                ("user", TOKEN_TYPE),
+                ("sessions", TOKEN_PROPERTY),
+                (">", TOKEN_OPERATOR),
+                ("cap", TOKEN_PARAMETER),
+                ("user", TOKEN_TYPE),
+                ("email", TOKEN_PROPERTY),
+                ("!=", TOKEN_OPERATOR),
+                ("\\\"x@y\\\"", TOKEN_STRING),
+                ("user", TOKEN_TYPE),
+                ("many", TOKEN_PROPERTY),
+                ("and", TOKEN_KEYWORD),
+                ("not", TOKEN_KEYWORD),
+                ("user", TOKEN_TYPE),
+                ("2fa", TOKEN_PROPERTY),
+                ("user", TOKEN_TYPE),
+                ("id", TOKEN_PROPERTY),
+                ("count", TOKEN_FUNCTION),
+                ("user", TOKEN_TYPE),
+                ("sessions", TOKEN_PROPERTY),
+            ]
+        );
+        // A YAML policy that does not parse has no tokens (and no panic).
+        assert!(Doc::new(&m, "p.yaml", "policy: p\nrules: [\n").semantic_tokens().is_empty());
     }
 
     #[test]

@@ -11,10 +11,16 @@
 //! - `vocab`: the builtin table and the lexer's tokens, as hover, completion and semantic
 //!   highlighting show them.
 //!
-//! The documents served: `.tenet` policies, YAML policies (their expressions, whose spans
-//! the YAML parser maps into the file) and `*.test.yaml` files (diagnostics).
+//! - `testfile`: where a position is in a `*.test.yaml` file, and what completes and
+//!   hovers there (keys, rule names, a tenant's model fields).
+//!
+//! The documents served: `.tenet` policies; YAML policies (diagnostics, hover, completion,
+//! definition, symbols and semantic tokens for their expressions, whose spans the YAML
+//! parser maps into the file; no formatting); `*.test.yaml` files (diagnostics as `tenet
+//! test` loads them, completion and hover).
 
 pub mod analysis;
+pub mod testfile;
 pub mod text;
 pub mod vocab;
 
@@ -452,8 +458,14 @@ impl Server {
     fn hover(&self, p: &lt::TextDocumentPositionParams) -> Result<Json, (ErrorCode, String)> {
         let doc = self.doc(&p.text_document.uri)?;
         let offset = Self::offset(doc, p.position)?;
-        let d = Doc::new(&self.model, &doc.name, &doc.text);
-        let Some((md, (s, e))) = d.hover(offset) else { return Ok(Json::Null) };
+        let found = if analysis::form(&doc.name, &doc.text) == Form::Test {
+            let under = testfile::under_test(&doc.name, &doc.text, self.root.as_deref());
+            let model = under.model.as_ref().unwrap_or(&self.model);
+            testfile::TestDoc { text: &doc.text, model, policies: &under.policies }.hover(offset)
+        } else {
+            Doc::new(&self.model, &doc.name, &doc.text).hover(offset)
+        };
+        let Some((md, (s, e))) = found else { return Ok(Json::Null) };
         let hover = lt::Hover {
             contents: lt::HoverContents::Markup(lt::MarkupContent { kind: lt::MarkupKind::Markdown, value: md }),
             range: Some(Lines::new(&doc.text).range(s, e)),
@@ -465,12 +477,16 @@ impl Server {
         let doc = self.doc(&p.text_document.uri)?;
         let offset = Self::offset(doc, p.position)?;
         let form = analysis::form(&doc.name, &doc.text);
-        if !matches!(form, Form::Tenet | Form::YamlPolicy) {
-            return Ok(Json::Null);
-        }
-        let d = Doc::new(&self.model, &doc.name, &doc.text);
-        let items: Vec<lt::CompletionItem> = d
-            .complete(offset, form)
+        let items = match form {
+            Form::Tenet | Form::YamlPolicy => Doc::new(&self.model, &doc.name, &doc.text).complete(offset, form),
+            Form::Test => {
+                let under = testfile::under_test(&doc.name, &doc.text, self.root.as_deref());
+                let model = under.model.as_ref().unwrap_or(&self.model);
+                testfile::TestDoc { text: &doc.text, model, policies: &under.policies }.complete(offset)
+            }
+            Form::Other => return Ok(Json::Null),
+        };
+        let items: Vec<lt::CompletionItem> = items
             .into_iter()
             .map(|it| lt::CompletionItem {
                 label: it.label,
@@ -483,6 +499,8 @@ impl Server {
                     ItemKind::Annotation => lt::CompletionItemKind::PROPERTY,
                     ItemKind::Value => lt::CompletionItemKind::ENUM_MEMBER,
                     ItemKind::Keyword => lt::CompletionItemKind::KEYWORD,
+                    ItemKind::Key => lt::CompletionItemKind::PROPERTY,
+                    ItemKind::Rule => lt::CompletionItemKind::REFERENCE,
                 }),
                 detail: Some(it.detail),
                 documentation: it.doc.map(|v| {
@@ -498,6 +516,17 @@ impl Server {
     fn definition(&self, p: &lt::TextDocumentPositionParams) -> Result<Json, (ErrorCode, String)> {
         let doc = self.doc(&p.text_document.uri)?;
         let offset = Self::offset(doc, p.position)?;
+        if analysis::form(&doc.name, &doc.text) == Form::Test {
+            // A rule name or a parameter: where its policy file defines it.
+            let under = testfile::under_test(&doc.name, &doc.text, self.root.as_deref());
+            let model = under.model.as_ref().unwrap_or(&self.model);
+            let t = testfile::TestDoc { text: &doc.text, model, policies: &under.policies };
+            let Some((file, (s, e))) = t.definition(offset) else { return Ok(Json::Null) };
+            let path = std::path::Path::new(file.name.as_ref());
+            let Some(uri) = file_uri(path).filter(|_| path.is_absolute()) else { return Ok(Json::Null) };
+            let loc = lt::Location { uri, range: Lines::new(&file.text).range(s, e) };
+            return Ok(serde_json::to_value(lt::GotoDefinitionResponse::Scalar(loc)).unwrap_or(Json::Null));
+        }
         let d = Doc::new(&self.model, &doc.name, &doc.text);
         let Some((s, e)) = d.definition(offset) else { return Ok(Json::Null) };
         let loc = lt::Location { uri: doc.uri.clone(), range: Lines::new(&doc.text).range(s, e) };
@@ -568,10 +597,16 @@ impl Server {
         Ok(serde_json::to_value(lt::DocumentSymbolResponse::Nested(vec![policy])).unwrap_or(Json::Null))
     }
 
+    /// `tenet fmt` for a `.tenet` file. YAML (policies and test files) gets no edits: `tenet
+    /// fmt` formats only `.tenet`, and rewriting an expression inside YAML would have to
+    /// re-quote and re-indent it (block scalars, escapes, comments around it) — a change of
+    /// the file's YAML that no command makes, so the editor makes none either.
     fn formatting(&self, uri: &lt::Uri) -> Result<Json, (ErrorCode, String)> {
         let doc = self.doc(uri)?;
-        if analysis::form(&doc.name, &doc.text) != Form::Tenet {
-            return Ok(Json::Null);
+        match analysis::form(&doc.name, &doc.text) {
+            Form::Tenet => {}
+            Form::YamlPolicy | Form::Test => return Ok(json!([])),
+            Form::Other => return Ok(Json::Null),
         }
         let file = crate::source::SourceFile::new(doc.name.as_str(), doc.text.as_str());
         match crate::fmt::format(&file) {
@@ -619,7 +654,8 @@ impl Server {
 
     fn semantic_tokens(&self, uri: &lt::Uri) -> Result<Json, (ErrorCode, String)> {
         let doc = self.doc(uri)?;
-        if analysis::form(&doc.name, &doc.text) != Form::Tenet || doc.text.len() > crate::parse::MAX_POLICY_BYTES {
+        let form = analysis::form(&doc.name, &doc.text);
+        if !matches!(form, Form::Tenet | Form::YamlPolicy) || doc.text.len() > crate::parse::MAX_POLICY_BYTES {
             return Ok(json!({"data": []}));
         }
         let d = Doc::new(&self.model, &doc.name, &doc.text);

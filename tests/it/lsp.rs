@@ -331,3 +331,155 @@ fn a_custom_model_from_the_command_line() {
     assert_eq!(n["params"]["diagnostics"][0]["code"], "T010", "{n}");
     assert_eq!(c.stop(), 0);
 }
+
+#[test]
+fn yaml_policies_get_semantic_tokens_inside_their_expressions_and_no_formatting() {
+    let mut c = Client::start(&[]);
+    c.initialize(Value::Null);
+    let uri = "file:///nonexistent/lsp-test/tokens.yaml";
+    let text = "policy: p\n\
+                rules:\n  \
+                  - id: a\n    \
+                    when: |\n      \
+                      role.status == \"active\"\n    \
+                    assert: \"role.2fa and role.multiple_sessions\"\n";
+    let n = c.open(uri, text);
+    assert_eq!(n["params"]["diagnostics"], json!([]), "{n}");
+    let r = c.request("textDocument/semanticTokens/full", json!({"textDocument": {"uri": uri}}));
+    let data: Vec<u64> = r["result"]["data"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    // Indices in the legend of `initialize` (src/lsp/analysis.rs TOKEN_TYPES).
+    let (string, keyword, operator, property, ty) = (1u64, 3, 4, 8, 9);
+    // (delta line, delta start, length, type, modifiers): the YAML keys are not tokens;
+    // the block scalar's `role.status == "active"` and the quoted assertion are.
+    #[rustfmt::skip]
+    let expected = [
+        4, 6, 4, ty, 0,   0, 5, 6, property, 0,   0, 7, 2, operator, 0,   0, 3, 8, string, 0,
+        1, 13, 4, ty, 0,   0, 5, 3, property, 0,   0, 4, 3, keyword, 0,   0, 4, 4, ty, 0,
+        0, 5, 17, property, 0,
+    ];
+    assert_eq!(data, expected, "{r}");
+    let r = c.request(
+        "textDocument/formatting",
+        json!({"textDocument": {"uri": uri}, "options": {"tabSize": 2, "insertSpaces": true}}),
+    );
+    assert_eq!(r["result"], json!([]), "YAML is never rewritten: {r}");
+    assert_eq!(c.stop(), 0);
+}
+
+const TEST_POLICY: &str = "policy \"p\"\n\n\
+    @title(\"Sessions are capped\")\n\
+    @message(\"User {user.id} has {count(user.sessions)} sessions\")\n\
+    rule session_cap: count(user.sessions) <= 2\n\n\
+    rule web_2fa: user.two_factor\n";
+
+/// A directory with the policy `p.tenet` (returned canonical, for `file:` URIs).
+fn test_dir() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    std::fs::write(root.join("p.tenet"), TEST_POLICY).unwrap();
+    (dir, root)
+}
+
+#[test]
+fn a_test_file_gets_the_diagnostics_tenet_test_reports_with_range_and_code() {
+    let (_dir, root) = test_dir();
+    let text = "policy: p.tenet\ncases:\n  - name: typo\n    tenant: {}\n    expect:\n      - {rule: session_cup}\n";
+    std::fs::write(root.join("typo.test.yaml"), text).unwrap();
+    // The code `tenet test` reports for this file.
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_tenet")).args(["test", "typo.test.yaml"]).current_dir(&root).output().unwrap();
+    let printed = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let code = printed
+        .lines()
+        .map(str::trim)
+        .find(|l| l.len() == 4 && l.starts_with('T') && l[1..].bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or_else(|| panic!("no code in {printed}"))
+        .to_string();
+    assert!(printed.contains("no rule `session_cup`"), "{printed}");
+
+    let mut c = Client::start(&[]);
+    c.initialize(Value::Null);
+    let uri = format!("file://{}/typo.test.yaml", root.display());
+    let n = c.open(&uri, text);
+    let diags = n["params"]["diagnostics"].as_array().unwrap();
+    assert_eq!(diags.len(), 1, "{n}");
+    assert_eq!(diags[0]["code"], code.as_str(), "{n}");
+    assert_eq!(
+        diags[0]["range"],
+        json!({"start": {"line": 5, "character": 15}, "end": {"line": 5, "character": 26}}),
+        "{n}"
+    );
+    assert!(diags[0]["message"].as_str().unwrap().contains("did you mean `session_cap`"), "{n}");
+    // Its quick fix, and the fix typed in clears it.
+    let r = c.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri}, "range": diags[0]["range"], "context": {"diagnostics": [diags[0]]}}),
+    );
+    assert_eq!(r["result"][0]["edit"]["changes"][&uri][0]["newText"], "session_cap", "{r}");
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 2},
+               "contentChanges": [{"range": diags[0]["range"], "text": "session_cap"}]}),
+    );
+    let n = c.notification("textDocument/publishDiagnostics");
+    assert_eq!(n["params"]["diagnostics"], json!([]), "{n}");
+    assert_eq!(c.stop(), 0);
+}
+
+#[test]
+fn test_files_complete_rule_names_keys_and_model_fields_and_hover_rules_and_fields() {
+    let (_dir, root) = test_dir();
+    let mut c = Client::start(&[]);
+    c.initialize(Value::Null);
+    let uri = format!("file://{}/p.test.yaml", root.display());
+    // Being typed: not valid YAML yet.
+    let text = "policy: p.tenet\n\
+                cases:\n  \
+                  - name: one\n    \
+                    tenant:\n      \
+                      users:\n        \
+                        - id: u1\n          \
+                          two_factor: true\n          \
+                          \n    \
+                    expect:\n      \
+                      - {rule: session_cap}\n      \
+                      - {rule: \n";
+    c.open(&uri, text);
+    let labels = |r: &Value| -> Vec<String> {
+        r["result"].as_array().unwrap().iter().map(|i| i["label"].as_str().unwrap().to_string()).collect()
+    };
+    // The rules of the policy under test, after `rule:`.
+    let r = c.at("textDocument/completion", &uri, 10, 15);
+    assert_eq!(labels(&r), ["session_cap", "web_2fa"], "{r}");
+    assert_eq!(r["result"][0]["detail"], "rule of p: Sessions are capped", "{r}");
+    // The fields of a user in the inline tenant.
+    let r = c.at("textDocument/completion", &uri, 7, 10);
+    let fields = labels(&r);
+    assert!(fields.iter().any(|f| f == "sessions") && fields.iter().any(|f| f == "two_factor"), "{fields:?}");
+    assert!(!fields.iter().any(|f| f == "web_2fa" || f == "policy"), "{fields:?}");
+    // The keys of a case.
+    let r = c.at("textDocument/completion", &uri, 3, 4);
+    assert!(labels(&r).iter().any(|k| k == "tenant_file"), "{r}");
+
+    // Hover: a rule name shows the rule; a tenant key shows the model field.
+    let h = c.at("textDocument/hover", &uri, 9, 18);
+    let md = h["result"]["contents"]["value"].as_str().unwrap();
+    assert!(md.contains("rule session_cap: count(user.sessions) <= 2"), "{md}");
+    assert!(md.contains("Sessions are capped"), "{md}");
+    assert!(md.contains("message: User {user.id} has {count(user.sessions)} sessions"), "{md}");
+    assert_eq!(
+        h["result"]["range"],
+        json!({"start": {"line": 9, "character": 15}, "end": {"line": 9, "character": 26}})
+    );
+    let h = c.at("textDocument/hover", &uri, 6, 12);
+    let md = h["result"]["contents"]["value"].as_str().unwrap();
+    assert!(md.contains("user.two_factor: bool"), "{md}");
+    // Go to definition: the rule's name in the policy file.
+    let d = c.at("textDocument/definition", &uri, 9, 18);
+    assert_eq!(d["result"]["uri"], format!("file://{}/p.tenet", root.display()), "{d}");
+    assert_eq!(
+        d["result"]["range"],
+        json!({"start": {"line": 4, "character": 5}, "end": {"line": 4, "character": 16}})
+    );
+    assert_eq!(c.stop(), 0);
+}
