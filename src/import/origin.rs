@@ -40,6 +40,19 @@ impl Records {
     }
 }
 
+/// Whether `built`, a value of the snapshot being built (whose entities carry tags), is
+/// `given` (an overlay's value): the tags do not count.
+pub fn same(built: &J, given: &J) -> bool {
+    match (built, given) {
+        (J::Object(a), J::Object(b)) => {
+            a.len() - usize::from(a.contains_key(TAG)) == b.len()
+                && b.iter().all(|(k, v)| a.get(k).is_some_and(|x| same(x, v)))
+        }
+        (J::Array(a), J::Array(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(x, y)),
+        _ => built == given,
+    }
+}
+
 /// Takes the tags out of `snap` (the finished snapshot) and gives where each entity is
 /// written: its record, or its place in `overlay` (whose values for this tenant are
 /// `overlay_id`'s, see [`Overlay::for_tenant`]).
@@ -149,6 +162,36 @@ impl<'t> Lines<'t> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn at(line: u64) -> Location {
+        Location { file: Arc::from("User.json"), line, column: 1 }
+    }
+
+    #[test]
+    fn collect_takes_every_tag_out_and_places_the_entities() {
+        let mut records = Records::default();
+        let mut user = Map::new();
+        user.insert("id".into(), json!("u"));
+        let mut session = Map::new();
+        records.tag(&mut session, at(9));
+        user.insert("sessions".into(), json!([session, "not an entity"]));
+        records.tag(&mut user, at(3));
+        records.tenant = Some(at(1));
+        let tagged = json!({"id": "t", "users": [user]});
+        assert!(same(&tagged, &json!({"id": "t", "users": [{"id": "u", "sessions": [{}, "not an entity"]}]})));
+        assert!(!same(&tagged, &json!({"id": "t", "users": [{"id": "v", "sessions": [{}, "not an entity"]}]})));
+        let mut snap = tagged;
+        let origins = collect(&Model::erp(), &mut snap, records, None);
+        assert!(!snap.to_string().contains("\\u0000"), "{snap}");
+        assert_eq!(snap, json!({"id": "t", "users": [{"id": "u", "sessions": [{}, "not an entity"]}]}));
+        let line = |p: &str| origins.of(p).map(|l| l.line);
+        assert_eq!(line("users[0]"), Some(3));
+        assert_eq!(line("users[0].sessions[0]"), Some(9));
+        // An element that is no entity: the entity above it; the tenant: its record.
+        assert_eq!(line("users[0].sessions[1]"), Some(3));
+        assert_eq!(line(""), Some(1));
+    }
 
     #[test]
     fn lines_and_columns_count_characters() {

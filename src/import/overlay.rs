@@ -112,7 +112,7 @@ pub fn merge(base: &mut Map<String, J>, over: &Map<String, J>, prefix: &str, set
             base.remove(k);
             continue;
         }
-        if base.get(k) == Some(v) {
+        if base.get(k).is_some_and(|b| super::origin::same(b, v)) {
             continue;
         }
         match (base.get_mut(k), v) {
