@@ -105,7 +105,9 @@ pub fn tenant(adapter: &Adapter, model: &Model, tables: &Tables, dir: &str) -> (
             }
             let key = key_col.and_then(|k| row.get(k)).and_then(scalar_key);
             let parent = km.parent_field.as_ref().and_then(|p| row.get(p)).and_then(scalar_key);
-            let mut obj = Map::new();
+            // Room for every field, the collections of child kinds and the record's tag,
+            // so that the map never grows (a full map doubles its room).
+            let mut obj = Map::with_capacity(km.fields.len() + model.kind(km.kind).children.len() + 1);
             let mut sequence = Vec::new();
             for (i, (field, spec)) in km.fields.iter().enumerate() {
                 if matches!(spec.source, Source::Sequence) {
@@ -137,13 +139,7 @@ pub fn tenant(adapter: &Adapter, model: &Model, tables: &Tables, dir: &str) -> (
         let Some(coll) = kind.collection.clone() else { continue };
         let children = std::mem::take(&mut entities[kid]);
         if model.kind(parent).parent.is_none() {
-            let items = children
-                .into_iter()
-                .map(|mut e| {
-                    records.tag(&mut e.obj, e.at);
-                    J::Object(e.obj)
-                })
-                .collect();
+            let items = children.into_iter().map(|e| J::Object(records.tag(e.obj, e.at))).collect();
             root.insert(coll, J::Array(items));
             continue;
         }
@@ -174,8 +170,7 @@ pub fn tenant(adapter: &Adapter, model: &Model, tables: &Tables, dir: &str) -> (
                         let id = format!("{}#{}", e.key.as_deref().unwrap_or(""), n + 1);
                         set_path(&mut c.obj, f, J::String(id));
                     }
-                    records.tag(&mut c.obj, c.at);
-                    J::Object(c.obj)
+                    J::Object(records.tag(c.obj, c.at))
                 })
                 .collect();
             e.obj.insert(coll.clone(), J::Array(items));
@@ -192,7 +187,9 @@ pub fn tenant(adapter: &Adapter, model: &Model, tables: &Tables, dir: &str) -> (
 /// snapshots of two imports diff line by line.
 pub fn ordered(model: &Model, kind: KindId, mut obj: Map<String, J>) -> Map<String, J> {
     let k = model.kind(kind);
-    let mut out = Map::new();
+    // Exactly as many entries as `obj`: a map grown by doubling holds up to twice the
+    // memory, which for a million entities is hundreds of megabytes.
+    let mut out = Map::with_capacity(obj.len());
     for f in &k.fields {
         let top = f.name.split('.').next().unwrap_or(&f.name);
         if let Some(v) = obj.shift_remove(top) {

@@ -231,10 +231,11 @@ fn one(
             }
         }
     }
+    // The entities are all in place (ordering keys moves none): the tags can go.
+    filled.origins = origin::collect(model, &mut snap, records, overlay.map(|ov| (ov, id.as_deref())));
     if let J::Object(obj) = snap {
         snap = J::Object(map::ordered(model, 0, obj));
     }
-    filled.origins = origin::collect(model, &mut snap, records, overlay.map(|ov| (ov, id.as_deref())));
     Ok((snap, filled))
 }
 

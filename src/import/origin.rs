@@ -33,10 +33,13 @@ pub struct Records {
 }
 
 impl Records {
-    /// Tags `obj`, an entity built from the record at `at`.
-    pub fn tag(&mut self, obj: &mut Map<String, J>, at: Location) {
+    /// `obj`, an entity built from the record at `at`, tagged. `map.rs` makes entity maps
+    /// with room for the tag: inserting into a full map would double its room, which for a
+    /// million entities is a gigabyte.
+    pub fn tag(&mut self, mut obj: Map<String, J>, at: Location) -> Map<String, J> {
         obj.insert(TAG.to_string(), J::from(self.at.len()));
         self.at.push(at);
+        obj
     }
 }
 
@@ -173,10 +176,9 @@ mod tests {
         let mut records = Records::default();
         let mut user = Map::new();
         user.insert("id".into(), json!("u"));
-        let mut session = Map::new();
-        records.tag(&mut session, at(9));
+        let session = records.tag(Map::new(), at(9));
         user.insert("sessions".into(), json!([session, "not an entity"]));
-        records.tag(&mut user, at(3));
+        let user = records.tag(user, at(3));
         records.tenant = Some(at(1));
         let tagged = json!({"id": "t", "users": [user]});
         assert!(same(&tagged, &json!({"id": "t", "users": [{"id": "u", "sessions": [{}, "not an entity"]}]})));
