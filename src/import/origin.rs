@@ -56,9 +56,9 @@ pub fn same(built: &J, given: &J) -> bool {
     }
 }
 
-/// Takes the tags out of `snap` (the finished snapshot) and gives where each entity is
-/// written: its record, or its place in `overlay` (whose values for this tenant are
-/// `overlay_id`'s, see [`Overlay::for_tenant`]).
+/// Takes the tags out of `snap` (the snapshot with the overlay merged) and gives where each
+/// entity is written: its record, or its place in the overlay (given with the tenant id
+/// that chose its values, see [`Overlay::for_tenant`]).
 pub fn collect(model: &Model, snap: &mut J, records: Records, overlay: Option<(&Overlay, Option<&str>)>) -> Origins {
     let mut origins = Origins { tenant: records.tenant.clone(), entities: Default::default() };
     let J::Object(root) = snap else { return origins };
