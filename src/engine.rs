@@ -208,6 +208,14 @@ fn locate(doc: &Document, report: &mut TenantReport) {
     }
     let first_line = doc.first_line();
     let at = |line, column| Some(Location { file: doc.source.clone(), line, column });
+    // An imported tenant: its subjects are written in the export files, not in the
+    // snapshot the importer built from them.
+    if let Some(origins) = &doc.origins {
+        for f in &mut report.findings {
+            f.location = origins.of(&f.subject.path).cloned().or_else(|| at(first_line, 1));
+        }
+        return;
+    }
     match (&doc.content, report.input_error) {
         (Ok(content), false) if !doc.is_lines() => {
             let paths: Vec<&str> = report.findings.iter().map(|f| f.subject.path.as_str()).collect();
@@ -254,8 +262,12 @@ mod tests {
 
     #[test]
     fn a_panic_costs_one_document_only() {
-        let doc =
-            Document { label: "t.json".into(), source: Arc::from("t.json"), content: Ok(Content::Json(Vec::new())) };
+        let doc = Document {
+            label: "t.json".into(),
+            source: Arc::from("t.json"),
+            content: Ok(Content::Json(Vec::new())),
+            origins: None,
+        };
         let (report, tenant) = contained(&doc, || panic!("boom"));
         assert!(tenant.is_none());
         assert!(report.input_error);

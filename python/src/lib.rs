@@ -324,7 +324,7 @@ fn text_document(bytes: Vec<u8>, label: String, source: Arc<str>) -> Document {
             Err(e) => Err(InputError::new(format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to()))),
         }
     };
-    Document { label, source, content }
+    Document { label, source, content, origins: None }
 }
 
 const EXPECTED_TENANT: &str =
@@ -356,7 +356,7 @@ fn tenant_item(obj: &Bound<'_, PyAny>, label: String, source: &Arc<str>) -> PyRe
             Ok(bytes) => Ok(Content::Json(bytes.extract::<Vec<u8>>()?)),
             Err(e) => Err(InputError::new(format!("cannot be encoded as JSON: {}", e.value(py)))),
         };
-        return Ok(Item::Doc(Document { label, source: source.clone(), content }, true));
+        return Ok(Item::Doc(Document { label, source: source.clone(), content, origins: None }, true));
     }
     if obj.is_instance(&py.import("builtins")?.getattr("memoryview")?)? {
         let b: Vec<u8> = obj.call_method0("tobytes")?.extract()?;

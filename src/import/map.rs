@@ -6,7 +6,9 @@
 //! the rules reading it report an error rather than pass.
 
 use super::adapter::{Adapter, Aggregate, Conv, KindMap, Source, Spec};
+use super::origin::Records;
 use super::read::{scalar_key, Row, Tables};
+use crate::finding::Location;
 use crate::model::{KindId, Model};
 use crate::value::{format_datetime, format_duration, parse_date};
 use serde_json::{Map, Value as J};
@@ -17,6 +19,8 @@ pub struct Filled {
     /// `(kind.field, sources)`: fields written, with the files they came from.
     pub fields: Vec<(String, Vec<String>)>,
     pub notes: Vec<String>,
+    /// Where each entity was written (its export record or the overlay), for findings.
+    pub origins: crate::snapshot::Origins,
 }
 
 struct Cx<'a> {
@@ -33,10 +37,13 @@ struct Entity {
     parent: Option<String>,
     obj: Map<String, J>,
     sequence: Vec<String>,
+    /// Its record (the row it was made from).
+    at: Location,
 }
 
-/// Builds the tenant. `dir` is the name of the tenant's export directory.
-pub fn tenant(adapter: &Adapter, model: &Model, tables: &Tables, dir: &str) -> (J, Filled) {
+/// Builds the tenant. `dir` is the name of the tenant's export directory. Every entity
+/// object is tagged with its record (`origin.rs`); `origin::collect` takes the tags out.
+pub fn tenant(adapter: &Adapter, model: &Model, tables: &Tables, dir: &str) -> (J, Filled, Records) {
     let mut cx = Cx { tables, dir, tz: None, notes: Vec::new(), joins: Default::default() };
     let mut filled = Filled::default();
     if let Some(spec) = &adapter.time_zone {
@@ -68,11 +75,16 @@ pub fn tenant(adapter: &Adapter, model: &Model, tables: &Tables, dir: &str) -> (
         files
     };
     let mut root = Map::new();
+    let mut records = Records::default();
     let mut entities: Vec<Vec<Entity>> = (0..model.kinds.len()).map(|_| Vec::new()).collect();
     let mut present = vec![false; model.kinds.len()];
     for km in &adapter.kinds {
         let kname = &model.kind(km.kind).name;
         if model.kind(km.kind).parent.is_none() {
+            // The tenant's own record, if the adapter names its table.
+            if let Some(first) = km.table.and_then(|t| tables.rows[t].as_ref()).and_then(|rows| rows.first()) {
+                records.tenant = Some(first.at.clone());
+            }
             for (field, spec) in &km.fields {
                 if let Some(v) = cx.value(spec, None, None) {
                     set_path(&mut root, field, v);
@@ -86,13 +98,16 @@ pub fn tenant(adapter: &Adapter, model: &Model, tables: &Tables, dir: &str) -> (
         present[km.kind as usize] = true;
         let key_col = adapter.tables[t].key.as_deref();
         let mut got: Vec<usize> = vec![0; km.fields.len()];
-        for row in rows {
+        for record in rows {
+            let row = &record.row;
             if !passes(row, &km.filter) {
                 continue;
             }
             let key = key_col.and_then(|k| row.get(k)).and_then(scalar_key);
             let parent = km.parent_field.as_ref().and_then(|p| row.get(p)).and_then(scalar_key);
-            let mut obj = Map::new();
+            // Room for every field, the collections of child kinds and the record's tag,
+            // so that the map never grows (a full map doubles its room).
+            let mut obj = Map::with_capacity(km.fields.len() + model.kind(km.kind).children.len() + 1);
             let mut sequence = Vec::new();
             for (i, (field, spec)) in km.fields.iter().enumerate() {
                 if matches!(spec.source, Source::Sequence) {
@@ -105,7 +120,7 @@ pub fn tenant(adapter: &Adapter, model: &Model, tables: &Tables, dir: &str) -> (
                     got[i] += 1;
                 }
             }
-            entities[km.kind as usize].push(Entity { key, parent, obj, sequence });
+            entities[km.kind as usize].push(Entity { key, parent, obj, sequence, at: record.at.clone() });
         }
         for (i, (field, spec)) in km.fields.iter().enumerate() {
             if got[i] > 0 {
@@ -124,7 +139,8 @@ pub fn tenant(adapter: &Adapter, model: &Model, tables: &Tables, dir: &str) -> (
         let Some(coll) = kind.collection.clone() else { continue };
         let children = std::mem::take(&mut entities[kid]);
         if model.kind(parent).parent.is_none() {
-            root.insert(coll, J::Array(children.into_iter().map(|e| J::Object(e.obj)).collect()));
+            let items = children.into_iter().map(|e| J::Object(records.tag(e.obj, e.at))).collect();
+            root.insert(coll, J::Array(items));
             continue;
         }
         let mut by_parent: std::collections::HashMap<String, Vec<Entity>> = Default::default();
@@ -154,7 +170,7 @@ pub fn tenant(adapter: &Adapter, model: &Model, tables: &Tables, dir: &str) -> (
                         let id = format!("{}#{}", e.key.as_deref().unwrap_or(""), n + 1);
                         set_path(&mut c.obj, f, J::String(id));
                     }
-                    J::Object(c.obj)
+                    J::Object(records.tag(c.obj, c.at))
                 })
                 .collect();
             e.obj.insert(coll.clone(), J::Array(items));
@@ -164,14 +180,16 @@ pub fn tenant(adapter: &Adapter, model: &Model, tables: &Tables, dir: &str) -> (
     let mut notes = tables.notes.clone();
     notes.extend(cx.notes);
     filled.notes = notes;
-    (J::Object(out), filled)
+    (J::Object(out), filled, records)
 }
 
 /// An entity's keys in the model's field order (collections last, as declared), so that
 /// snapshots of two imports diff line by line.
 pub fn ordered(model: &Model, kind: KindId, mut obj: Map<String, J>) -> Map<String, J> {
     let k = model.kind(kind);
-    let mut out = Map::new();
+    // Exactly as many entries as `obj`: a map grown by doubling holds up to twice the
+    // memory, which for a million entities is hundreds of megabytes.
+    let mut out = Map::with_capacity(obj.len());
     for f in &k.fields {
         let top = f.name.split('.').next().unwrap_or(&f.name);
         if let Some(v) = obj.shift_remove(top) {
@@ -248,7 +266,7 @@ impl Cx<'_> {
             Source::Const(v) => Some(v.clone()),
             Source::TableField { table, field } => {
                 let first = self.tables.rows[*table].as_ref()?.first()?;
-                get_path(first, field).cloned()
+                get_path(&first.row, field).cloned()
             }
             Source::Directory => Some(J::String(self.dir.to_string())),
             Source::Sequence => None,
@@ -270,7 +288,7 @@ impl Cx<'_> {
                 let rows = tables.rows[*table].as_ref()?;
                 let mut vals = Vec::new();
                 for i in hits {
-                    let r = &rows[i];
+                    let r = &rows[i].row;
                     if !passes(r, filter) {
                         continue;
                     }
@@ -312,7 +330,7 @@ impl Cx<'_> {
         self.joins.entry((table, on.to_string())).or_insert_with(|| {
             let mut idx: std::collections::HashMap<String, Vec<usize>> = Default::default();
             for (i, r) in tables.rows[table].iter().flatten().enumerate() {
-                if let Some(k) = r.get(on).and_then(scalar_key) {
+                if let Some(k) = r.row.get(on).and_then(scalar_key) {
                     idx.entry(k).or_default().push(i);
                 }
             }

@@ -7,10 +7,12 @@
 //! mappings (`adapter.rs`; the built-in ones are `adapters/*.yaml`), and `overlay.rs`
 //! merges what the export lacks. The result is ordinary snapshot JSON, decoded by
 //! `snapshot::decode` like any other input, so an imported tenant and the same tenant
-//! written to a file give the same findings.
+//! written to a file give the same findings. `origin.rs` keeps where each entity was
+//! written in the export files (`snapshot::Origins`), and findings point there.
 
 pub mod adapter;
 mod map;
+mod origin;
 pub mod overlay;
 mod read;
 
@@ -206,9 +208,12 @@ fn one(
     if !errors.is_empty() {
         return Err(format!("cannot import `{dir}`: {}", errors.join("; ")));
     }
-    let (mut snap, mut filled) = map::tenant(adapter, model, &tables, name);
+    let (mut snap, mut filled, mut records) = map::tenant(adapter, model, &tables, name);
+    if records.tenant.is_none() {
+        records.tenant = Some(crate::finding::Location { file: Arc::from(dir), line: 1, column: 1 });
+    }
+    let id = snap.get("id").and_then(J::as_str).map(str::to_string);
     if let (Some(ov), J::Object(obj)) = (overlay, &mut snap) {
-        let id = obj.get("id").and_then(J::as_str).map(str::to_string);
         if let Some(values) = ov.for_tenant(id.as_deref()) {
             let mut set = Vec::new();
             overlay::merge(obj, values, "", &mut set);
@@ -226,6 +231,8 @@ fn one(
             }
         }
     }
+    // The entities are all in place (ordering keys moves none): the tags can go.
+    filled.origins = origin::collect(model, &mut snap, records, overlay.map(|ov| (ov, id.as_deref())));
     if let J::Object(obj) = snap {
         snap = J::Object(map::ordered(model, 0, obj));
     }
@@ -295,18 +302,20 @@ fn walk_present(model: &Model, kind: KindId, v: &J, seen: &mut [Vec<bool>], has:
     }
 }
 
-/// Imported tenants as documents for the check pipeline: the snapshot as JSON, or an
-/// input error naming the file.
+/// Imported tenants as documents for the check pipeline: the snapshot as JSON with where
+/// its entities are written in the export, or an input error naming the file.
 pub fn documents(imported: Vec<Imported>) -> Vec<Document> {
     imported
         .into_iter()
         .map(|t| {
             let source: Arc<str> = Arc::from(t.dir.as_str());
-            let content = match t.result {
-                Ok((snap, _)) => Ok(Content::Json(serde_json::to_vec(&snap).unwrap_or_default())),
-                Err(e) => Err(InputError::new(e)),
+            let (content, origins) = match t.result {
+                Ok((snap, filled)) => {
+                    (Ok(Content::Json(serde_json::to_vec(&snap).unwrap_or_default())), Some(Box::new(filled.origins)))
+                }
+                Err(e) => (Err(InputError::new(e)), None),
             };
-            Document { label: t.dir, source, content }
+            Document { label: t.dir, source, content, origins }
         })
         .collect()
 }

@@ -8,24 +8,35 @@
 //! merges item by item by `id` (a new `id` is appended); any other value replaces the
 //! imported one; `null` removes the field.
 
+use crate::finding::Location;
+use crate::source::SourceFile;
+use crate::yaml::YNode;
 use serde_json::{Map, Value as J};
 use std::path::Path;
+use std::sync::OnceLock;
 
 pub struct Overlay {
     pub shown: String,
     pub all: Option<Map<String, J>>,
     pub by_id: Vec<(String, Map<String, J>)>,
+    /// The file's text, for the places of the entities it gives (`location`).
+    file: SourceFile,
+    /// The file as a spanned tree, parsed when an entity is first placed (`None`: the YAML
+    /// reader of spanned trees refused it; its entities point at the file's start).
+    tree: OnceLock<Option<YNode>>,
 }
 
 /// Reads an overlay file.
 pub fn load(path: &Path, shown: &str) -> Result<Overlay, String> {
     let bytes = crate::fsio::read_file(path, shown, crate::fsio::MAX_SOURCE_BYTES)?;
     let text = String::from_utf8(bytes).map_err(|_| format!("overlay `{shown}` is not UTF-8 text"))?;
+    let file = SourceFile::new(shown, text);
+    let text: &str = &file.text;
     let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
     let value: J = if is_json {
-        serde_json::from_str(&text).map_err(|e| format!("overlay `{shown}` is not valid JSON: {e}"))?
+        serde_json::from_str(text).map_err(|e| format!("overlay `{shown}` is not valid JSON: {e}"))?
     } else {
-        serde_saphyr::from_str_with_options(&text, crate::yaml::options())
+        serde_saphyr::from_str_with_options(text, crate::yaml::options())
             .map_err(|e| format!("overlay `{shown}` is not valid YAML: {}", e.without_snippet()))?
     };
     let J::Object(mut top) = value else {
@@ -56,7 +67,7 @@ pub fn load(path: &Path, shown: &str) -> Result<Overlay, String> {
         }
         None => Some(top),
     };
-    Ok(Overlay { shown: shown.to_string(), all, by_id })
+    Ok(Overlay { shown: shown.to_string(), all, by_id, file, tree: OnceLock::new() })
 }
 
 impl Overlay {
@@ -66,6 +77,24 @@ impl Overlay {
             Some(all) => Some(all),
             None => self.by_id.iter().find(|(k, _)| Some(k.as_str()) == id).map(|(_, v)| v),
         }
+    }
+
+    /// The node of the file that holds the values for the tenant with this id (see
+    /// [`Overlay::for_tenant`]).
+    pub fn node_for(&self, id: Option<&str>) -> Option<&YNode> {
+        let root = self.tree.get_or_init(|| crate::yaml::parse(&self.file, crate::diagnostic::Code::Adapter).ok());
+        let root = root.as_ref()?;
+        match &self.all {
+            Some(_) => Some(root),
+            None => root.get("tenants")?.get(id?),
+        }
+    }
+
+    /// Where `node` (a node of [`Overlay::node_for`]) is written; the file's start when it
+    /// is not known.
+    pub fn location(&self, node: Option<&YNode>) -> Location {
+        let offset = node.map_or(0, |n| n.span.start as usize);
+        super::origin::Lines::new(&self.file.text).location(&self.file.name, offset)
     }
 
     /// Tenant ids of a keyed overlay that are not among `ids`.
@@ -83,7 +112,7 @@ pub fn merge(base: &mut Map<String, J>, over: &Map<String, J>, prefix: &str, set
             base.remove(k);
             continue;
         }
-        if base.get(k) == Some(v) {
+        if base.get(k).is_some_and(|b| super::origin::same(b, v)) {
             continue;
         }
         match (base.get_mut(k), v) {

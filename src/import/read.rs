@@ -8,12 +8,29 @@
 //! is named after its table, optionally with a page number (`role.2.json`). Pages are put
 //! in `offset` order, and the rows must add up to `totalResults` with no page left
 //! (`hasMore`), so that an incomplete export is an error rather than a smaller tenant.
+//!
+//! Every row keeps where its record is written (file, line, column: the record's `{` in
+//! JSON, the start of its line in CSV), so that findings point into the export files
+//! (`super::origin`). JSON is read through `RawValue`s, which give each record's place in
+//! the text, and each record is then parsed on its own.
 
 use super::adapter::{normalize_name, Adapter, Reader};
+use super::origin::Lines;
+use crate::finding::Location;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value as J};
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 pub type Row = Map<String, J>;
+
+/// A row, and where its record is written in the export.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub row: Row,
+    pub at: Location,
+}
 
 /// One export file, read.
 pub struct FileIn<'a> {
@@ -25,7 +42,7 @@ pub struct FileIn<'a> {
 #[derive(Default)]
 pub struct Tables {
     /// Per table: `None` when no file filled it (so its kind stays absent).
-    pub rows: Vec<Option<Vec<Row>>>,
+    pub rows: Vec<Option<Vec<Record>>>,
     /// Per table: the files that filled it, as shown.
     pub files: Vec<Vec<String>>,
     /// Notes for the import report (documents ignored, suspicious page sizes).
@@ -36,7 +53,7 @@ pub struct Tables {
 
 struct Page {
     offset: Option<u64>,
-    rows: Vec<Row>,
+    rows: Vec<Record>,
     has_more: bool,
     total: Option<u64>,
     file: String,
@@ -77,7 +94,11 @@ impl Tables {
         match (adapter.reader, ext.as_str()) {
             (_, "csv") => {
                 let t = by_name.ok_or_else(|| unrecognised(adapter, f.shown))?;
-                let rows = csv_rows(text, f.shown)?;
+                let file: Arc<str> = Arc::from(f.shown);
+                let rows = csv_rows(text, f.shown)?
+                    .into_iter()
+                    .map(|(row, line)| Record { row, at: Location { file: file.clone(), line, column: 1 } })
+                    .collect();
                 self.add(t, rows, f.shown);
                 Ok(())
             }
@@ -89,7 +110,7 @@ impl Tables {
         }
     }
 
-    fn add(&mut self, t: usize, rows: Vec<Row>, shown: &str) {
+    fn add(&mut self, t: usize, rows: Vec<Record>, shown: &str) {
         self.rows[t].get_or_insert_with(Vec::new).extend(rows);
         if !self.files[t].iter().any(|s| s == shown) {
             self.files[t].push(shown.to_string());
@@ -97,31 +118,39 @@ impl Tables {
     }
 
     fn frappe(&mut self, adapter: &Adapter, text: &str, shown: &str, by_name: Option<usize>) -> Result<(), String> {
-        let value: J = serde_json::from_str(text).map_err(|e| format!("`{shown}` is not valid JSON: {e}"))?;
-        let (inner, listed) = match value {
-            J::Object(mut o) if !o.contains_key("doctype") && (o.contains_key("data") || o.contains_key("message")) => {
-                let v = o.remove("data").or_else(|| o.remove("message")).unwrap_or(J::Null);
-                let listed = v.is_array();
-                (v, listed)
+        let invalid = |e: serde_json::Error| format!("`{shown}` is not valid JSON: {e}");
+        let top: &RawValue = serde_json::from_str(text).map_err(invalid)?;
+        // A REST response wraps its documents in `data` (or `message`), unless the object
+        // is itself a document.
+        let mut inner = top;
+        let mut listed = false;
+        if top.get().starts_with('{') {
+            let members: HashMap<String, &RawValue> = serde_json::from_str(top.get()).map_err(invalid)?;
+            if !members.contains_key("doctype") {
+                if let Some(v) = members.get("data").or_else(|| members.get("message")) {
+                    inner = v;
+                    listed = v.get().starts_with('[');
+                }
             }
-            v => (v, false),
-        };
-        let docs = match inner {
-            J::Array(items) => items,
-            J::Object(o) => vec![J::Object(o)],
-            other => {
+        }
+        let docs: Vec<&RawValue> = match inner.get().as_bytes().first() {
+            Some(b'[') => serde_json::from_str(inner.get()).map_err(invalid)?,
+            Some(b'{') => vec![inner],
+            _ => {
                 return Err(format!(
                     "`{shown}`: expected Frappe documents (an object, a list, or {{\"data\": …}}), found {}",
-                    type_name(&other)
+                    raw_type_name(inner)
                 ))
             }
         };
         let n = docs.len();
+        let file: Arc<str> = Arc::from(shown);
+        let mut lines = Lines::new(text);
         let mut ignored: Vec<String> = Vec::new();
-        let mut per_table: Vec<Vec<Row>> = vec![Vec::new(); adapter.tables.len()];
+        let mut per_table: Vec<Vec<Record>> = vec![Vec::new(); adapter.tables.len()];
         for (i, d) in docs.into_iter().enumerate() {
-            let J::Object(o) = d else {
-                return Err(format!("`{shown}`: item {} is {}, not a document (an object)", i + 1, type_name(&d)));
+            let Ok(J::Object(o)) = serde_json::from_str::<J>(d.get()) else {
+                return Err(format!("`{shown}`: item {} is {}, not a document (an object)", i + 1, raw_type_name(d)));
             };
             let t = match o.get("doctype") {
                 Some(J::String(dt)) => match adapter.tables.iter().position(|t| t.doctype.as_deref() == Some(dt)) {
@@ -135,7 +164,8 @@ impl Tables {
                 },
                 _ => by_name.ok_or_else(|| unrecognised(adapter, shown))?,
             };
-            per_table[t].push(o);
+            let at = lines.location(&file, offset_in(text, d));
+            per_table[t].push(Record { row: o, at });
         }
         if !ignored.is_empty() {
             self.notes.push(format!("`{shown}`: documents of doctype {} are not imported", ignored.join(", ")));
@@ -155,29 +185,37 @@ impl Tables {
     }
 
     fn suiteql(&mut self, t: usize, text: &str, shown: &str) -> Result<(), String> {
+        let invalid = |e: serde_json::Error| format!("`{shown}` is not valid JSON: {e}");
+        let file: Arc<str> = Arc::from(shown);
+        let mut lines = Lines::new(text);
         let mut any = false;
-        for (i, v) in serde_json::Deserializer::from_str(text).into_iter::<J>().enumerate() {
-            let v = v.map_err(|e| format!("`{shown}` is not valid JSON: {e}"))?;
-            let J::Object(mut page) = v else {
-                return Err(format!("`{shown}`: page {} is {}, not a SuiteQL response", i + 1, type_name(&v)));
-            };
-            let Some(J::Array(items)) = page.remove("items") else {
-                return Err(format!(
-                    "`{shown}`: page {} is not a SuiteQL response (no `items` list; expected \
-                     {{\"links\", \"count\", \"hasMore\", \"items\", \"offset\", \"totalResults\"}})",
-                    i + 1
-                ));
+        for (i, page) in serde_json::Deserializer::from_str(text).into_iter::<&RawValue>().enumerate() {
+            let page = page.map_err(invalid)?;
+            if !page.get().starts_with('{') {
+                return Err(format!("`{shown}`: page {} is {}, not a SuiteQL response", i + 1, raw_type_name(page)));
+            }
+            let members: HashMap<String, &RawValue> = serde_json::from_str(page.get()).map_err(invalid)?;
+            let items: Vec<&RawValue> = match members.get("items") {
+                Some(items) if items.get().starts_with('[') => serde_json::from_str(items.get()).map_err(invalid)?,
+                _ => {
+                    return Err(format!(
+                        "`{shown}`: page {} is not a SuiteQL response (no `items` list; expected \
+                         {{\"links\", \"count\", \"hasMore\", \"items\", \"offset\", \"totalResults\"}})",
+                        i + 1
+                    ))
+                }
             };
             let mut rows = Vec::with_capacity(items.len());
             for (j, item) in items.into_iter().enumerate() {
-                let J::Object(mut o) = item else {
+                let Ok(J::Object(mut o)) = serde_json::from_str::<J>(item.get()) else {
                     return Err(format!("`{shown}`: page {}, item {} is not an object", i + 1, j + 1));
                 };
                 o.remove("links");
-                rows.push(o);
+                rows.push(Record { row: o, at: lines.location(&file, offset_in(text, item)) });
             }
-            let has_more = matches!(page.get("hasMore"), Some(J::Bool(true)));
-            let num = |k: &str| page.get(k).and_then(J::as_u64);
+            let member = |k: &str| members.get(k).and_then(|v| serde_json::from_str::<J>(v.get()).ok());
+            let has_more = matches!(member("hasMore"), Some(J::Bool(true)));
+            let num = |k: &str| member(k).and_then(|v| v.as_u64());
             self.pages[t].push(Page {
                 offset: num("offset"),
                 rows,
@@ -216,7 +254,7 @@ impl Tables {
                 }
             }
             let total = pages.iter().filter_map(|p| p.total).max();
-            let rows: Vec<Row> = pages.iter_mut().flat_map(|p| std::mem::take(&mut p.rows)).collect();
+            let rows: Vec<Record> = pages.iter_mut().flat_map(|p| std::mem::take(&mut p.rows)).collect();
             let last = pages.last().map(|p| (p.has_more, p.file.clone()));
             if let Some((true, file)) = last {
                 return Err(format!(
@@ -234,24 +272,27 @@ impl Tables {
             self.rows[t].get_or_insert_with(Vec::new).extend(rows);
         }
         // Rows with the same key, from any file, are one row (later files add and override
-        // columns); a single table is one row.
+        // columns); a single table is one row. The merged row's record is its first one.
         for (t, spec) in adapter.tables.iter().enumerate() {
             let Some(rows) = self.rows[t].take() else { continue };
             let merged = if spec.single {
-                let mut one = Row::new();
+                let start =
+                    Location { file: Arc::from(self.files[t].first().map_or("", String::as_str)), line: 1, column: 1 };
+                let mut rows = rows.into_iter();
+                let mut one = rows.next().unwrap_or(Record { row: Row::new(), at: start });
                 for r in rows {
-                    one.extend(r);
+                    one.row.extend(r.row);
                 }
                 vec![one]
             } else if let Some(key) = &spec.key {
-                let mut out: Vec<Row> = Vec::new();
-                let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+                let mut out: Vec<Record> = Vec::new();
+                let mut at: HashMap<String, usize> = HashMap::new();
                 for r in rows {
-                    let k = r.get(key).and_then(scalar_key);
+                    let k = r.row.get(key).and_then(scalar_key);
                     match k.and_then(|k| at.get(&k).copied().map(|i| (k, i))) {
-                        Some((_, i)) => out[i].extend(r),
+                        Some((_, i)) => out[i].row.extend(r.row),
                         None => {
-                            if let Some(k) = r.get(key).and_then(scalar_key) {
+                            if let Some(k) = r.row.get(key).and_then(scalar_key) {
                                 at.insert(k, out.len());
                             }
                             out.push(r);
@@ -287,6 +328,16 @@ fn unrecognised(adapter: &Adapter, shown: &str) -> String {
     format!("unrecognised export file `{shown}`: it {how} the {} adapter reads ({})", adapter.name, names.join(", "))
 }
 
+/// Where `raw`, a value borrowed from `text`, starts in it.
+fn offset_in(text: &str, raw: &RawValue) -> usize {
+    (raw.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize).min(text.len())
+}
+
+/// The type of a JSON value, for messages (the value is valid JSON).
+fn raw_type_name(raw: &RawValue) -> &'static str {
+    serde_json::from_str::<J>(raw.get()).map_or("not JSON", |v| type_name(&v))
+}
+
 fn type_name(v: &J) -> &'static str {
     match v {
         J::Null => "null",
@@ -298,9 +349,9 @@ fn type_name(v: &J) -> &'static str {
     }
 }
 
-/// CSV rows with a header; tab-separated when the header has a tab (`mysql --batch`).
-/// Empty cells and `NULL` are absent.
-fn csv_rows(text: &str, shown: &str) -> Result<Vec<Row>, String> {
+/// CSV rows with a header, each with the line it starts on; tab-separated when the header
+/// has a tab (`mysql --batch`). Empty cells and `NULL` are absent.
+fn csv_rows(text: &str, shown: &str) -> Result<Vec<(Row, u64)>, String> {
     let header = text.lines().next().unwrap_or("");
     let delim = if header.contains('\t') { b'\t' } else { b',' };
     let mut rd = csv::ReaderBuilder::new().delimiter(delim).flexible(false).from_reader(text.as_bytes());
@@ -319,7 +370,7 @@ fn csv_rows(text: &str, shown: &str) -> Result<Vec<Row>, String> {
                 row.insert(n.clone(), J::String(v.to_string()));
             }
         }
-        out.push(row);
+        out.push((row, rec.position().map_or(1, |p| p.line())));
     }
     Ok(out)
 }
@@ -332,10 +383,13 @@ mod tests {
     fn csv_with_tabs_or_commas() {
         let r = csv_rows("user\tstatus\tdevice\na@x\tActive\tNULL\n", "s.csv").unwrap_or_default();
         assert_eq!(r.len(), 1);
-        assert_eq!(r[0].get("user"), Some(&J::String("a@x".into())));
-        assert!(r[0].get("device").is_none());
-        let r = csv_rows("user,status\n\"b,c\",Active\n", "s.csv").unwrap_or_default();
-        assert_eq!(r[0].get("user"), Some(&J::String("b,c".into())));
+        assert_eq!(r[0].0.get("user"), Some(&J::String("a@x".into())));
+        assert!(r[0].0.get("device").is_none());
+        assert_eq!(r[0].1, 2);
+        // A quoted cell over two lines: the next row starts two lines further.
+        let r = csv_rows("user,status\n\"b,c\",Active\n\"d\ne\",x\nf,y\n", "s.csv").unwrap_or_default();
+        assert_eq!(r[0].0.get("user"), Some(&J::String("b,c".into())));
+        assert_eq!(r.iter().map(|(_, l)| *l).collect::<Vec<_>>(), vec![2, 3, 5]);
         assert!(csv_rows("a,b\n1,2,3\n", "s.csv").is_err());
     }
 }

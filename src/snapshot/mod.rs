@@ -129,6 +129,35 @@ pub struct Document {
     /// The input file as given (`-` for stdin).
     pub source: Arc<str>,
     pub content: Result<Content, InputError>,
+    /// For a tenant made from other files (an import of vendor exports): where its
+    /// entities are written there. Findings then point at those files rather than into
+    /// `content`, which is only the snapshot built from them.
+    pub origins: Option<Box<Origins>>,
+}
+
+/// Where the entities of a tenant built from other files were written: the record each
+/// entity was made from (file, line, column), by subject path.
+#[derive(Debug, Default)]
+pub struct Origins {
+    /// Where tenant-level findings point.
+    pub tenant: Option<crate::finding::Location>,
+    /// Subject path (`users[3].sessions[1]`) → its record.
+    pub entities: std::collections::HashMap<String, crate::finding::Location>,
+}
+
+impl Origins {
+    /// Where the subject at `path` was written: its own record, else that of the nearest
+    /// entity above it that has one, else the tenant's.
+    pub fn of(&self, path: &str) -> Option<&crate::finding::Location> {
+        let mut p = path;
+        while !p.is_empty() {
+            if let Some(at) = self.entities.get(p) {
+                return Some(at);
+            }
+            p = p.rsplit_once('.').map_or("", |(head, _)| head);
+        }
+        self.tenant.as_ref()
+    }
 }
 
 #[derive(Debug)]

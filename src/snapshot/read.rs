@@ -118,7 +118,7 @@ impl Iterator for Documents {
 }
 
 fn error_doc(shown: String, message: String) -> Document {
-    Document { source: Arc::from(shown.as_str()), label: shown, content: Err(InputError::new(message)) }
+    Document { source: Arc::from(shown.as_str()), label: shown, content: Err(InputError::new(message)), origins: None }
 }
 
 pub(super) fn cannot_read(shown: &str, e: &io::Error) -> String {
@@ -187,13 +187,17 @@ impl Documents {
                     source: Arc::from(shown.as_str()),
                     label: shown,
                     content: Ok(Content::JsonFile(path.to_path_buf())),
+                    origins: None,
                 });
             }
             Some(Format::Json) => {
                 let doc = match read_limited(path, &shown) {
-                    Ok(bytes) => {
-                        Document { source: Arc::from(shown.as_str()), label: shown, content: Ok(Content::Json(bytes)) }
-                    }
+                    Ok(bytes) => Document {
+                        source: Arc::from(shown.as_str()),
+                        label: shown,
+                        content: Ok(Content::Json(bytes)),
+                        origins: None,
+                    },
                     Err(m) => error_doc(shown, m),
                 };
                 self.ready.push_back(doc);
@@ -210,6 +214,7 @@ impl Documents {
                             source: Arc::from(shown.as_str()),
                             label: shown,
                             content: Ok(Content::Json(bytes)),
+                            origins: None,
                         });
                     } else {
                         self.ready.extend(yaml_documents(bytes, &shown));
@@ -289,6 +294,7 @@ impl Lines {
             label: format!("{}#{}", self.shown, self.line),
             source: self.source.clone(),
             content: Err(InputError::new(message)),
+            origins: None,
         }
     }
 
@@ -367,6 +373,7 @@ impl Lines {
                         label: format!("{}#{}", self.shown, self.line),
                         source: self.source.clone(),
                         content: Ok(Content::Json(buf)),
+                        origins: None,
                     });
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -395,7 +402,12 @@ enum Piece {
 fn yaml_documents(bytes: Vec<u8>, shown: &str) -> Vec<Document> {
     let source: Arc<str> = Arc::from(shown);
     let err = |m: String| {
-        vec![Document { label: shown.to_string(), source: source.clone(), content: Err(InputError::new(m)) }]
+        vec![Document {
+            label: shown.to_string(),
+            source: source.clone(),
+            content: Err(InputError::new(m)),
+            origins: None,
+        }]
     };
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
@@ -413,7 +425,7 @@ fn yaml_documents(bytes: Vec<u8>, shown: &str) -> Vec<Document> {
     }
     let label = |n: usize| if count > 1 { format!("{shown}#{n}") } else { shown.to_string() };
     if let [Piece::Doc { empty: false, .. }] = pieces.as_slice() {
-        return vec![Document { label: label(1), source, content: Ok(Content::Yaml { text, line: 0 }) }];
+        return vec![Document { label: label(1), source, content: Ok(Content::Yaml { text, line: 0 }), origins: None }];
     }
     let mut docs = Vec::with_capacity(count);
     // Line counting is incremental: pieces come in source order. Each document holds its
@@ -426,6 +438,7 @@ fn yaml_documents(bytes: Vec<u8>, shown: &str) -> Vec<Document> {
                 label: label(i + 1),
                 source: source.clone(),
                 content: Err(InputError::new(msg.clone())),
+                origins: None,
             }),
             Piece::Doc { start, end, .. } => {
                 // Start at the beginning of the line when only blanks precede the document,
@@ -442,6 +455,7 @@ fn yaml_documents(bytes: Vec<u8>, shown: &str) -> Vec<Document> {
                     label: label(i + 1),
                     source: source.clone(),
                     content: Ok(Content::Yaml { text: body, line: lines }),
+                    origins: None,
                 });
             }
         }

@@ -12,6 +12,7 @@
 //! - `reports`: the CI report formats and the locations of findings.
 //! - `inputs`: how tenant data is typed as it is read (keys, references).
 //! - `import`: vendor exports → snapshots (`tenet import`, `check --from`, `from:` cases).
+//! - `import_locations`: where findings on imported tenants point (export records, overlays).
 //! - `fuzz_regressions`: inputs the fuzzers found (`tests/fuzz-regressions/`), replayed.
 //! - `docs`: every example of the manual (`docs/`) runs and gives what the page shows.
 //! - `schemas`: the checked-in JSON Schemas are fresh, and shipped files validate.
@@ -33,6 +34,7 @@ mod fuzz_regressions;
 mod harness;
 mod harness_scale;
 mod import;
+mod import_locations;
 mod inputs;
 mod language;
 mod lsp;

@@ -235,6 +235,7 @@ fn passing_subjects_are_never_located() {
         label: "t.json".into(),
         source: "t.json".into(),
         content: Ok(snapshot::Content::Json(text.as_bytes().to_vec())),
+        origins: None,
     };
     let users: String = (0..500).map(|i| format!("{{\"id\":\"u{i}\",\"sessions\":[{{}}]}},")).collect();
     let clean = format!("{{\"id\":\"t\",\"plan\":{{\"seats\":9}},\"users\":[{}]}}", users.trim_end_matches(','));

@@ -131,7 +131,7 @@ pub fn run_shipped(label: &str, content: Content) {
         }
         Err(e) => {
             assert!(!e.message.is_empty());
-            let doc = snapshot::Document { label: label.into(), source: label.into(), content: Err(e) };
+            let doc = snapshot::Document { label: label.into(), source: label.into(), content: Err(e), origins: None };
             let r = engine.run_document(&doc, NOW);
             assert!(r.input_error);
             write_reports(&r);
