@@ -111,6 +111,12 @@ pub struct Finding {
     /// files or standard input; `None` for tenants given as values).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
+    /// The one field of the subject that decided a `fail` (set by evaluation,
+    /// `eval::explain`), as the object members it is written under (`["enabled"]`,
+    /// `["settings", "multiple_sessions"]`); `engine` locates it into `location.field`.
+    /// Not part of the report.
+    #[serde(skip)]
+    pub decided_by: Option<Vec<String>>,
 }
 
 /// A place in a tenant file: the subject entity's first character (1-based line and
@@ -118,6 +124,27 @@ pub struct Finding {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Location {
     pub file: Arc<str>,
+    pub line: u64,
+    pub column: u64,
+    /// Where the field of the subject that decided a `fail` is written, when one field
+    /// did and the file has it (see docs/REPORTS.md, "Locations").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<FieldLocation>,
+}
+
+impl Location {
+    /// The line and column to show a reader, "the line to fix": the deciding field's when
+    /// there is one, else the subject's.
+    pub fn point(&self) -> (u64, u64) {
+        self.field.as_ref().map_or((self.line, self.column), |f| (f.line, f.column))
+    }
+}
+
+/// Where a field is written: its member's key (1-based line and column, in characters).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct FieldLocation {
+    /// The field's name as policies write it (`enabled`, `settings.multiple_sessions`).
+    pub name: String,
     pub line: u64,
     pub column: u64,
 }
