@@ -177,7 +177,7 @@ impl Engine {
             },
             Err(e) => (eval::input_error(&doc.label, &doc.source, e), None),
         });
-        locate(doc, &mut report);
+        locate(doc, &mut report, &self.model);
         (report, tenant)
     }
 
@@ -203,7 +203,7 @@ impl Engine {
 /// for the fields that decided them, [`locate_fields`]). Input findings
 /// point at the document's start, and so do the findings of a JSONL line: its line is the
 /// tenant, and walking every line with findings again cost bulk runs about 10%.
-fn locate(doc: &Document, report: &mut TenantReport) {
+fn locate(doc: &Document, report: &mut TenantReport, model: &Model) {
     if report.findings.is_empty() {
         return;
     }
@@ -216,7 +216,7 @@ fn locate(doc: &Document, report: &mut TenantReport) {
             for (f, p) in report.findings.iter_mut().zip(found) {
                 f.location = at(p.line, p.column);
             }
-            locate_fields(content, first_line, &mut report.findings);
+            locate_fields(content, first_line, &mut report.findings, model);
         }
         _ => {
             for f in &mut report.findings {
@@ -229,18 +229,16 @@ fn locate(doc: &Document, report: &mut TenantReport) {
 /// Sets `location.field` of the located findings that one field of their subject decided
 /// (`Finding::decided_by`) where that field is written, in one more walk over the text,
 /// made only when some finding of the document has such a field.
-fn locate_fields(content: &Content, first_line: u64, findings: &mut [crate::finding::Finding]) {
-    let wants: Vec<(usize, (&str, &[String]))> = findings
-        .iter()
-        .enumerate()
-        .filter_map(|(i, f)| Some((i, (f.subject.path.as_str(), f.decided_by.as_deref()?))))
-        .collect();
-    if wants.is_empty() {
+fn locate_fields(content: &Content, first_line: u64, findings: &mut [crate::finding::Finding], model: &Model) {
+    let members: Vec<(usize, Vec<&str>)> =
+        findings.iter().enumerate().filter_map(|(i, f)| Some((i, f.decided_by.as_ref()?.members(model)))).collect();
+    if members.is_empty() {
         return;
     }
-    let asked: Vec<(&str, &[String])> = wants.iter().map(|w| w.1).collect();
+    let asked: Vec<(&str, &[&str])> =
+        members.iter().filter_map(|(i, m)| Some((findings.get(*i)?.subject.path.as_str(), m.as_slice()))).collect();
     let found = snapshot::locate_fields(content, first_line, &asked);
-    let names: Vec<(usize, String)> = wants.iter().map(|(i, (_, m))| (*i, m.join("."))).collect();
+    let names: Vec<(usize, String)> = members.iter().map(|(i, m)| (*i, m.join("."))).collect();
     for ((i, name), p) in names.into_iter().zip(found) {
         if let (Some(p), Some(l)) = (p, findings.get_mut(i).and_then(|f| f.location.as_mut())) {
             l.field = Some(FieldLocation { name, line: p.line, column: p.column });

@@ -112,11 +112,30 @@ pub struct Finding {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
     /// The one field of the subject that decided a `fail` (set by evaluation,
-    /// `eval::explain`), as the object members it is written under (`["enabled"]`,
-    /// `["settings", "multiple_sessions"]`); `engine` locates it into `location.field`.
-    /// Not part of the report.
+    /// `eval::explain`); `engine` locates it into `location.field`. Not part of the report.
     #[serde(skip)]
-    pub decided_by: Option<Vec<String>>,
+    pub decided_by: Option<DecidedBy>,
+}
+
+/// The field of a finding's subject that decided it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecidedBy {
+    /// A field of the model: its kind and slot (its name, dotted for a nested object, is
+    /// the model's).
+    Field(crate::model::KindId, crate::model::FieldId),
+    /// A key the model does not declare (`user["x"]["y"]`): the members it is written under.
+    Raw(Vec<String>),
+}
+
+impl DecidedBy {
+    /// The object members the field is written under (`["enabled"]`,
+    /// `["settings", "multiple_sessions"]`).
+    pub fn members<'m>(&'m self, model: &'m crate::model::Model) -> Vec<&'m str> {
+        match self {
+            DecidedBy::Field(k, f) => model.field(*k, *f).name.split('.').collect(),
+            DecidedBy::Raw(path) => path.iter().map(String::as_str).collect(),
+        }
+    }
 }
 
 /// A place in a tenant file: the subject entity's first character (1-based line and

@@ -6,6 +6,7 @@
 use super::machine::Env;
 use super::{ops, render};
 use crate::ast::BinOp;
+use crate::finding::DecidedBy;
 use crate::hir::{Binder, Expr, ExprKind, Quant};
 use crate::model::KindId;
 use crate::value::Value;
@@ -16,9 +17,9 @@ use serde_json::{Map, Value as J};
 pub struct Decided {
     /// The values that decided it, keyed by each sub-expression's source text.
     pub evidence: Map<String, J>,
-    /// The one field of the subject that the deciding sub-expressions read, as the object
-    /// members it is written under; `None` when they read none, or several (see [`Reads`]).
-    pub field: Option<Vec<String>>,
+    /// The one field of the subject that the deciding sub-expressions read; `None` when
+    /// they read none, or several (see [`Reads`]).
+    pub field: Option<DecidedBy>,
 }
 
 /// The values that decided a failed assertion, keyed by each sub-expression's source text.
@@ -52,36 +53,36 @@ pub struct Reads {
     subject: Option<KindId>,
     /// Inside a binding that may have replaced the bound subject.
     rebound: bool,
-    unsure: bool,
-    fields: Vec<Vec<String>>,
+    /// The first field read, and whether another one (or an unsure read) followed.
+    first: Option<DecidedBy>,
+    more: bool,
 }
 
 impl Reads {
     fn new(subject: Option<KindId>) -> Reads {
-        Reads { subject, rebound: false, unsure: false, fields: Vec::new() }
+        Reads { subject, rebound: false, first: None, more: false }
     }
 
     /// The field, when exactly one was read and none unsure.
-    fn field(self) -> Option<Vec<String>> {
-        let mut fields = self.fields;
-        match (self.unsure, fields.len()) {
-            (false, 1) => fields.pop(),
-            _ => None,
+    fn field(self) -> Option<DecidedBy> {
+        if self.more {
+            return None;
         }
+        self.first
     }
 
-    fn add(&mut self, member: Vec<String>) {
-        if self.rebound {
-            self.unsure = true;
-        } else if !self.fields.contains(&member) {
-            self.fields.push(member);
+    fn add(&mut self, member: DecidedBy) {
+        match &self.first {
+            _ if self.rebound => self.more = true,
+            None => self.first = Some(member),
+            Some(f) => self.more |= *f != member,
         }
     }
 
     /// Records the subject's fields that `e` reads.
     fn walk(&mut self, env: &Env<'_>, e: &Expr) {
         let Some(subject) = self.subject else { return };
-        if self.unsure || self.fields.len() > 1 {
+        if self.more {
             return;
         }
         let model = env.model;
@@ -90,11 +91,10 @@ impl Reads {
             // The key names the entity itself (`user.id` in a join), not a setting of it.
             ExprKind::Field { base, kind, field } if on_subject(base) => {
                 if model.kind(*kind).key != Some(*field) {
-                    let name = &model.field(*kind, *field).name;
-                    self.add(name.split('.').map(str::to_string).collect());
+                    self.add(DecidedBy::Field(*kind, *field));
                 }
             }
-            ExprKind::RawKey { base, path, .. } if on_subject(base) => self.add(path.clone()),
+            ExprKind::RawKey { base, path, .. } if on_subject(base) => self.add(DecidedBy::Raw(path.clone())),
             ExprKind::Let { base, kind, index } => {
                 self.walk(env, base);
                 let body = env.program.policies.get(env.policy).and_then(|p| p.lets.get(*index as usize));

@@ -78,14 +78,14 @@ pub fn locate(content: &Content, first_line: u64, paths: &[&str]) -> Vec<Positio
 /// be found (absent, written with escapes, reached through an alias or a YAML merge key).
 /// Like [`locate`], one walk over the text; a streamed file (`Content::JsonFile`) is not
 /// read again and gives `None`.
-pub fn locate_fields(content: &Content, first_line: u64, wants: &[(&str, &[String])]) -> Vec<Option<Position>> {
+pub fn locate_fields(content: &Content, first_line: u64, wants: &[(&str, &[&str])]) -> Vec<Option<Position>> {
     let parsed: Vec<Option<Vec<Step<'_>>>> = wants.iter().map(|(p, _)| steps(p)).collect();
-    let members: Vec<&[String]> = wants.iter().map(|(_, m)| *m).collect();
+    let members: Vec<&[&str]> = wants.iter().map(|(_, m)| *m).collect();
     let (text, found): (&[u8], Vec<Option<usize>>) = match content {
         Content::Json(bytes) => (bytes, json_field_offsets(bytes, &parsed, &members)),
         Content::Yaml { text, .. } => {
             let paths: Vec<Vec<Step<'_>>> = parsed.iter().map(|p| p.clone().unwrap_or_default()).collect();
-            let asked: Vec<&[String]> =
+            let asked: Vec<&[&str]> =
                 parsed.iter().zip(&members).map(|(p, m)| if p.is_some() { *m } else { &[][..] }).collect();
             (text.as_bytes(), yaml_walk(text, &paths, &asked).1)
         }
@@ -203,7 +203,7 @@ fn object(b: &[u8], at: usize, wants: &mut [Want<'_, '_>], out: &mut [usize]) {
 /// the deepest entity on the way, which is its parent's offset at best: a path is found
 /// only where its offset differs from its parent's, so a member of another entity is
 /// never taken for the subject's.
-fn json_field_offsets(b: &[u8], paths: &[Option<Vec<Step<'_>>>], members: &[&[String]]) -> Vec<Option<usize>> {
+fn json_field_offsets(b: &[u8], paths: &[Option<Vec<Step<'_>>>], members: &[&[&str]]) -> Vec<Option<usize>> {
     let mut all: Vec<Vec<Step<'_>>> = Vec::with_capacity(paths.len() * 2);
     for p in paths {
         let p = p.clone().unwrap_or_default();
@@ -229,7 +229,7 @@ fn json_field_offsets(b: &[u8], paths: &[Option<Vec<Step<'_>>>], members: &[&[St
 
 /// The offset of the key of the member `names` (nested objects for more than one name)
 /// of the object at `at`.
-fn json_member(b: &[u8], at: usize, names: &[String]) -> Option<usize> {
+fn json_member(b: &[u8], at: usize, names: &[&str]) -> Option<usize> {
     let (first, rest) = names.split_first()?;
     if b.get(at) != Some(&b'{') {
         return None;
@@ -310,7 +310,7 @@ fn yaml_offsets(text: &str, paths: &[Vec<Step<'_>>]) -> Vec<usize> {
 
 /// The offsets of the entities at `paths` (0 where not found), and of the keys of the
 /// members `members[i]` of the entity at `paths[i]`, where asked and found.
-fn yaml_walk(text: &str, paths: &[Vec<Step<'_>>], members: &[&[String]]) -> (Vec<usize>, Vec<Option<usize>>) {
+fn yaml_walk(text: &str, paths: &[Vec<Step<'_>>], members: &[&[&str]]) -> (Vec<usize>, Vec<Option<usize>>) {
     /// An open mapping or sequence. A mapping alternates keys and values; a sequence
     /// counts its items and knows the key it is the value of (which names its items).
     /// `fields`: the paths (slots) whose member is sought in this mapping, `depth` members
@@ -369,7 +369,7 @@ fn yaml_walk(text: &str, paths: &[Vec<Step<'_>>], members: &[&[String]]) -> (Vec
                     fields = f
                         .iter()
                         .copied()
-                        .filter(|&s| member(s).len() > d + 1 && member(s).get(*d) == Some(k))
+                        .filter(|&s| member(s).len() > d + 1 && member(s).get(*d).is_some_and(|m| *m == k.as_str()))
                         .collect();
                     depth = d + 1;
                 }
@@ -393,7 +393,7 @@ fn yaml_walk(text: &str, paths: &[Vec<Step<'_>>], members: &[&[String]]) -> (Vec
                 if let Some(Frame::Map { expect_key: true, key, fields, depth, .. }) = stack.last_mut() {
                     for &slot in fields.iter() {
                         let m = member(slot);
-                        if m.len() == *depth + 1 && m.get(*depth).is_some_and(|k| *k == *value) {
+                        if m.len() == *depth + 1 && m.get(*depth).is_some_and(|k| *k == &*value) {
                             if let Some(f) = found.get_mut(slot) {
                                 f.get_or_insert(offset);
                             }
@@ -494,8 +494,8 @@ mod tests {
     }
 
     fn fields(content: Content, first: u64, wants: &[(&str, &str)]) -> Vec<Option<(u64, u64)>> {
-        let members: Vec<Vec<String>> = wants.iter().map(|(_, m)| m.split('.').map(str::to_string).collect()).collect();
-        let asked: Vec<(&str, &[String])> = wants.iter().zip(&members).map(|((p, _), m)| (*p, m.as_slice())).collect();
+        let members: Vec<Vec<&str>> = wants.iter().map(|(_, m)| m.split('.').collect()).collect();
+        let asked: Vec<(&str, &[&str])> = wants.iter().zip(&members).map(|((p, _), m)| (*p, m.as_slice())).collect();
         locate_fields(&content, first, &asked).into_iter().map(|p| p.map(|p| (p.line, p.column))).collect()
     }
 

@@ -13,6 +13,7 @@ rule roles_2fa: all(user.roles: role.2fa)
 rule key_only: user.id != "u1"
 rule multi: tenant.settings.multiple_sessions
 rule crowd when user.two_factor == false: count(tenant.users where not user.enabled) < 1
+rule raw: user["custom_flag"] == true
 "#;
 
 const JSON: &str = r#"{
@@ -28,13 +29,14 @@ const JSON: &str = r#"{
       "two_factor": false,
       "session_cap": 1,
       "roles": ["r1"],
-      "sessions": [{"id": "s1"}, {"id": "s2"}]
+      "sessions": [{"id": "s1"}, {"id": "s2"}],
+      "custom_flag": false
     }
   ]
 }
 "#;
 
-const YAML: &str = "# one tenant\nid: t1\nsettings:\n  multiple_sessions: false\nroles:\n  - {id: r1, 2fa: false}\nusers:\n  - id: u1\n    enabled: false\n    two_factor: false\n    session_cap: 1\n    roles: [r1]\n    sessions:\n      - id: s1\n      - id: s2\n";
+const YAML: &str = "# one tenant\nid: t1\nsettings:\n  multiple_sessions: false\nroles:\n  - {id: r1, 2fa: false}\nusers:\n  - id: u1\n    enabled: false\n    two_factor: false\n    session_cap: 1\n    roles: [r1]\n    sessions:\n      - id: s1\n      - id: s2\n    custom_flag: false\n";
 
 /// `rule → (entity line, entity column, field)` of every finding of a run.
 fn places(file: &str, text: &str) -> Places {
@@ -65,7 +67,8 @@ fn places(file: &str, text: &str) -> Places {
 type Places = Vec<(String, (u64, u64), Option<(String, u64, u64)>)>;
 
 /// The findings of [`POLICY`] with the places of the tenant, the user, and the fields.
-fn expect(tenant: (u64, u64), user: (u64, u64), enabled: (u64, u64), roles: (u64, u64), multi: (u64, u64)) -> Places {
+fn expect(tenant: (u64, u64), user: (u64, u64), fields: [(u64, u64); 4]) -> Places {
+    let [enabled, roles, multi, raw] = fields;
     let at = |name: &str, (l, c): (u64, u64)| Some((name.to_string(), l, c));
     vec![
         // One field decided it: its line and column.
@@ -86,17 +89,19 @@ fn expect(tenant: (u64, u64), user: (u64, u64), enabled: (u64, u64), roles: (u64
         ("multi".into(), tenant, at("settings.multiple_sessions", multi)),
         // `user` inside the filter is each user of the tenant, not (only) the subject.
         ("crowd".into(), user, None),
+        // A key the model does not declare.
+        ("raw".into(), user, at("custom_flag", raw)),
     ]
 }
 
 #[test]
 fn json_findings_point_at_the_field_that_decided_them() {
-    assert_eq!(places("t.json", JSON), expect((1, 1), (8, 5), (10, 7), (13, 7), (4, 5)));
+    assert_eq!(places("t.json", JSON), expect((1, 1), (8, 5), [(10, 7), (13, 7), (4, 5), (15, 7)]));
 }
 
 #[test]
 fn yaml_findings_point_at_the_field_that_decided_them() {
-    assert_eq!(places("t.yaml", YAML), expect((2, 1), (8, 5), (9, 5), (12, 5), (4, 3)));
+    assert_eq!(places("t.yaml", YAML), expect((2, 1), (8, 5), [(9, 5), (12, 5), (4, 3), (16, 5)]));
 }
 
 #[test]
