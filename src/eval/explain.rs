@@ -22,13 +22,9 @@ pub struct Decided {
     pub field: Option<DecidedBy>,
 }
 
-/// The values that decided a failed assertion, keyed by each sub-expression's source text.
-pub fn evidence(env: &mut Env<'_>, e: &Expr, text: &str) -> Map<String, J> {
-    decided(env, e, text, None).evidence
-}
-
-/// [`evidence`], and the subject's field that decided the assertion when `subject` (the
-/// rule's subject kind, bound in `env`) is given. Runs for failed subjects only.
+/// What decided a failed assertion: its evidence, and the subject's field when one did
+/// and `subject` (the rule's subject kind, bound in `env`) is given. Runs for failed
+/// subjects only.
 pub fn decided(env: &mut Env<'_>, e: &Expr, text: &str, subject: Option<KindId>) -> Decided {
     let mut out = Map::new();
     let mut reads = Reads::new(subject);
