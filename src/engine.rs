@@ -18,7 +18,7 @@
 use crate::check;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::eval::{self, machine::Env};
-use crate::finding::{Location, Status, TenantReport};
+use crate::finding::{FieldLocation, Location, Status, TenantReport};
 use crate::hir;
 use crate::ir::Program;
 use crate::lower::{self, overrides::Override, RuleFilter};
@@ -177,7 +177,7 @@ impl Engine {
             },
             Err(e) => (eval::input_error(&doc.label, &doc.source, e), None),
         });
-        locate(doc, &mut report);
+        locate(doc, &mut report, &self.model);
         (report, tenant)
     }
 
@@ -199,15 +199,16 @@ impl Engine {
 }
 
 /// Sets the `location` of every finding of `report`, from `doc`'s text: only findings are
-/// located (a tenant that passes costs nothing), in one walk per document. Input findings
+/// located (a tenant that passes costs nothing), in one walk per document (and one more
+/// for the fields that decided them, [`locate_fields`]). Input findings
 /// point at the document's start, and so do the findings of a JSONL line: its line is the
 /// tenant, and walking every line with findings again cost bulk runs about 10%.
-fn locate(doc: &Document, report: &mut TenantReport) {
+fn locate(doc: &Document, report: &mut TenantReport, model: &Model) {
     if report.findings.is_empty() {
         return;
     }
     let first_line = doc.first_line();
-    let at = |line, column| Some(Location { file: doc.source.clone(), line, column });
+    let at = |line, column| Some(Location::new(doc.source.clone(), line, column));
     // An imported tenant: its subjects are written in the export files, not in the
     // snapshot the importer built from them.
     if let Some(origins) = &doc.origins {
@@ -223,11 +224,32 @@ fn locate(doc: &Document, report: &mut TenantReport) {
             for (f, p) in report.findings.iter_mut().zip(found) {
                 f.location = at(p.line, p.column);
             }
+            locate_fields(content, first_line, &mut report.findings, model);
         }
         _ => {
             for f in &mut report.findings {
                 f.location = at(first_line, 1);
             }
+        }
+    }
+}
+
+/// Sets `location.field` of the located findings that one field of their subject decided
+/// (`Finding::decided_by`) where that field is written, in one more walk over the text,
+/// made only when some finding of the document has such a field.
+fn locate_fields(content: &Content, first_line: u64, findings: &mut [crate::finding::Finding], model: &Model) {
+    let members: Vec<(usize, Vec<&str>)> =
+        findings.iter().enumerate().filter_map(|(i, f)| Some((i, f.decided_by.as_ref()?.members(model)))).collect();
+    if members.is_empty() {
+        return;
+    }
+    let asked: Vec<(&str, &[&str])> =
+        members.iter().filter_map(|(i, m)| Some((findings.get(*i)?.subject.path.as_str(), m.as_slice()))).collect();
+    let found = snapshot::locate_fields(content, first_line, &asked);
+    let names: Vec<(usize, String)> = members.iter().map(|(i, m)| (*i, m.join("."))).collect();
+    for ((i, name), p) in names.into_iter().zip(found) {
+        if let (Some(p), Some(l)) = (p, findings.get_mut(i).and_then(|f| f.location.as_mut())) {
+            l.field = Some(FieldLocation { name, line: p.line, column: p.column });
         }
     }
 }

@@ -111,6 +111,31 @@ pub struct Finding {
     /// files or standard input; `None` for tenants given as values).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
+    /// The one field of the subject that decided a `fail` (set by evaluation,
+    /// `eval::explain`); `engine` locates it into `location.field`. Not part of the report.
+    #[serde(skip)]
+    pub decided_by: Option<DecidedBy>,
+}
+
+/// The field of a finding's subject that decided it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecidedBy {
+    /// A field of the model: its kind and slot (its name, dotted for a nested object, is
+    /// the model's).
+    Field(crate::model::KindId, crate::model::FieldId),
+    /// A key the model does not declare (`user["x"]["y"]`): the members it is written under.
+    Raw(Vec<String>),
+}
+
+impl DecidedBy {
+    /// The object members the field is written under (`["enabled"]`,
+    /// `["settings", "multiple_sessions"]`).
+    pub fn members<'m>(&'m self, model: &'m crate::model::Model) -> Vec<&'m str> {
+        match self {
+            DecidedBy::Field(k, f) => model.field(*k, *f).name.split('.').collect(),
+            DecidedBy::Raw(path) => path.iter().map(String::as_str).collect(),
+        }
+    }
 }
 
 /// A place in a tenant file: the subject entity's first character (1-based line and
@@ -118,6 +143,32 @@ pub struct Finding {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Location {
     pub file: Arc<str>,
+    pub line: u64,
+    pub column: u64,
+    /// Where the field of the subject that decided a `fail` is written, when one field
+    /// did and the file has it (see docs/REPORTS.md, "Locations").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<FieldLocation>,
+}
+
+impl Location {
+    /// The place of a subject, without a deciding field.
+    pub fn new(file: Arc<str>, line: u64, column: u64) -> Location {
+        Location { file, line, column, field: None }
+    }
+
+    /// The line and column to show a reader, "the line to fix": the deciding field's when
+    /// there is one, else the subject's.
+    pub fn point(&self) -> (u64, u64) {
+        self.field.as_ref().map_or((self.line, self.column), |f| (f.line, f.column))
+    }
+}
+
+/// Where a field is written: its member's key (1-based line and column, in characters).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct FieldLocation {
+    /// The field's name as policies write it (`enabled`, `settings.multiple_sessions`).
+    pub name: String,
     pub line: u64,
     pub column: u64,
 }

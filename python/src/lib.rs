@@ -929,7 +929,13 @@ fn fields() -> &'static [Field] {
             reason: Some("y".into()),
             evidence: Some(evidence),
             triage: tenet::finding::Triaged::default(),
-            location: Some(tenet::finding::Location { file: Arc::from("f"), line: 1, column: 1 }),
+            location: Some(tenet::finding::Location {
+                file: Arc::from("f"),
+                line: 1,
+                column: 1,
+                field: Some(tenet::finding::FieldLocation { name: "n".into(), line: 1, column: 1 }),
+            }),
+            decided_by: None,
         };
         let Ok(serde_json::Value::Object(map)) = serde_json::to_value(&sample) else { return Vec::new() };
         map.into_iter()

@@ -6,20 +6,124 @@
 use super::machine::Env;
 use super::{ops, render};
 use crate::ast::BinOp;
-use crate::hir::{Expr, ExprKind, Quant};
+use crate::finding::DecidedBy;
+use crate::hir::{Binder, Expr, ExprKind, Quant};
+use crate::model::KindId;
 use crate::value::Value;
 use serde_json::{Map, Value as J};
 
-/// The values that decided a failed assertion, keyed by each sub-expression's source text.
-pub fn evidence(env: &mut Env<'_>, e: &Expr, text: &str) -> Map<String, J> {
+/// What decided a failed assertion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decided {
+    /// The values that decided it, keyed by each sub-expression's source text.
+    pub evidence: Map<String, J>,
+    /// The one field of the subject that the deciding sub-expressions read; `None` when
+    /// they read none, or several (see [`Reads`]).
+    pub field: Option<DecidedBy>,
+}
+
+/// What decided a failed assertion: its evidence, and the subject's field when one did
+/// and `subject` (the rule's subject kind, bound in `env`) is given. Runs for failed
+/// subjects only.
+pub fn decided(env: &mut Env<'_>, e: &Expr, text: &str, subject: Option<KindId>) -> Decided {
     let mut out = Map::new();
-    collect(env, e, text, &mut out, false);
+    let mut reads = Reads::new(subject);
+    collect(env, e, text, &mut out, false, &mut reads);
     if out.is_empty() {
         // Nothing below the assertion is worth naming (all literals): show the assertion.
         let v = value_json(env, e);
         out.insert(src(text, e).to_string(), v);
     }
-    out
+    Decided { evidence: out, field: reads.field() }
+}
+
+/// The fields of the subject that the sub-expressions deciding an assertion read, found
+/// from the compiled tree (no value is looked at): a field read directly on the subject
+/// (`user.enabled`, `count(user.sessions)`, the list of `all(user.roles: ...)`, the link of
+/// `user.role.name`), or inside a derived field of the subject; its key (`user.id`, which
+/// stands for the entity in a join) is not counted. Fields of other entities
+/// (a role's, the tenant's in a user rule) are not the subject's and are left out. Where
+/// a filter, quantifier or derived field binds an entity of the subject's kind (or below
+/// it) anew, a read of the subject's kind may be another entity's: then no field is named.
+pub struct Reads {
+    subject: Option<KindId>,
+    /// Inside a binding that may have replaced the bound subject.
+    rebound: bool,
+    /// The first field read, and whether another one (or an unsure read) followed.
+    first: Option<DecidedBy>,
+    more: bool,
+}
+
+impl Reads {
+    fn new(subject: Option<KindId>) -> Reads {
+        Reads { subject, rebound: false, first: None, more: false }
+    }
+
+    /// The field, when exactly one was read and none unsure.
+    fn field(self) -> Option<DecidedBy> {
+        if self.more {
+            return None;
+        }
+        self.first
+    }
+
+    fn add(&mut self, member: DecidedBy) {
+        match &self.first {
+            _ if self.rebound => self.more = true,
+            None => self.first = Some(member),
+            Some(f) => self.more |= *f != member,
+        }
+    }
+
+    /// Records the subject's fields that `e` reads.
+    fn walk(&mut self, env: &Env<'_>, e: &Expr) {
+        let Some(subject) = self.subject else { return };
+        if self.more {
+            return;
+        }
+        let model = env.model;
+        let on_subject = |base: &Expr| matches!(base.kind, ExprKind::Kind(k) if k == subject);
+        match &e.kind {
+            // The key names the entity itself (`user.id` in a join), not a setting of it.
+            ExprKind::Field { base, kind, field } if on_subject(base) => {
+                if model.kind(*kind).key != Some(*field) {
+                    self.add(DecidedBy::Field(*kind, *field));
+                }
+            }
+            ExprKind::RawKey { base, path, .. } if on_subject(base) => self.add(DecidedBy::Raw(path.clone())),
+            ExprKind::Let { base, kind, index } => {
+                self.walk(env, base);
+                let body = env.program.policies.get(env.policy).and_then(|p| p.lets.get(*index as usize));
+                if let Some(l) = body {
+                    // The body runs with the entity of `base` bound as `kind` (and its
+                    // ancestors): the subject still, unless that may be another entity.
+                    let same = on_subject(base) && *kind == subject;
+                    self.within(!same && model.is_ancestor_or_self(subject, *kind), |r| r.walk(env, &l.expr));
+                }
+            }
+            ExprKind::Filter { list, binder, pred } | ExprKind::Quant { list, binder, pred, .. } => {
+                self.walk(env, list);
+                let rebound = self.rebinds(env, *binder);
+                self.within(rebound, |r| r.walk(env, pred));
+            }
+            _ => e.for_each_child(&mut |c| self.walk(env, c)),
+        }
+    }
+
+    /// Whether binding elements with `binder` may bind another entity of the subject's
+    /// kind (the element's kind is the subject's or below it: its ancestors are bound too).
+    fn rebinds(&self, env: &Env<'_>, binder: Binder) -> bool {
+        let Some(subject) = self.subject else { return false };
+        matches!(binder, Binder::Kind { kind, .. } if env.model.is_ancestor_or_self(subject, kind))
+    }
+
+    /// Runs `f` inside a binding (`rebinds`: one that may replace the bound subject).
+    fn within(&mut self, rebinds: bool, f: impl FnOnce(&mut Reads)) {
+        let saved = self.rebound;
+        self.rebound |= rebinds;
+        f(self);
+        self.rebound = saved;
+    }
 }
 
 fn src<'a>(text: &'a str, e: &Expr) -> &'a str {
@@ -62,32 +166,33 @@ fn put(out: &mut Map<String, J>, key: &str, v: J) {
 }
 
 /// `want`: the value this node had (false for the failing assertion).
-fn collect(env: &mut Env<'_>, e: &Expr, text: &str, out: &mut Map<String, J>, want: bool) {
+fn collect(env: &mut Env<'_>, e: &Expr, text: &str, out: &mut Map<String, J>, want: bool, reads: &mut Reads) {
     match &e.kind {
-        ExprKind::Not(inner) => collect(env, inner, text, out, !want),
+        ExprKind::Not(inner) => collect(env, inner, text, out, !want, reads),
         ExprKind::Binary(op @ (BinOp::And | BinOp::Or | BinOp::Requires), a, b) => {
             // Follow the operands that decided the value, as evaluation did.
             let va = env.eval_bool(a).ok();
             match (op, want, va) {
-                (BinOp::And, false, Some(false)) => collect(env, a, text, out, false),
+                (BinOp::And, false, Some(false)) => collect(env, a, text, out, false, reads),
                 (BinOp::And, _, _) => {
-                    collect(env, a, text, out, true);
-                    collect(env, b, text, out, want);
+                    collect(env, a, text, out, true, reads);
+                    collect(env, b, text, out, want, reads);
                 }
-                (BinOp::Or, true, Some(true)) => collect(env, a, text, out, true),
+                (BinOp::Or, true, Some(true)) => collect(env, a, text, out, true, reads),
                 (BinOp::Or, _, _) => {
-                    collect(env, a, text, out, false);
-                    collect(env, b, text, out, want);
+                    collect(env, a, text, out, false, reads);
+                    collect(env, b, text, out, want, reads);
                 }
-                (BinOp::Requires, _, Some(false)) => collect(env, a, text, out, false),
+                (BinOp::Requires, _, Some(false)) => collect(env, a, text, out, false, reads),
                 (BinOp::Requires, _, _) => {
-                    collect(env, a, text, out, true);
-                    collect(env, b, text, out, want);
+                    collect(env, a, text, out, true, reads);
+                    collect(env, b, text, out, want, reads);
                 }
                 _ => {}
             }
         }
         ExprKind::Matches(a, re, _) => {
+            reads.walk(env, a);
             let s = src(text, a);
             if !is_literal_text(s) {
                 let v = value_json(env, a);
@@ -97,6 +202,7 @@ fn collect(env: &mut Env<'_>, e: &Expr, text: &str, out: &mut Map<String, J>, wa
         }
         ExprKind::Binary(_, a, b) => {
             for operand in [a, b] {
+                reads.walk(env, operand);
                 let s = src(text, operand);
                 if !is_literal_text(s) {
                     let v = value_json(env, operand);
@@ -106,6 +212,7 @@ fn collect(env: &mut Env<'_>, e: &Expr, text: &str, out: &mut Map<String, J>, wa
         }
         ExprKind::Quant { q, list, binder, pred } => {
             let key = src(text, e).to_string();
+            reads.walk(env, list);
             let Ok(l) = env.eval(list) else { return };
             let items = match &l {
                 Value::List(items) => items.to_vec(),
@@ -119,6 +226,9 @@ fn collect(env: &mut Env<'_>, e: &Expr, text: &str, out: &mut Map<String, J>, wa
                 Quant::Any => None,
             };
             let Some(target) = looking_for else {
+                // No element matched: every element's predicate decided it.
+                let rebound = reads.rebinds(env, *binder);
+                reads.within(rebound, |r| r.walk(env, pred));
                 put(out, &key, J::String(format!("no element of {} matched", items.len())));
                 let list_src = src(text, list);
                 if !is_literal_text(list_src) {
@@ -127,13 +237,14 @@ fn collect(env: &mut Env<'_>, e: &Expr, text: &str, out: &mut Map<String, J>, wa
                 }
                 return;
             };
+            let rebound = reads.rebinds(env, *binder);
             for (i, item) in items.iter().enumerate() {
                 let saved = env.bound;
                 let mut found = None;
                 let r = env.with_element(*binder, item, list, i, |env| {
                     if env.eval_bool(pred)? == target {
                         let mut inner = Map::new();
-                        collect(env, pred, text, &mut inner, target);
+                        reads.within(rebound, |r| collect(env, pred, text, &mut inner, target, r));
                         found = Some(inner);
                     }
                     Ok(())
@@ -158,6 +269,7 @@ fn collect(env: &mut Env<'_>, e: &Expr, text: &str, out: &mut Map<String, J>, wa
             }
         }
         _ => {
+            reads.walk(env, e);
             let s = src(text, e);
             if !is_literal_text(s) {
                 let v = value_json(env, e);

@@ -74,6 +74,7 @@ pub fn input_error(label: &str, source: &Arc<str>, err: &InputError) -> TenantRe
         evidence: None,
         location: None,
         triage: Default::default(),
+        decided_by: None,
     };
     TenantReport { findings: vec![finding], summary, input_error: true, tenant: Arc::from(label) }
 }
@@ -140,10 +141,11 @@ impl RuleCtx<'_> {
     ) -> Finding {
         let rule = self.rule;
         let subject = self.subject(kind_name, rule.subject, row);
-        let evidence = match (status, self.program.policies.get(rule.policy)) {
-            (Status::Fail, Some(p)) => Some(explain::evidence(env, &rule.assert, &p.source)),
+        let decided = match (status, self.program.policies.get(rule.policy)) {
+            (Status::Fail, Some(p)) => Some(explain::decided(env, &rule.assert, &p.source, Some(rule.subject))),
             _ => None,
         };
+        let (evidence, decided_by) = decided.map_or((None, None), |d| (Some(d.evidence), d.field));
         Finding {
             tenant: self.tenant_name.clone(),
             source: self.t.source.clone(),
@@ -160,6 +162,7 @@ impl RuleCtx<'_> {
             evidence,
             location: None,
             triage: Default::default(),
+            decided_by,
         }
     }
 

@@ -210,7 +210,7 @@ fn one(
     }
     let (mut snap, mut filled, mut records) = map::tenant(adapter, model, &tables, name);
     if records.tenant.is_none() {
-        records.tenant = Some(crate::finding::Location { file: Arc::from(dir), line: 1, column: 1 });
+        records.tenant = Some(crate::finding::Location::new(Arc::from(dir), 1, 1));
     }
     let id = snap.get("id").and_then(J::as_str).map(str::to_string);
     if let (Some(ov), J::Object(obj)) = (overlay, &mut snap) {

@@ -158,7 +158,7 @@ impl<'t> Lines<'t> {
             }
         }
         self.pos = offset;
-        Location { file: file.clone(), line: self.line, column: self.column }
+        Location::new(file.clone(), self.line, self.column)
     }
 }
 
@@ -168,7 +168,7 @@ mod tests {
     use serde_json::json;
 
     fn at(line: u64) -> Location {
-        Location { file: Arc::from("User.json"), line, column: 1 }
+        Location::new(Arc::from("User.json"), line, 1)
     }
 
     #[test]

@@ -97,7 +97,7 @@ impl Tables {
                 let file: Arc<str> = Arc::from(f.shown);
                 let rows = csv_rows(text, f.shown)?
                     .into_iter()
-                    .map(|(row, line)| Record { row, at: Location { file: file.clone(), line, column: 1 } })
+                    .map(|(row, line)| Record { row, at: Location::new(file.clone(), line, 1) })
                     .collect();
                 self.add(t, rows, f.shown);
                 Ok(())
@@ -276,8 +276,7 @@ impl Tables {
         for (t, spec) in adapter.tables.iter().enumerate() {
             let Some(rows) = self.rows[t].take() else { continue };
             let merged = if spec.single {
-                let start =
-                    Location { file: Arc::from(self.files[t].first().map_or("", String::as_str)), line: 1, column: 1 };
+                let start = Location::new(Arc::from(self.files[t].first().map_or("", String::as_str)), 1, 1);
                 let mut rows = rows.into_iter();
                 let mut one = rows.next().unwrap_or(Record { row: Row::new(), at: start });
                 for r in rows {

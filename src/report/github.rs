@@ -52,8 +52,8 @@ impl Reporter for Github {
             let mut props = Vec::new();
             if let Some(l) = &f.location {
                 props.push(format!("file={}", escape_property(&clean(&l.file))));
-                props.push(format!("line={}", l.line));
-                props.push(format!("col={}", l.column));
+                props.push(format!("line={}", l.point().0));
+                props.push(format!("col={}", l.point().1));
             }
             props.push(format!("title={}", escape_property(&clean(&format!("{} ({})", f.rule_id(), f.code)))));
             let mut message = format!("{}: {}", subject_text(f), f.message);

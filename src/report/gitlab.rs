@@ -34,7 +34,7 @@ fn severity(f: &Finding) -> &'static str {
 
 fn issue(f: &Finding) -> Value {
     let (path, line) = match &f.location {
-        Some(l) => (l.file.to_string(), l.line),
+        Some(l) => (l.file.to_string(), l.point().0),
         None => (f.source.to_string(), 1),
     };
     let mut body = String::new();

@@ -87,7 +87,7 @@ impl Reporter for Human {
             let at = match &f.location {
                 Some(l) => format!(
                     "  {}",
-                    self.paint("2", &terminal_safe(&format!("{}:{}:{}", l.file, l.line, l.column), false))
+                    self.paint("2", &terminal_safe(&format!("{}:{}:{}", l.file, l.point().0, l.point().1), false))
                 ),
                 None => String::new(),
             };

@@ -183,8 +183,18 @@ mod tests {
             see: if i % 4 == 0 { Arc::from([Arc::from("https://example.com/doc")]) } else { Arc::from([]) },
             reason: (i % 2 == 1).then(|| "why".to_string()),
             evidence: (i % 2 == 0).then_some(evidence),
-            location: (i % 2 == 0).then(|| crate::finding::Location { file: Arc::from("t.json"), line: 3, column: 5 }),
+            location: (i % 2 == 0).then(|| crate::finding::Location {
+                file: Arc::from("t.json"),
+                line: 3,
+                column: 5,
+                field: (i % 4 == 0).then(|| crate::finding::FieldLocation {
+                    name: "enabled".into(),
+                    line: 4,
+                    column: 7,
+                }),
+            }),
             triage: Default::default(),
+            decided_by: None,
         }
     }
 

@@ -121,10 +121,12 @@ pub(crate) fn subject_text(f: &crate::finding::Finding) -> String {
     }
 }
 
-/// `file:line:column` of a finding, or its source file when it has no location.
+/// `file:line:column` of a finding (the field that decided it when known, else its
+/// subject: [`Location::point`](crate::finding::Location::point)), or its source file when
+/// it has no location.
 pub(crate) fn place(f: &crate::finding::Finding) -> String {
     match &f.location {
-        Some(l) => format!("{}:{}:{}", l.file, l.line, l.column),
+        Some(l) => format!("{}:{}:{}", l.file, l.point().0, l.point().1),
         None => f.source.to_string(),
     }
 }

@@ -3,8 +3,8 @@
 //! One run; the tool's rules are the program's rules (`POLICY/RULE`), plus `input` when a
 //! tenant could not be read. Each finding is a result with its rule's index, a level from
 //! its severity (`info` → `note`; evaluation errors are `error`), the rendered message, the
-//! subject's place in the tenant file, the tenant and subject as a logical location, a
-//! stable fingerprint (`Finding::fingerprint`) and the evidence in `properties`.
+//! subject's place in the tenant file (and, as a related location, the field that decided
+//! it when one did), the tenant and subject as a logical location, a stable fingerprint (`Finding::fingerprint`) and the evidence in `properties`.
 //! Results are collected and written at the end (SARIF is one JSON document).
 //!
 //! A waived finding keeps its result and gains `"suppressions": [{"kind": "external",
@@ -66,6 +66,7 @@ impl Sarif {
     fn result(&mut self, f: &Finding) -> Value {
         let rule_index = self.rule_index(f);
         let mut location = Map::new();
+        let mut related = None;
         if let Some(l) = &f.location {
             let (uri, base) = artifact_uri(&l.file, self.info.sarif_root.as_deref(), self.cwd.as_deref());
             let mut artifact = Map::new();
@@ -73,6 +74,18 @@ impl Sarif {
             if base {
                 artifact.insert("uriBaseId".into(), json!(ROOT_ID));
             }
+            // The field that decided the finding, as a related location: the result
+            // stays on its subject (where code scanning shows it).
+            related = l.field.as_ref().map(|field| {
+                json!([{
+                    "id": 1,
+                    "physicalLocation": {
+                        "artifactLocation": artifact.clone(),
+                        "region": {"startLine": field.line, "startColumn": field.column},
+                    },
+                    "message": {"text": format!("`{}`: the field that decided this finding", field.name)},
+                }])
+            });
             location.insert(
                 "physicalLocation".into(),
                 json!({
@@ -121,6 +134,9 @@ impl Sarif {
             "properties": properties,
         });
         if let Some(obj) = result.as_object_mut() {
+            if let Some(r) = related {
+                obj.insert("relatedLocations".into(), r);
+            }
             // A waived finding stays a result, suppressed with the waiver's reason.
             if let Some(w) = &f.triage.waiver {
                 obj.insert("suppressions".into(), json!([{"kind": "external", "justification": w.reason}]));

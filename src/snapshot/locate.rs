@@ -11,6 +11,12 @@
 //!
 //! A path that cannot be followed (a key written with escapes, an alias, text the decoder
 //! read differently) gets the position of the deepest entity on the way that could.
+//!
+//! [`locate_fields`] goes one step further, for the findings that one field of their subject
+//! decided: from the entity to the key of that member (`"enabled":` in JSON, `enabled:` in
+//! YAML, nested objects for a dotted field). It gives nothing rather than a guess: not for
+//! an entity path that cannot be followed, a member that is absent or written differently,
+//! or a streamed file.
 
 use super::scan::{Skip, Skipped};
 use super::Content;
@@ -64,6 +70,30 @@ pub fn locate(content: &Content, first_line: u64, paths: &[&str]) -> Vec<Positio
         Content::JsonFile(_) => return vec![start; paths.len()],
     };
     positions(text, first_line, &offsets)
+}
+
+/// Where members of entities are written: for each `(path, members)`, the key of the
+/// member `members` (`["enabled"]`, `["settings", "multiple_sessions"]` for a member of a
+/// nested object) of the entity at `path`, or `None` when the entity or the member cannot
+/// be found (absent, written with escapes, reached through an alias or a YAML merge key).
+/// Like [`locate`], one walk over the text; a streamed file (`Content::JsonFile`) is not
+/// read again and gives `None`.
+pub fn locate_fields(content: &Content, first_line: u64, wants: &[(&str, &[&str])]) -> Vec<Option<Position>> {
+    let parsed: Vec<Option<Vec<Step<'_>>>> = wants.iter().map(|(p, _)| steps(p)).collect();
+    let members: Vec<&[&str]> = wants.iter().map(|(_, m)| *m).collect();
+    let (text, found): (&[u8], Vec<Option<usize>>) = match content {
+        Content::Json(bytes) => (bytes, json_field_offsets(bytes, &parsed, &members)),
+        Content::Yaml { text, .. } => {
+            let paths: Vec<Vec<Step<'_>>> = parsed.iter().map(|p| p.clone().unwrap_or_default()).collect();
+            let asked: Vec<&[&str]> =
+                parsed.iter().zip(&members).map(|(p, m)| if p.is_some() { *m } else { &[][..] }).collect();
+            (text.as_bytes(), yaml_walk(text, &paths, &asked).1)
+        }
+        Content::JsonFile(_) => return vec![None; wants.len()],
+    };
+    let offsets: Vec<usize> = found.iter().flatten().copied().collect();
+    let mut at = positions(text, first_line, &offsets).into_iter();
+    found.iter().map(|f| f.and_then(|_| at.next())).collect()
 }
 
 // ------------------------------------------------------------------------------ JSON
@@ -168,6 +198,63 @@ fn object(b: &[u8], at: usize, wants: &mut [Want<'_, '_>], out: &mut [usize]) {
     }
 }
 
+/// The offsets of the keys of `members[i]` in the entities at `paths[i]` (`None`: not a
+/// path, or not found). An entity path that cannot be followed leaves [`json_offsets`] at
+/// the deepest entity on the way, which is its parent's offset at best: a path is found
+/// only where its offset differs from its parent's, so a member of another entity is
+/// never taken for the subject's.
+fn json_field_offsets(b: &[u8], paths: &[Option<Vec<Step<'_>>>], members: &[&[&str]]) -> Vec<Option<usize>> {
+    let mut all: Vec<Vec<Step<'_>>> = Vec::with_capacity(paths.len() * 2);
+    for p in paths {
+        let p = p.clone().unwrap_or_default();
+        let parent = p.get(..p.len().saturating_sub(1)).unwrap_or_default().to_vec();
+        all.push(p);
+        all.push(parent);
+    }
+    let offsets = json_offsets(b, &all);
+    paths
+        .iter()
+        .zip(members)
+        .enumerate()
+        .map(|(i, (p, m))| {
+            let p = p.as_ref()?;
+            let (at, parent) = (*offsets.get(2 * i)?, *offsets.get(2 * i + 1)?);
+            if !p.is_empty() && at == parent {
+                return None;
+            }
+            json_member(b, at, m)
+        })
+        .collect()
+}
+
+/// The offset of the key of the member `names` (nested objects for more than one name)
+/// of the object at `at`.
+fn json_member(b: &[u8], at: usize, names: &[&str]) -> Option<usize> {
+    let (first, rest) = names.split_first()?;
+    if b.get(at) != Some(&b'{') {
+        return None;
+    }
+    let mut i = ws(b, at + 1);
+    while b.get(i) == Some(&b'"') {
+        let key_end = string_end(b, i)?;
+        let key = b.get(i + 1..key_end - 1)?;
+        let colon = ws(b, key_end);
+        if b.get(colon) != Some(&b':') {
+            return None;
+        }
+        let value = ws(b, colon + 1);
+        if key == first.as_bytes() {
+            return if rest.is_empty() { Some(i) } else { json_member(b, value, rest) };
+        }
+        i = ws(b, skip_value(b, value)?);
+        if b.get(i) != Some(&b',') {
+            return None;
+        }
+        i = ws(b, i + 1);
+    }
+    None
+}
+
 /// Follows `wants` (whose first step names this array) into the array at `at`; returns
 /// where the array ends when `need_end` (else it stops after the last element wanted).
 fn array(b: &[u8], at: usize, wants: &mut [Want<'_, '_>], out: &mut [usize], need_end: bool) -> Option<usize> {
@@ -218,10 +305,18 @@ fn array(b: &[u8], at: usize, wants: &mut [Want<'_, '_>], out: &mut [usize], nee
 // ------------------------------------------------------------------------------ YAML
 
 fn yaml_offsets(text: &str, paths: &[Vec<Step<'_>>]) -> Vec<usize> {
+    yaml_walk(text, paths, &[]).0
+}
+
+/// The offsets of the entities at `paths` (0 where not found), and of the keys of the
+/// members `members[i]` of the entity at `paths[i]`, where asked and found.
+fn yaml_walk(text: &str, paths: &[Vec<Step<'_>>], members: &[&[&str]]) -> (Vec<usize>, Vec<Option<usize>>) {
     /// An open mapping or sequence. A mapping alternates keys and values; a sequence
     /// counts its items and knows the key it is the value of (which names its items).
+    /// `fields`: the paths (slots) whose member is sought in this mapping, `depth` members
+    /// below their entity.
     enum Frame {
-        Map { expect_key: bool, key: Option<String>, entity: bool },
+        Map { expect_key: bool, key: Option<String>, entity: bool, fields: Vec<usize>, depth: usize },
         Seq { next: usize, key: Option<String> },
     }
     fn advance(stack: &mut [Frame]) {
@@ -231,7 +326,9 @@ fn yaml_offsets(text: &str, paths: &[Vec<Step<'_>>]) -> Vec<usize> {
             None => {}
         }
     }
+    let member = |slot: usize| members.get(slot).copied().unwrap_or_default();
     let mut out = vec![0; paths.len()];
+    let mut found: Vec<Option<usize>> = vec![None; paths.len()];
     let mut stack: Vec<Frame> = Vec::new();
     // The entity path of the innermost open entity.
     let mut cur: Vec<(String, usize)> = Vec::new();
@@ -250,6 +347,8 @@ fn yaml_offsets(text: &str, paths: &[Vec<Step<'_>>]) -> Vec<usize> {
                 if let Some(s) = step {
                     cur.push(s);
                 }
+                let mut fields = Vec::new();
+                let mut depth = 0;
                 if entity {
                     for (slot, p) in paths.iter().enumerate() {
                         let same = p.len() == cur.len()
@@ -258,11 +357,24 @@ fn yaml_offsets(text: &str, paths: &[Vec<Step<'_>>]) -> Vec<usize> {
                             if let Some(o) = out.get_mut(slot) {
                                 *o = offset;
                             }
+                            if !member(slot).is_empty() {
+                                fields.push(slot);
+                            }
                         }
                     }
+                } else if let Some(Frame::Map { expect_key: false, key: Some(k), fields: f, depth: d, .. }) =
+                    stack.last()
+                {
+                    // A nested object of an entity: the members sought under this key.
+                    fields = f
+                        .iter()
+                        .copied()
+                        .filter(|&s| member(s).len() > d + 1 && member(s).get(*d).is_some_and(|m| *m == k.as_str()))
+                        .collect();
+                    depth = d + 1;
                 }
                 let entity = entity && !stack.is_empty();
-                stack.push(Frame::Map { expect_key: true, key: None, entity });
+                stack.push(Frame::Map { expect_key: true, key: None, entity, fields, depth });
             }
             Event::SequenceStart(..) => {
                 let key = match stack.last() {
@@ -278,17 +390,31 @@ fn yaml_offsets(text: &str, paths: &[Vec<Step<'_>>]) -> Vec<usize> {
                 advance(&mut stack);
             }
             Event::Scalar(value, ..) => {
-                if let Some(Frame::Map { expect_key: true, key, .. }) = stack.last_mut() {
+                if let Some(Frame::Map { expect_key: true, key, fields, depth, .. }) = stack.last_mut() {
+                    for &slot in fields.iter() {
+                        let m = member(slot);
+                        if m.len() == *depth + 1 && m.get(*depth).is_some_and(|k| *k == &*value) {
+                            if let Some(f) = found.get_mut(slot) {
+                                f.get_or_insert(offset);
+                            }
+                        }
+                    }
                     *key = Some(value.into_owned());
                 }
                 advance(&mut stack);
             }
-            Event::Alias(_) => advance(&mut stack),
+            Event::Alias(_) => {
+                // An alias as a key names nothing this walk can compare.
+                if let Some(Frame::Map { expect_key: true, key, .. }) = stack.last_mut() {
+                    *key = None;
+                }
+                advance(&mut stack);
+            }
             Event::StreamEnd | Event::DocumentEnd => break,
             _ => {}
         }
     }
-    out
+    (out, found)
 }
 
 // ------------------------------------------------------------------ lines and columns
@@ -365,6 +491,92 @@ mod tests {
             &["users[0]", "users[0].sessions[1]", "users[1]", "roles[0]", ""],
         );
         assert_eq!(got, vec![(13, 5), (16, 9), (17, 5), (18, 9), (11, 1)]);
+    }
+
+    fn fields(content: Content, first: u64, wants: &[(&str, &str)]) -> Vec<Option<(u64, u64)>> {
+        let members: Vec<Vec<&str>> = wants.iter().map(|(_, m)| m.split('.').collect()).collect();
+        let asked: Vec<(&str, &[&str])> = wants.iter().zip(&members).map(|((p, _), m)| (*p, m.as_slice())).collect();
+        locate_fields(&content, first, &asked).into_iter().map(|p| p.map(|p| (p.line, p.column))).collect()
+    }
+
+    #[test]
+    fn json_fields_of_entities() {
+        let text = "{\n  \"id\": \"t\",\n  \"settings\": {\"a\": 1, \"multiple_sessions\": true},\n  \"users\": [\n    {\"id\": \"a\", \"sessions\": [], \"enabled\": false},\n    \"bad\",\n    {\"id\": \"ü\",\n     \"x\\u0041\": 1,\n     \"sessions\": [{\"k\": 1}, {\"id\": \"s\", \"k\": 2}]}\n  ]\n}";
+        let got = fields(
+            Content::Json(text.as_bytes().to_vec()),
+            1,
+            &[
+                ("users[0]", "enabled"),
+                ("users[2]", "sessions"),
+                ("users[2].sessions[1]", "k"),
+                ("", "settings.multiple_sessions"),
+                ("", "id"),
+                ("users[0]", "email"),         // absent
+                ("users[9]", "id"),            // no such entity: not the tenant's `id`
+                ("users[2].sessions[7]", "k"), // no such entity: not the user's
+                ("users[1]", "id"),            // not an object
+                ("users[2]", "xA"),            // a key written with escapes
+                ("", "settings.b"),
+                ("users[x]", "id"),
+            ],
+        );
+        assert_eq!(
+            got,
+            vec![
+                Some((5, 33)),
+                Some((9, 6)),
+                Some((9, 41)),
+                Some((3, 24)),
+                Some((2, 3)),
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None
+            ]
+        );
+    }
+
+    #[test]
+    fn yaml_fields_of_entities() {
+        let text = "id: t\nsettings:\n  a: 1\n  multiple_sessions: true\nusers:\n  - id: a\n    enabled: false\n    sessions:\n      - {started: x}\n      - {id: s, started: y}\n  - id: &k b\n    <<: {enabled: true}\n    *k: 1\n";
+        let got = fields(
+            Content::Yaml { text: text.into(), line: 10 },
+            11,
+            &[
+                ("users[0]", "enabled"),
+                ("users[0]", "sessions"),
+                ("users[0].sessions[1]", "started"),
+                ("", "settings.multiple_sessions"),
+                ("", "id"),
+                ("users[0]", "email"),
+                ("users[5]", "id"),
+                ("users[1]", "enabled"), // only from a merge key
+                ("", "settings"),
+            ],
+        );
+        assert_eq!(
+            got,
+            vec![
+                Some((17, 5)),
+                Some((18, 5)),
+                Some((20, 17)),
+                Some((14, 3)),
+                Some((11, 1)),
+                None,
+                None,
+                None,
+                Some((12, 1)),
+            ]
+        );
+    }
+
+    #[test]
+    fn streamed_files_have_no_fields() {
+        let content = Content::JsonFile(std::path::PathBuf::from("big.json"));
+        assert_eq!(fields(content, 1, &[("users[0]", "enabled")]), vec![None]);
     }
 
     #[test]

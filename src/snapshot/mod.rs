@@ -29,7 +29,7 @@ use crate::value::Value;
 use std::sync::{Arc, OnceLock};
 
 pub use decode::{decode, DecodePlan};
-pub use locate::{locate, located_on_this_thread, Position};
+pub use locate::{locate, locate_fields, located_on_this_thread, Position};
 pub use read::{documents, given, Documents};
 pub use stream::STREAM_MIN_BYTES;
 

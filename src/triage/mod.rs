@@ -219,6 +219,7 @@ mod tests {
             evidence: None,
             triage: Triaged::default(),
             location: None,
+            decided_by: None,
         }
     }
 

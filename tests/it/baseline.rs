@@ -41,7 +41,8 @@ fn the_runs_own_report_as_baseline_makes_every_finding_existing() {
     write(&dir, "t.json", fixed.as_bytes());
     let out = tenet(&["check", "-p", &p, &t, "--now", NOW, "--format", "human", "--baseline", &b]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("user u2 (users[1])  ") && text.contains("t.json:3:3  [new]"), "{text}");
+    // The place is the `sessions` field that decided the finding (line 3, column 16).
+    assert!(text.contains("user u2 (users[1])  ") && text.contains("t.json:3:16  [new]"), "{text}");
     assert!(text.contains("baseline: 1 new, 0 existing, 1 fixed"), "{text}");
 }
 

@@ -10,6 +10,7 @@
 //! - `differential`: random policies and tenants, the engine against a reference interpreter.
 //! - `messages`: what standard error quotes of hostile values.
 //! - `reports`: the CI report formats and the locations of findings.
+//! - `field_locations`: where the field that decided a finding is written (`location.field`).
 //! - `inputs`: how tenant data is typed as it is read (keys, references).
 //! - `import`: vendor exports → snapshots (`tenet import`, `check --from`, `from:` cases).
 //! - `import_locations`: where findings on imported tenants point (export records, overlays).
@@ -29,6 +30,7 @@ mod docs;
 mod evidence;
 mod examples;
 mod exports;
+mod field_locations;
 mod fmt;
 mod fuzz_regressions;
 mod harness;

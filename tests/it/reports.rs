@@ -271,7 +271,8 @@ fn hostile_data_is_escaped_in_every_format() {
     let github = run("github");
     let lines: Vec<&str> = github.lines().collect();
     assert_eq!(lines.len(), 2, "one command and the summary: {github}");
-    assert!(lines[0].starts_with("::error file=x.json,line=1,col=43,title="), "{}", lines[0]);
+    // The annotation is on the `sessions` field that decided the finding (the user is at 43).
+    assert!(lines[0].starts_with("::error file=x.json,line=1,col=120,title="), "{}", lines[0]);
     assert!(lines[0].contains("100%25 ]]> <b>&\\u{7} %0D%0A::error::x, *y*"), "{}", lines[0]);
     assert!(!lines[0].contains('\x1b') && !lines[0].contains('\x07'));
     let junit = run("junit");
