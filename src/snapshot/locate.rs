@@ -337,6 +337,10 @@ pub fn locate_marked(content: &Content, first_line: u64, paths: &[&str], marks: 
             match indexed_offsets(bytes, index, &parsed()) {
                 Some(offsets) => {
                     LOCATED.with(|n| n.set(n.get() + paths.len() as u64));
+                    if index.plain {
+                        let at = |o: usize| Position { line: first_line, column: o as u64 + 1 };
+                        return offsets.into_iter().map(at).collect();
+                    }
                     positions(bytes, first_line, &offsets)
                 }
                 // The index does not fit the text (it cannot, but a walk is always right).

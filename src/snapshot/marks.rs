@@ -60,20 +60,19 @@ struct Elem {
 impl Marked {
     /// Records the next element, at byte `offset` and position `at`, both past the last one.
     pub(super) fn push(&mut self, offset: u64, at: Position) {
-        let index = u32::try_from(self.elements.len()).unwrap_or(u32::MAX);
-        let relative = self.runs.last().and_then(|r| {
-            let offset = u32::try_from(offset.checked_sub(r.offset)?).ok()?;
-            let lines = u32::try_from(at.line.checked_sub(r.at.line)?).ok()?;
-            let chars = if lines == 0 { at.column.checked_sub(r.at.column)? } else { at.column - 1 };
-            Some(Elem { offset, lines, chars: u32::try_from(chars).ok()? })
-        });
-        match relative {
-            Some(e) => self.elements.push(e),
-            None => {
-                self.runs.push(Run { first: index, offset, at });
-                self.elements.push(Elem { offset: 0, lines: 0, chars: 0 });
+        if let Some(r) = self.runs.last() {
+            // Anything out of order wraps around to a value too large: a new run.
+            let (o, lines) = (offset.wrapping_sub(r.offset), at.line.wrapping_sub(r.at.line));
+            let chars = if lines == 0 { at.column.wrapping_sub(r.at.column) } else { at.column.saturating_sub(1) };
+            let max = u64::from(u32::MAX);
+            if o <= max && lines <= max && chars <= max {
+                self.elements.push(Elem { offset: o as u32, lines: lines as u32, chars: chars as u32 });
+                return;
             }
         }
+        let first = u32::try_from(self.elements.len()).unwrap_or(u32::MAX);
+        self.runs.push(Run { first, offset, at });
+        self.elements.push(Elem { offset: 0, lines: 0, chars: 0 });
     }
 
     /// The byte offset and position of element `i`.

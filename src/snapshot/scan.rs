@@ -212,6 +212,9 @@ pub struct Brackets {
     pub(super) outer: Vec<u32>,
     /// Offsets of the brackets at depth 3, opening and closing in turn.
     pub(super) inner: Vec<u32>,
+    /// The document is ASCII on one line (a JSONL line, mostly): a column is an offset
+    /// plus one, and nothing needs counting.
+    pub(super) plain: bool,
 }
 
 impl Record for Brackets {
@@ -233,6 +236,7 @@ impl Record for Brackets {
 pub(super) fn too_deep_indexed(b: &[u8], index: &mut Brackets) -> (Option<usize>, bool) {
     index.outer.clear();
     index.inner.clear();
+    index.plain = false;
     if u32::try_from(b.len()).is_err() {
         return (too_deep(b), false);
     }

@@ -1057,6 +1057,9 @@ fn located_docs() -> Vec<String> {
         "\u{feff}{\"id\": \"b\", \"users\": [{\"id\": \"é\"}, {\"id\": \"ü\", \"sessions\": [{}, {\"id\": \"😀\"}]}]}"
             .into(),
         "{\"users\": [\"x\", 1, {\"id\": \"日本\"}, [], {\"sessions\": [7, {}]}], \"roles\": [{\"id\": \"r\"}]}".into(),
+        // ASCII on one line: a column is an offset.
+        "{\"id\": \"a\", \"users\": [{\"id\": \"u\"}, 5, {\"sessions\": [{}, {\"id\": \"s\"}]}], \"roles\": [[]]}"
+            .into(),
     ];
     for name in ["erpnext-dirty.json", "netsuite-globex.json"] {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/tenants").join(name);
@@ -1077,7 +1080,8 @@ fn recorded_marks_locate_what_a_walk_locates() {
         assert!(paths.len() > 3, "{doc}");
         let want = locate(&whole, 4, &paths);
         // A document held whole, through its bracket index.
-        assert!(matches!(tenant.marks(), Some(Marks::Brackets(_))));
+        let Some(Marks::Brackets(index)) = tenant.marks() else { panic!("no index") };
+        assert_eq!(index.plain, doc.is_ascii() && !doc.contains('\n'), "{doc}");
         assert_eq!(locate_marked(&whole, 4, &paths, tenant.marks()), want, "indexed: {doc}");
         // A streamed file, from the positions counted as it went by (nested entities read
         // again from the element's bytes).
@@ -1119,7 +1123,7 @@ fn an_index_that_does_not_fit_the_text_falls_back_to_the_walk() {
     let paths = every_path(&m, &tenant);
     let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
     let want = locate(&whole, 1, &paths);
-    let wrong = Marks::Brackets(scan::Brackets { outer: vec![3, 40], inner: vec![] });
+    let wrong = Marks::Brackets(scan::Brackets { outer: vec![3, 40], inner: vec![], plain: false });
     assert_eq!(locate_marked(&whole, 1, &paths, Some(&wrong)), want);
     // Without marks, a JSON file is read again (it is small enough to hold).
     let dir = temp_dir("unmarked");
