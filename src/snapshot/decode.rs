@@ -1091,6 +1091,10 @@ struct KeySeed<'a> {
 }
 
 impl KeySeed<'_> {
+    // Called for every key of every object: whether it is inlined into serde_json's
+    // `next_key_seed` was left to how the crate happened to be split into codegen units,
+    // and an unrelated change once moved it out of line, costing decoding 1% (callgrind).
+    #[inline]
     fn find(&self, key: &str) -> Option<usize> {
         self.entries.iter().position(|(k, _)| same(k.as_bytes(), key.as_bytes()))
     }
