@@ -425,9 +425,20 @@ fn indexed_elements(
     let mut j = index.inner.partition_point(|&o| (o as usize) < open);
     let mut next = 0; // first want not yet reached
     let mut at = ws(b, open + 1);
-    for n in 0.. {
+    let mut n = 0; // the index of the element at `at`
+    loop {
         if next == wants.len() || b.get(at) == Some(&b']') {
             break;
+        }
+        // Containers separated by a bare comma (compact JSON) before the next element
+        // wanted are stepped over in a tight loop.
+        let target = wants.get(next).and_then(|w| w.steps.first()).map_or(n, |s| s.1);
+        while n < target && inner(j) == Some(at) {
+            let (Some(close), Some(following)) = (inner(j + 1), inner(j + 2)) else { break };
+            if following != close + 2 || b.get(close + 1) != Some(&b',') {
+                break;
+            }
+            (j, at, n) = (j + 2, following, n + 1);
         }
         let end = match b.get(at) {
             Some(b'{' | b'[') => {
@@ -464,6 +475,7 @@ fn indexed_elements(
             Some(b']') => break,
             _ => return None,
         }
+        n += 1;
     }
     Some(())
 }

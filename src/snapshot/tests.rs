@@ -1057,6 +1057,8 @@ fn located_docs() -> Vec<String> {
         "\u{feff}{\"id\": \"b\", \"users\": [{\"id\": \"é\"}, {\"id\": \"ü\", \"sessions\": [{}, {\"id\": \"😀\"}]}]}"
             .into(),
         "{\"users\": [\"x\", 1, {\"id\": \"日本\"}, [], {\"sessions\": [7, {}]}], \"roles\": [{\"id\": \"r\"}]}".into(),
+        // Compact, with a scalar and an array among the elements.
+        "{\"id\":\"c\",\"users\":[{\"id\":\"a\"},{\"id\":\"b\"},7,{\"id\":\"c\",\"sessions\":[{},{}]},[1],{\"id\":\"d\"},{\"id\":\"e\"},{\"id\":\"f\"}],\"roles\":[{\"id\":\"r\"},{\"id\":\"q\"}]}".into(),
         // ASCII on one line: a column is an offset.
         "{\"id\": \"a\", \"users\": [{\"id\": \"u\"}, 5, {\"sessions\": [{}, {\"id\": \"s\"}]}], \"roles\": [[]]}"
             .into(),
@@ -1065,6 +1067,8 @@ fn located_docs() -> Vec<String> {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/tenants").join(name);
         docs.push(std::fs::read_to_string(path).unwrap());
     }
+    let lines = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/tenants/bulk-export.jsonl");
+    docs.extend(std::fs::read_to_string(lines).unwrap().lines().filter(|l| !l.trim().is_empty()).map(String::from));
     docs
 }
 
@@ -1083,6 +1087,11 @@ fn recorded_marks_locate_what_a_walk_locates() {
         let Some(Marks::Brackets(index)) = tenant.marks() else { panic!("no index") };
         assert_eq!(index.plain, doc.is_ascii() && !doc.contains('\n'), "{doc}");
         assert_eq!(locate_marked(&whole, 4, &paths, tenant.marks()), want, "indexed: {doc}");
+        // A few subjects far apart: the elements between are stepped over.
+        for step in [2, 3, 5] {
+            let some: Vec<&str> = paths.iter().copied().skip(1).step_by(step).collect();
+            assert_eq!(locate_marked(&whole, 4, &some, tenant.marks()), locate(&whole, 4, &some), "{step}: {doc}");
+        }
         // A streamed file, from the positions counted as it went by (nested entities read
         // again from the element's bytes).
         let want = locate(&whole, 1, &paths);
