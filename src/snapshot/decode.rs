@@ -9,7 +9,10 @@
 //! Data that does not fit the model's type is not an input error: it becomes
 //! [`Value::Bad`] with a reason naming the field, so only rules that read it get an `error`.
 
-use super::{Content, InputError, KindProjection, Layout, Projection, Table, Tenant, MAX_DOC_BYTES, MAX_DOC_DEPTH};
+use super::scan::Brackets;
+use super::{
+    Content, InputError, KindProjection, Layout, Marks, Projection, Table, Tenant, MAX_DOC_BYTES, MAX_DOC_DEPTH,
+};
 use crate::model::{KindId, Model, Type};
 use crate::value::{format_decimal, parse_date, parse_duration_data, Value, TICKS_PER_SEC};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -246,13 +249,20 @@ impl DecodePlan {
 // ------------------------------------------------------------------------------- entry
 
 /// Decodes one document into a tenant: tables per kind, in document order.
+///
+/// A JSON document also keeps what locating its subjects later needs ([`Tenant::marks`]):
+/// the brackets its depth scan met, or for a streamed file where its entities are.
 pub fn decode(doc_label: &str, source: Arc<str>, content: &Content, plan: &DecodePlan) -> Result<Tenant, InputError> {
-    let tables = match content {
-        Content::Json(bytes) => decode_json(bytes, plan),
-        Content::JsonFile(path) => decode_json_file(doc_label, path, plan),
-        Content::Yaml { text, line } => decode_yaml(text, *line, plan),
+    let (tables, marks) = match content {
+        Content::Json(bytes) => {
+            let mut index = Brackets::default();
+            let tables = decode_json(bytes, plan, Some(&mut index))?;
+            (tables, Some(Marks::Brackets(index)))
+        }
+        Content::JsonFile(path) => decode_json_file(doc_label, path, plan)?,
+        Content::Yaml { text, line } => (decode_yaml(text, *line, plan)?, None),
     };
-    Ok(Tenant::new(doc_label.to_string(), source, tables?, plan.layout.clone()))
+    Ok(Tenant::new(doc_label.to_string(), source, tables, plan.layout.clone()).with_marks(marks))
 }
 
 thread_local! {
@@ -300,25 +310,30 @@ impl DecodePlan {
 /// the split does not handle is decoded the ordinary way, which says why: read whole when
 /// it is at most [`MAX_DOC_BYTES`], else as it is read again, so that it is never held
 /// whole.
-fn decode_json_file(shown: &str, path: &std::path::Path, plan: &DecodePlan) -> Result<Vec<Table>, InputError> {
+fn decode_json_file(
+    shown: &str,
+    path: &std::path::Path,
+    plan: &DecodePlan,
+) -> Result<(Vec<Table>, Option<Marks>), InputError> {
     use std::io::Read;
     let cannot_read = |e: &std::io::Error| InputError::new(super::read::cannot_read(shown, e));
     let open = || crate::fsio::open_regular(path, shown).map(|(f, _)| f).map_err(InputError::new);
-    match super::stream::decode(open()?, plan, super::stream::Limits::default()) {
-        Ok(tables) => Ok(tables),
+    match super::stream::decode_marked(open()?, plan, super::stream::Limits::default()) {
+        Ok((tables, marks)) => Ok((tables, Some(Marks::Stream(marks)))),
         Err(super::stream::Stop::Io(e)) => Err(cannot_read(&e)),
         Err(super::stream::Stop::Irregular) => {
             if std::fs::metadata(path).is_ok_and(|m| m.len() <= MAX_DOC_BYTES as u64) {
                 let mut bytes = Vec::new();
                 open()?.take(MAX_DOC_BYTES as u64 + 1).read_to_end(&mut bytes).map_err(|e| cannot_read(&e))?;
                 if bytes.len() <= MAX_DOC_BYTES {
-                    return decode_json(&bytes, plan);
+                    return Ok((decode_json(&bytes, plan, None)?, None));
                 }
             }
-            decode_json_read(open()?, plan).map_err(|e| match e {
+            let tables = decode_json_read(open()?, plan).map_err(|e| match e {
                 ReadError::Io(e) => cannot_read(&e),
                 ReadError::Input(e) => e,
-            })
+            })?;
+            Ok((tables, None))
         }
     }
 }
@@ -375,8 +390,10 @@ fn has_newline<R: std::io::Read>(r: &mut R) -> std::io::Result<bool> {
     }
 }
 
-fn decode_json(bytes: &[u8], plan: &DecodePlan) -> Result<Vec<Table>, InputError> {
-    let tables = decode_json_onto(bytes, plan, sized_tables(plan))?;
+/// Decodes a JSON document held whole; `index`, when given, gets its brackets at depths 2
+/// and 3 (see [`Brackets`]), or is left empty.
+fn decode_json(bytes: &[u8], plan: &DecodePlan, index: Option<&mut Brackets>) -> Result<Vec<Table>, InputError> {
+    let tables = decode_json_onto(bytes, plan, sized_tables(plan), index)?;
     ROWS_HINT.with(|h| *h.borrow_mut() = tables.iter().map(|t| t.len().min(MAX_ROWS_HINT)).collect());
     Ok(tables)
 }
@@ -405,21 +422,52 @@ fn sized_tables(plan: &DecodePlan) -> Vec<Table> {
     tables
 }
 
+/// `bytes` as text, and whether it is all ASCII. ASCII is checked first: it is twice as fast
+/// as validating UTF-8, and exports are mostly ASCII (the answer also tells
+/// [`super::locate`] that a column is an offset).
+fn utf8(bytes: &[u8]) -> Result<(&str, bool), std::str::Utf8Error> {
+    if bytes.is_ascii() {
+        // SAFETY: every ASCII byte sequence is valid UTF-8.
+        return Ok((unsafe { std::str::from_utf8_unchecked(bytes) }, true));
+    }
+    Ok((std::str::from_utf8(bytes)?, false))
+}
+
 /// Decodes a JSON document whose root row goes after the rows already in `tables`.
-fn decode_json_onto(bytes: &[u8], plan: &DecodePlan, tables: Vec<Table>) -> Result<Vec<Table>, InputError> {
+fn decode_json_onto(
+    bytes: &[u8],
+    plan: &DecodePlan,
+    tables: Vec<Table>,
+    mut index: Option<&mut Brackets>,
+) -> Result<Vec<Table>, InputError> {
     let (bytes, bom) = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
         Some(rest) => (rest, 3),
         None => (bytes, 0),
     };
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| InputError::new(format!("invalid UTF-8 at byte {}", e.valid_up_to() + bom)))?;
-    if let Some(at) = super::scan::too_deep(bytes) {
+    let (text, ascii) =
+        utf8(bytes).map_err(|e| InputError::new(format!("invalid UTF-8 at byte {}", e.valid_up_to() + bom)))?;
+    let deep = match index.as_deref_mut() {
+        Some(index) => {
+            let (deep, recorded) = super::scan::too_deep_indexed(bytes, index);
+            if recorded && bom > 0 {
+                // Offsets in the document as given, its byte-order mark included.
+                index.outer.iter_mut().chain(index.inner.iter_mut()).for_each(|o| *o = o.saturating_add(bom as u32));
+            }
+            deep
+        }
+        None => super::scan::too_deep(bytes),
+    };
+    if let Some(at) = deep {
         return Err(InputError::new(format!("nested deeper than {MAX_DOC_DEPTH} levels at byte {}", at + bom)));
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(InputError::new("empty document"));
     }
     let one_line = !bytes.contains(&b'\n');
+    if let Some(index) = index {
+        // Every character one byte, on one line: a column is an offset plus one.
+        index.plain = ascii && one_line;
+    }
     let mut st = State { plan, tables, error: None, yaml: None };
     let mut de = serde_json::Deserializer::from_str(text);
     // `too_deep` has already bounded the nesting at MAX_DOC_DEPTH; serde_json's own limit
@@ -455,7 +503,7 @@ pub(super) fn root_collections(plan: &DecodePlan) -> Vec<(Box<str>, KindId, usiz
 /// piece does not decode: the caller then decodes the whole document the ordinary way,
 /// which reports the error exactly as it would have.
 pub(super) fn decode_elements(bytes: &[u8], plan: &DecodePlan, child: KindId, first: u32) -> Option<Vec<Table>> {
-    let text = std::str::from_utf8(bytes).ok()?;
+    let (text, _) = utf8(bytes).ok()?;
     let mut st = new_state(plan, None);
     let mut de = serde_json::Deserializer::from_str(text);
     // The splitter has bounded the nesting of every element at MAX_DOC_DEPTH.
@@ -473,7 +521,7 @@ pub(super) fn decode_root(
     tables: Vec<Table>,
     split: &[(usize, KindId, u32)],
 ) -> Result<Vec<Table>, InputError> {
-    let mut tables = decode_json_onto(bytes, plan, tables)?;
+    let mut tables = decode_json_onto(bytes, plan, tables, None)?;
     if let Some(root) = tables.get_mut(Model::ROOT as usize) {
         for &(slot, child, n) in split {
             if let Some(c) = root.cells.get_mut(slot) {
@@ -1043,9 +1091,9 @@ struct KeySeed<'a> {
 }
 
 impl KeySeed<'_> {
-    // Called for every key of every object: left to the compiler, whether it was inlined
-    // into serde_json's key loop changed with unrelated code elsewhere in the crate
-    // (+15 M instructions of 1,600 M on the bulk benchmark when it was not).
+    // Called for every key of every object: whether it is inlined into serde_json's
+    // `next_key_seed` was left to how the crate happened to be split into codegen units,
+    // and an unrelated change once moved it out of line, costing decoding 1% (callgrind).
     #[inline]
     fn find(&self, key: &str) -> Option<usize> {
         self.entries.iter().position(|(k, _)| same(k.as_bytes(), key.as_bytes()))

@@ -18,6 +18,8 @@
 //! an entity path that cannot be followed, a member that is absent or written differently,
 //! or a streamed file.
 
+use super::lines::Counter;
+use super::marks::{Brackets, Marks, StreamMarks};
 use super::scan::{Skip, Skipped};
 use super::Content;
 use serde_saphyr::granit_parser::{Event, Parser};
@@ -58,8 +60,10 @@ fn steps(path: &str) -> Option<Vec<Step<'_>>> {
 }
 
 /// The positions of the entities at `paths` in `content`, whose first line is line
-/// `first_line` (1-based) of its file. A streamed file (`Content::JsonFile`) is not read
-/// again: its subjects are given the document's start.
+/// `first_line` (1-based) of its file. A streamed file (`Content::JsonFile`) is located
+/// with the marks of its decode ([`locate_marked`]); without them it is read again only
+/// when it is small enough to hold ([`super::MAX_DOC_BYTES`]), else its subjects are given
+/// the document's start.
 pub fn locate(content: &Content, first_line: u64, paths: &[&str]) -> Vec<Position> {
     LOCATED.with(|n| n.set(n.get() + paths.len() as u64));
     let start = Position { line: first_line, column: 1 };
@@ -67,7 +71,13 @@ pub fn locate(content: &Content, first_line: u64, paths: &[&str]) -> Vec<Positio
     let (text, offsets): (&[u8], Vec<usize>) = match content {
         Content::Json(bytes) => (bytes, json_offsets(bytes, &parsed)),
         Content::Yaml { text, .. } => (text.as_bytes(), yaml_offsets(text, &parsed)),
-        Content::JsonFile(_) => return vec![start; paths.len()],
+        Content::JsonFile(path) => {
+            let limit = super::MAX_DOC_BYTES as u64;
+            return match crate::fsio::read_file(path, &path.to_string_lossy(), limit) {
+                Ok(bytes) => locate(&Content::Json(bytes), first_line, paths),
+                Err(_) => vec![start; paths.len()],
+            };
+        }
     };
     positions(text, first_line, &offsets)
 }
@@ -99,7 +109,7 @@ pub fn locate_fields(content: &Content, first_line: u64, wants: &[(&str, &[&str]
 // ------------------------------------------------------------------------------ JSON
 
 /// A path still being followed: the steps left, and where its answer goes.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 struct Want<'s, 'a> {
     steps: &'s [Step<'a>],
     slot: usize,
@@ -421,39 +431,247 @@ fn yaml_walk(text: &str, paths: &[Vec<Step<'_>>], members: &[&[&str]]) -> (Vec<u
 
 /// Byte offsets in `text` → positions, counting lines and characters once up to the last.
 fn positions(text: &[u8], first_line: u64, offsets: &[usize]) -> Vec<Position> {
+    positions_from(text, Position { line: first_line, column: 1 }, offsets)
+}
+
+/// [`positions`] in a text that starts at `start` of its file.
+fn positions_from(text: &[u8], start: Position, offsets: &[usize]) -> Vec<Position> {
     let mut order: Vec<usize> = (0..offsets.len()).collect();
     order.sort_by_key(|&i| offsets.get(i).copied().unwrap_or(0));
-    let mut out = vec![Position { line: first_line, column: 1 }; offsets.len()];
-    // `pos`: bytes counted so far; `line_start`: start of the line `pos` is on; `col_at`,
-    // `col`: characters of that line counted up to `col_at`.
-    let (mut pos, mut line, mut line_start, mut col_at, mut col) = (0usize, first_line, 0usize, 0usize, 0u64);
+    let mut out = vec![start; offsets.len()];
+    let mut counter = Counter::new(0, start);
     for i in order {
         let off = offsets.get(i).copied().unwrap_or(0).min(text.len());
-        let seg = text.get(pos..off).unwrap_or_default();
-        let newlines = count(seg, |c| c == b'\n');
-        if newlines > 0 {
-            line += newlines as u64;
-            line_start = pos + seg.iter().rposition(|&c| c == b'\n').unwrap_or(0) + 1;
-        }
-        pos = pos.max(off);
-        if col_at < line_start {
-            (col_at, col) = (line_start, 0);
-        }
-        let chars = count(text.get(col_at..off).unwrap_or_default(), |c| c & 0xC0 != 0x80);
-        col += chars as u64;
-        col_at = col_at.max(off);
+        let from = counter.at as usize;
+        let p = counter.position_at(text.get(from..).unwrap_or_default(), off.saturating_sub(from));
         if let Some(o) = out.get_mut(i) {
-            *o = Position { line, column: col + 1 };
+            *o = p;
         }
     }
     out
 }
 
-/// How many bytes of `b` satisfy `f`. Summed in `u8`s over chunks of 255 bytes (which
-/// cannot overflow), a loop the compiler vectorizes: line and column numbers are counted
-/// over whole documents, and a byte-at-a-time count was most of the cost of locating.
-fn count(b: &[u8], f: impl Fn(u8) -> bool) -> usize {
-    b.chunks(255).map(|c| usize::from(c.iter().fold(0u8, |n, &x| n.wrapping_add(u8::from(f(x)))))).sum()
+// ------------------------------------------------------------------ recorded offsets
+
+/// [`locate`], with what the document's decode recorded ([`Marks`]): the subjects of a
+/// JSON document held whole are found with its bracket index, those of a streamed file
+/// from the positions counted while it was read.
+pub fn locate_marked(content: &Content, first_line: u64, paths: &[&str], marks: Option<&Marks>) -> Vec<Position> {
+    let parsed = || paths.iter().map(|p| steps(p).unwrap_or_default()).collect::<Vec<_>>();
+    match (content, marks) {
+        (Content::Json(bytes), Some(Marks::Brackets(index))) => {
+            match indexed_offsets(bytes, index, &parsed()) {
+                Some(offsets) => {
+                    LOCATED.with(|n| n.set(n.get() + paths.len() as u64));
+                    if index.plain {
+                        let at = |o: usize| Position { line: first_line, column: o as u64 + 1 };
+                        return offsets.into_iter().map(at).collect();
+                    }
+                    positions(bytes, first_line, &offsets)
+                }
+                // The index does not fit the text (it cannot, but a walk is always right).
+                None => locate(content, first_line, paths),
+            }
+        }
+        (Content::JsonFile(path), Some(Marks::Stream(marks))) => {
+            LOCATED.with(|n| n.set(n.get() + paths.len() as u64));
+            streamed(path, marks, &parsed())
+        }
+        _ => locate(content, first_line, paths),
+    }
+}
+
+/// [`json_offsets`] with the document's bracket index: the root's members and the elements
+/// of its collections are stepped over in one step each, and only the elements wanted are
+/// walked. `None` when the index does not match the text.
+fn indexed_offsets(b: &[u8], index: &Brackets, paths: &[Vec<Step<'_>>]) -> Option<Vec<usize>> {
+    let root = ws(b, if b.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 });
+    let mut out = vec![root; paths.len()];
+    if b.get(root) != Some(&b'{') {
+        return Some(out);
+    }
+    let wants: Vec<Want<'_, '_>> = paths
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.is_empty())
+        .map(|(slot, s)| Want { steps: s.as_slice(), slot })
+        .collect();
+    let outer = |k: usize| index.outer.get(k).map(|&o| o as usize);
+    let mut k = 0; // the next bracket of `index.outer`
+    let mut left = wants.len();
+    let mut i = ws(b, root + 1);
+    while left > 0 && b.get(i) == Some(&b'"') {
+        let key_end = string_end(b, i)?;
+        let key = b.get(i + 1..key_end - 1)?;
+        i = ws(b, key_end);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        let value = ws(b, i + 1);
+        let end = match b.get(value) {
+            Some(b'{' | b'[') => {
+                let close = outer(k + 1).filter(|_| outer(k) == Some(value))?;
+                k += 2;
+                if b.get(value) == Some(&b'[') {
+                    let mut mine: Vec<Want<'_, '_>> = wants
+                        .iter()
+                        .filter(|w| w.steps.first().is_some_and(|(k, _)| k.as_bytes() == key))
+                        .copied()
+                        .collect();
+                    if !mine.is_empty() {
+                        left -= mine.len();
+                        indexed_elements(b, index, value, &mut mine, &mut out)?;
+                    }
+                }
+                close + 1
+            }
+            _ => skip_value(b, value)?,
+        };
+        i = ws(b, end);
+        match b.get(i) {
+            Some(b',') => i = ws(b, i + 1),
+            Some(b'}') => break,
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// Follows `wants` into the array at `open`, a member of the root: its elements that are
+/// containers are stepped over with `index.inner`.
+fn indexed_elements(
+    b: &[u8],
+    index: &Brackets,
+    open: usize,
+    wants: &mut [Want<'_, '_>],
+    out: &mut [usize],
+) -> Option<()> {
+    wants.sort_by_key(|w| w.steps.first().map_or(0, |s| s.1));
+    let inner = |j: usize| index.inner.get(j).map(|&o| o as usize);
+    let mut j = index.inner.partition_point(|&o| (o as usize) < open);
+    let mut next = 0; // first want not yet reached
+    let mut at = ws(b, open + 1);
+    let mut n = 0; // the index of the element at `at`
+    loop {
+        if next == wants.len() || b.get(at) == Some(&b']') {
+            break;
+        }
+        // Containers separated by a bare comma (compact JSON) before the next element
+        // wanted are stepped over in a tight loop.
+        let target = wants.get(next).and_then(|w| w.steps.first()).map_or(n, |s| s.1);
+        while n < target && inner(j) == Some(at) {
+            let (Some(close), Some(following)) = (inner(j + 1), inner(j + 2)) else { break };
+            if following != close + 2 || b.get(close + 1) != Some(&b',') {
+                break;
+            }
+            (j, at, n) = (j + 2, following, n + 1);
+        }
+        let end = match b.get(at) {
+            Some(b'{' | b'[') => {
+                let close = inner(j + 1).filter(|_| inner(j) == Some(at))?;
+                j += 2;
+                close + 1
+            }
+            _ => skip_value(b, at)?,
+        };
+        let start = next;
+        while wants.get(next).is_some_and(|w| w.steps.first().is_some_and(|s| s.1 == n)) {
+            next += 1;
+        }
+        if next > start {
+            let mut here: Vec<Want<'_, '_>> = wants
+                .get(start..next)
+                .unwrap_or_default()
+                .iter()
+                .map(|w| Want { steps: w.steps.get(1..).unwrap_or_default(), slot: w.slot })
+                .collect();
+            if b.get(at) == Some(&b'{') {
+                object(b, at, &mut here, out);
+            } else {
+                for w in &here {
+                    if let Some(o) = out.get_mut(w.slot) {
+                        *o = at;
+                    }
+                }
+            }
+        }
+        at = ws(b, end);
+        match b.get(at) {
+            Some(b',') => at = ws(b, at + 1),
+            Some(b']') => break,
+            _ => return None,
+        }
+        n += 1;
+    }
+    Some(())
+}
+
+/// The positions of `paths` in a streamed JSON file, from its marks: the root and the
+/// elements of its collections are known; an entity nested in an element is found in that
+/// element's bytes, read again from the file (one element each, never the file).
+fn streamed(path: &std::path::Path, marks: &StreamMarks, paths: &[Vec<Step<'_>>]) -> Vec<Position> {
+    let mut out = vec![marks.root; paths.len()];
+    // (element offset, its position, slot, steps inside it), for nested paths.
+    let mut nested: Vec<(u64, Position, usize, &[Step<'_>])> = Vec::new();
+    for (slot, steps) in paths.iter().enumerate() {
+        let Some(((key, i), rest)) = steps.split_first() else { continue };
+        let Some((offset, at)) = marks.element(key, *i) else { continue };
+        if let Some(o) = out.get_mut(slot) {
+            *o = at;
+        }
+        if !rest.is_empty() {
+            nested.push((offset, at, slot, rest));
+        }
+    }
+    if nested.is_empty() {
+        return out;
+    }
+    nested.sort_by_key(|n| n.0);
+    let Ok((mut file, _)) = crate::fsio::open_regular(path, &path.to_string_lossy()) else { return out };
+    for group in nested.chunk_by(|a, b| a.0 == b.0) {
+        let Some(&(offset, at, _, _)) = group.first() else { continue };
+        let Some(bytes) = element_bytes(&mut file, offset) else { continue };
+        let mut found = vec![0; group.len()];
+        let mut wants: Vec<Want<'_, '_>> =
+            group.iter().enumerate().map(|(slot, &(_, _, _, steps))| Want { steps, slot }).collect();
+        object(&bytes, 0, &mut wants, &mut found);
+        for ((_, _, slot, _), p) in group.iter().zip(positions_from(&bytes, at, &found)) {
+            if let Some(o) = out.get_mut(*slot) {
+                *o = p;
+            }
+        }
+    }
+    out
+}
+
+/// The bytes of the object that starts at `offset` in `file` (an element of a root
+/// collection, at most [`super::MAX_DOC_BYTES`] as the splitter held it).
+fn element_bytes(file: &mut std::fs::File, offset: u64) -> Option<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    file.seek(SeekFrom::Start(offset)).ok()?;
+    let mut buf = Vec::new();
+    let mut skip = Skip::new(2);
+    let mut at = 0;
+    loop {
+        let len = buf.len();
+        if len > super::MAX_DOC_BYTES {
+            return None;
+        }
+        buf.resize(len + (64 << 10), 0);
+        let n = file.read(buf.get_mut(len..).unwrap_or_default()).ok()?;
+        buf.truncate(len + n);
+        if buf.first() != Some(&b'{') {
+            return None;
+        }
+        match skip.run(&buf, at, n == 0) {
+            Skipped::End(end) => {
+                buf.truncate(end);
+                return Some(buf);
+            }
+            Skipped::More(next) => at = next,
+            Skipped::TooDeep(_) | Skipped::Eof => return None,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -577,14 +795,6 @@ mod tests {
     fn streamed_files_have_no_fields() {
         let content = Content::JsonFile(std::path::PathBuf::from("big.json"));
         assert_eq!(fields(content, 1, &[("users[0]", "enabled")]), vec![None]);
-    }
-
-    #[test]
-    fn counts_past_a_chunk_are_exact() {
-        let text = "é\n".repeat(700);
-        assert_eq!(count(text.as_bytes(), |c| c == b'\n'), 700);
-        assert_eq!(count(text.as_bytes(), |c| c & 0xC0 != 0x80), text.chars().count());
-        assert_eq!(count(&[b'\n'; 255 * 3 + 1], |c| c == b'\n'), 766);
     }
 
     #[test]

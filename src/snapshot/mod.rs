@@ -17,7 +17,9 @@
 #![deny(clippy::indexing_slicing, clippy::undocumented_unsafe_blocks)]
 
 mod decode;
+mod lines;
 mod locate;
+mod marks;
 mod read;
 mod scan;
 mod stream;
@@ -29,7 +31,8 @@ use crate::value::Value;
 use std::sync::{Arc, OnceLock};
 
 pub use decode::{decode, DecodePlan};
-pub use locate::{locate, locate_fields, located_on_this_thread, Position};
+pub use locate::{locate, locate_fields, locate_marked, located_on_this_thread, Position};
+pub use marks::Marks;
 pub use read::{documents, given, Documents};
 pub use stream::STREAM_MIN_BYTES;
 
@@ -199,6 +202,8 @@ pub struct Tenant {
     ref_index: Vec<OnceLock<std::collections::HashMap<Arc<str>, u32, foldhash::fast::RandomState>>>,
     /// Where each field lives in the rows of each table.
     layout: Arc<Layout>,
+    /// What the decode recorded for locating subjects later (see [`Marks`]).
+    marks: Option<Marks>,
 }
 
 /// The entities of one kind, in document order (depth first: all sessions of `users[0]`,
@@ -237,7 +242,18 @@ impl Table {
 impl Tenant {
     pub fn new(label: String, source: Arc<str>, tables: Vec<Table>, layout: Arc<Layout>) -> Tenant {
         let ref_index = (0..tables.len()).map(|_| OnceLock::new()).collect();
-        Tenant { label, source, tables, ref_index, layout }
+        Tenant { label, source, tables, ref_index, layout, marks: None }
+    }
+
+    /// The tenant, keeping `marks` for locating its subjects.
+    pub fn with_marks(mut self, marks: Option<Marks>) -> Tenant {
+        self.marks = marks;
+        self
+    }
+
+    /// What its decode recorded for locating its subjects ([`locate_marked`]).
+    pub fn marks(&self) -> Option<&Marks> {
+        self.marks.as_ref()
     }
 
     /// Model field `field` of an entity (`Null` when absent or not decoded).

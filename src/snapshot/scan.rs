@@ -163,6 +163,11 @@ impl Depth {
     /// deeper than [`MAX_DOC_DEPTH`], if any. Every part but the last must be a whole
     /// number of blocks long.
     pub(super) fn scan(&mut self, b: &[u8]) -> Option<usize> {
+        self.scan_recording(b, &mut ())
+    }
+
+    /// [`scan`](Self::scan), telling `rec` of every bracket and its depth.
+    fn scan_recording<R: Record>(&mut self, b: &[u8], rec: &mut R) -> Option<usize> {
         let mut at = 0;
         while at < b.len() {
             let (open, close) = self.carry.brackets(&block_masks(b, at));
@@ -174,7 +179,9 @@ impl Depth {
                     if self.depth > MAX_DOC_DEPTH {
                         return Some(at + p as usize);
                     }
+                    rec.bracket(self.depth, at + p as usize);
                 } else {
+                    rec.bracket(self.depth, at + p as usize);
                     self.depth = self.depth.saturating_sub(1);
                 }
                 events &= events - 1;
@@ -183,6 +190,57 @@ impl Depth {
         }
         None
     }
+}
+
+/// What [`Depth`] tells of each bracket: its offset, and its depth (the root's `{` is at 1).
+trait Record {
+    fn bracket(&mut self, depth: usize, at: usize);
+}
+
+impl Record for () {
+    #[inline(always)]
+    fn bracket(&mut self, _: usize, _: usize) {}
+}
+
+/// The brackets of a JSON document at depths 2 and 3, in order: the containers that are
+/// members of the root (a collection's `[` and `]`) and their elements' (`{`, `}`). Found
+/// by [`too_deep_indexed`] in the scan every document gets anyway, they let the subjects of
+/// findings be located without scanning the document again ([`super::locate`]).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Brackets {
+    /// Offsets of the brackets at depth 2, opening and closing in turn.
+    pub(super) outer: Vec<u32>,
+    /// Offsets of the brackets at depth 3, opening and closing in turn.
+    pub(super) inner: Vec<u32>,
+    /// The document is ASCII on one line (a JSONL line, mostly): a column is an offset
+    /// plus one, and nothing needs counting.
+    pub(super) plain: bool,
+}
+
+impl Record for Brackets {
+    #[inline(always)]
+    fn bracket(&mut self, depth: usize, at: usize) {
+        // `too_deep_indexed` only records documents whose offsets fit.
+        let at = at as u32;
+        match depth {
+            2 => self.outer.push(at),
+            3 => self.inner.push(at),
+            _ => {}
+        }
+    }
+}
+
+/// [`too_deep`], recording the brackets at depths 2 and 3 into `index` (cleared first).
+/// A document too large for 32-bit offsets (never one read whole: those are at most
+/// [`super::MAX_DOC_BYTES`]) is not recorded: `false`.
+pub(super) fn too_deep_indexed(b: &[u8], index: &mut Brackets) -> (Option<usize>, bool) {
+    index.outer.clear();
+    index.inner.clear();
+    index.plain = false;
+    if u32::try_from(b.len()).is_err() {
+        return (too_deep(b), false);
+    }
+    (Depth::default().scan_recording(b, index), true)
 }
 
 /// Finding the end of one container (`{…}` or `[…]`) in a buffer that may not hold all of

@@ -8,7 +8,10 @@
 //!   elements (about [`Limits::piece`] bytes each), whose ends the [`scan`](super::scan)
 //!   finds 64 bytes at a time; pieces decode in parallel with rayon while the split goes
 //!   on, each into tables of its own, appended in document order;
-//! - every other member is kept, and decoded last as the root object.
+//! - every other member is kept, and decoded last as the root object;
+//! - lines and characters are counted as the bytes go by, and the position of the root and
+//!   of every element split is kept ([`StreamMarks`]), so that the subjects of findings
+//!   are located without reading the file again.
 //!
 //! Memory is a window of pieces plus the decoded tables, never the whole file. The pieces
 //! and the root decode through the same seeds as a whole document, so the tenant is the
@@ -17,6 +20,9 @@
 //! ordinary way, which reports the error exactly as for a small file.
 
 use super::decode::{append_tables, decode_elements, decode_root, root_collections, DecodePlan};
+use super::lines::Counter;
+use super::locate::Position;
+use super::marks::{Marked, StreamMarks};
 use super::scan::{Skip, Skipped};
 use super::Table;
 use crate::model::KindId;
@@ -71,6 +77,15 @@ impl From<io::Error> for Stop {
 /// which bounds memory; in a one-thread pool it decodes every piece itself. Decoded pieces are
 /// appended in document order as soon as their predecessors are.
 pub(super) fn decode<R: Read + Send>(r: R, plan: &DecodePlan, limits: Limits) -> Result<Vec<Table>, Stop> {
+    decode_marked(r, plan, limits).map(|(tables, _)| tables)
+}
+
+/// [`decode`], with where the root and the elements split are ([`StreamMarks`]).
+pub(super) fn decode_marked<R: Read + Send>(
+    r: R,
+    plan: &DecodePlan,
+    limits: Limits,
+) -> Result<(Vec<Table>, StreamMarks), Stop> {
     let collections = root_collections(plan);
     // One thread never spawns: a spawned piece would wait for the end of the split, and
     // every piece decoded after it would wait to be appended.
@@ -91,7 +106,7 @@ pub(super) fn decode<R: Read + Send>(r: R, plan: &DecodePlan, limits: Limits) ->
         Ok(())
     };
     let mut kinds: Vec<KindId> = Vec::new();
-    let (split, rest) = rayon::scope(|scope| -> Result<_, Stop> {
+    let (split, rest, marks) = rayon::scope(|scope| -> Result<_, Stop> {
         let sink = |piece: Piece| -> Result<(), Stop> {
             let seq = kinds.len();
             kinds.push(piece.child);
@@ -125,9 +140,25 @@ pub(super) fn decode<R: Read + Send>(r: R, plan: &DecodePlan, limits: Limits) ->
             rest: vec![b'{'],
             rest_members: 0,
             sink,
+            counter: Counter::new(0, Position { line: 1, column: 1 }),
+            root_at: Position { line: 1, column: 1 },
+            marked: collections.iter().map(|_| Marked::default()).collect(),
         };
         s.root()?;
         s.rest.push(b'}');
+        let marks = StreamMarks {
+            root: s.root_at,
+            collections: collections
+                .iter()
+                .zip(std::mem::take(&mut s.marked))
+                .zip(&s.listed)
+                .filter(|(_, listed)| **listed)
+                .map(|(((key, _, _), mut m), _)| {
+                    m.shrink();
+                    (key.clone(), m)
+                })
+                .collect(),
+        };
         // Only the collections met as lists: an absent or null one stays absent.
         let split: Vec<(usize, KindId, u32)> = collections
             .iter()
@@ -136,13 +167,14 @@ pub(super) fn decode<R: Read + Send>(r: R, plan: &DecodePlan, limits: Limits) ->
             .filter(|(_, listed)| **listed)
             .map(|(((_, child, slot), &n), _)| (*slot, *child, n))
             .collect();
-        Ok((split, s.rest))
+        Ok((split, s.rest, marks))
     })?;
     append_ready(&mut tables, &kinds)?;
     if appended != kinds.len() {
         return Err(Stop::Irregular);
     }
-    decode_root(&rest, plan, tables, &split).map_err(|_| Stop::Irregular)
+    let tables = decode_root(&rest, plan, tables, &split).map_err(|_| Stop::Irregular)?;
+    Ok((tables, marks))
 }
 
 /// A run of consecutive elements of one collection, as `[e, e, …]`.
@@ -178,6 +210,13 @@ struct Splitter<'a, R, S> {
     rest_members: usize,
     /// Where finished pieces go.
     sink: S,
+    /// Lines and characters of the input up to `counter.at`, which is in `buf` (bytes are
+    /// counted before they are released).
+    counter: Counter,
+    /// The position of the root's `{`.
+    root_at: Position,
+    /// The elements of each collection met as a list.
+    marked: Vec<Marked>,
 }
 
 fn is_ws(c: u8) -> bool {
@@ -208,6 +247,10 @@ impl<R: Read, S: FnMut(Piece) -> Result<(), Stop>> Splitter<'_, R, S> {
             return Ok(false);
         }
         let keep = self.mark.unwrap_or(self.pos).min(self.pos);
+        if keep as u64 > self.counter.at {
+            let from = (self.counter.at as usize).saturating_sub(self.base);
+            self.counter.advance(self.buf.get(from..self.filled).unwrap_or_default(), keep - self.counter.at as usize);
+        }
         if keep > self.base {
             let shift = keep - self.base;
             self.buf.copy_within(shift..self.filled, 0);
@@ -256,6 +299,7 @@ impl<R: Read, S: FnMut(Piece) -> Result<(), Stop>> Splitter<'_, R, S> {
     fn root(&mut self) -> Result<(), Stop> {
         // A byte-order mark is left to the ordinary path.
         self.expect(b'{')?;
+        self.root_at = self.position(self.pos - 1);
         if self.peek()? == Some(b'}') {
             self.pos += 1;
         } else {
@@ -404,6 +448,10 @@ impl<R: Read, S: FnMut(Piece) -> Result<(), Stop>> Splitter<'_, R, S> {
                 piece = Some((self.pos, self.counts.get(i).copied().unwrap_or(0)));
                 self.mark = Some(self.pos);
             }
+            let at = self.position(self.pos);
+            if let Some(m) = self.marked.get_mut(i) {
+                m.push(self.pos as u64, at);
+            }
             self.value(2)?;
             let count = self.counts.get_mut(i).ok_or(Stop::Irregular)?;
             *count = count.checked_add(1).ok_or(Stop::Irregular)?;
@@ -430,6 +478,13 @@ impl<R: Read, S: FnMut(Piece) -> Result<(), Stop>> Splitter<'_, R, S> {
                 _ => return Err(Stop::Irregular),
             }
         }
+    }
+
+    /// The position of byte `at` (in `buf`, at or after `counter.at`).
+    fn position(&mut self, at: usize) -> Position {
+        let from = (self.counter.at as usize).saturating_sub(self.base);
+        let rest = self.buf.get(from..self.filled).unwrap_or_default();
+        self.counter.position_at(rest, at.saturating_sub(self.counter.at as usize))
     }
 
     /// Closes the piece `start..pos` and hands it on.

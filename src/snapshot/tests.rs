@@ -1033,3 +1033,111 @@ fn stream_holds_a_bounded_number_of_bytes() {
     let big_rest = format!(r#"{{"name": "{}", "users": []}}"#, "x".repeat(1000));
     assert!(matches!(stream::decode(big_rest.as_bytes(), &plan, small), Err(stream::Stop::Irregular)));
 }
+
+// ---------------------------------------------------------------------------- locations
+
+/// The path of every entity of a tenant, the tenant's own (`""`) included.
+fn every_path(m: &Model, t: &Tenant) -> Vec<String> {
+    let mut out = Vec::new();
+    for k in 0..t.tables.len() as KindId {
+        for row in 0..t.table(k).len() as u32 {
+            out.push(t.path(m, k, row));
+        }
+    }
+    out
+}
+
+/// Documents whose entities the recorded marks must place exactly where the plain walk
+/// over the text does: brackets in strings, malformed elements, multi-byte characters
+/// before entities, several lines and one long line.
+fn located_docs() -> Vec<String> {
+    let mut docs = vec![
+        tricky_tenant(),
+        tricky_tenant().replace('\n', " "),
+        "\u{feff}{\"id\": \"b\", \"users\": [{\"id\": \"é\"}, {\"id\": \"ü\", \"sessions\": [{}, {\"id\": \"😀\"}]}]}"
+            .into(),
+        "{\"users\": [\"x\", 1, {\"id\": \"日本\"}, [], {\"sessions\": [7, {}]}], \"roles\": [{\"id\": \"r\"}]}".into(),
+        // Compact, with a scalar and an array among the elements.
+        "{\"id\":\"c\",\"users\":[{\"id\":\"a\"},{\"id\":\"b\"},7,{\"id\":\"c\",\"sessions\":[{},{}]},[1],{\"id\":\"d\"},{\"id\":\"e\"},{\"id\":\"f\"}],\"roles\":[{\"id\":\"r\"},{\"id\":\"q\"}]}".into(),
+        // ASCII on one line: a column is an offset.
+        "{\"id\": \"a\", \"users\": [{\"id\": \"u\"}, 5, {\"sessions\": [{}, {\"id\": \"s\"}]}], \"roles\": [[]]}"
+            .into(),
+    ];
+    for name in ["erpnext-dirty.json", "netsuite-globex.json"] {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/tenants").join(name);
+        docs.push(std::fs::read_to_string(path).unwrap());
+    }
+    let lines = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/tenants/bulk-export.jsonl");
+    docs.extend(std::fs::read_to_string(lines).unwrap().lines().filter(|l| !l.trim().is_empty()).map(String::from));
+    docs
+}
+
+#[test]
+fn recorded_marks_locate_what_a_walk_locates() {
+    let (m, plan) = erp_plan();
+    let dir = temp_dir("locate");
+    for (d, doc) in located_docs().iter().enumerate() {
+        let whole = Content::Json(doc.as_bytes().to_vec());
+        let tenant = decode("t.json", Arc::from("t.json"), &whole, &plan).unwrap();
+        let paths = every_path(&m, &tenant);
+        let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+        assert!(paths.len() > 3, "{doc}");
+        let want = locate(&whole, 4, &paths);
+        // A document held whole, through its bracket index.
+        let Some(Marks::Brackets(index)) = tenant.marks() else { panic!("no index") };
+        assert_eq!(index.plain, doc.is_ascii() && !doc.contains('\n'), "{doc}");
+        assert_eq!(locate_marked(&whole, 4, &paths, tenant.marks()), want, "indexed: {doc}");
+        // A few subjects far apart: the elements between are stepped over.
+        for step in [2, 3, 5] {
+            let some: Vec<&str> = paths.iter().copied().skip(1).step_by(step).collect();
+            assert_eq!(locate_marked(&whole, 4, &some, tenant.marks()), locate(&whole, 4, &some), "{step}: {doc}");
+        }
+        // A streamed file, from the positions counted as it went by (nested entities read
+        // again from the element's bytes).
+        let want = locate(&whole, 1, &paths);
+        let path = dir.join(format!("{d}.json"));
+        std::fs::write(&path, doc).unwrap();
+        let file = Content::JsonFile(path);
+        let streamed = decode("t.json", Arc::from("t.json"), &file, &plan).unwrap();
+        let got = locate_marked(&file, 1, &paths, streamed.marks());
+        assert_eq!(got, want, "streamed: {doc}");
+        if doc.starts_with('\u{feff}') {
+            // The split leaves a byte-order mark to the ordinary decode: the file is read
+            // again to locate its subjects.
+            assert!(streamed.marks().is_none());
+            continue;
+        }
+        // Every split records the same marks.
+        for limits in LIMITS {
+            let (_, marks) = stream::decode_marked(doc.as_bytes(), &plan, *limits).unwrap();
+            assert_eq!(marks.root, want[paths.iter().position(|p| p.is_empty()).unwrap()]);
+            for (p, w) in paths.iter().zip(&want) {
+                let element = p.strip_suffix(']').and_then(|p| p.split_once('[')).filter(|_| !p.contains('.'));
+                if let Some((key, i)) = element {
+                    let got = marks.element(key, i.parse().unwrap()).map(|(_, at)| at);
+                    assert_eq!(got, Some(*w), "{limits:?} {p} in {doc}");
+                }
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_index_that_does_not_fit_the_text_falls_back_to_the_walk() {
+    let (m, plan) = erp_plan();
+    let doc = r#"{"id": "t", "users": [{"id": "a"}, {"id": "b", "sessions": [{}]}]}"#;
+    let whole = Content::Json(doc.as_bytes().to_vec());
+    let tenant = decode("t.json", Arc::from("t.json"), &whole, &plan).unwrap();
+    let paths = every_path(&m, &tenant);
+    let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+    let want = locate(&whole, 1, &paths);
+    let wrong = Marks::Brackets(scan::Brackets { outer: vec![3, 40], inner: vec![], plain: false });
+    assert_eq!(locate_marked(&whole, 1, &paths, Some(&wrong)), want);
+    // Without marks, a JSON file is read again (it is small enough to hold).
+    let dir = temp_dir("unmarked");
+    let path = dir.join("t.json");
+    std::fs::write(&path, doc).unwrap();
+    assert_eq!(locate_marked(&Content::JsonFile(path), 1, &paths, None), want);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

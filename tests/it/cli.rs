@@ -307,8 +307,8 @@ fn a_large_tenant_file_reports_what_a_small_one_would() {
     let line = write(&d, "big.jsonl", doc.replace('\n', " ").as_bytes());
     let whole = tenet(&["check", "-p", &p, &line, "--format", "jsonl", "--now", "2026-11-22T00:00:00Z"]);
     assert_eq!(whole.status.code(), Some(1), "{}", String::from_utf8_lossy(&whole.stderr));
-    // Findings of a streamed file point at the file's start (docs/REPORTS.md): compare
-    // without `location`.
+    // Locations differ (the file has a user per line, the JSONL line has one line):
+    // compare without `location`, then check the streamed file's locations.
     let unlocated = |text: &str| -> String {
         text.lines()
             .map(|l| {
@@ -326,6 +326,13 @@ fn a_large_tenant_file_reports_what_a_small_one_would() {
     for jobs in ["1", "2", "3"] {
         let out = tenet(&["check", "-j", jobs, "-p", &p, &big, "--format", "jsonl", "--now", "2026-11-22T00:00:00Z"]);
         assert_eq!(unlocated(&String::from_utf8_lossy(&out.stdout)), want, "-j{jobs}");
+        // User `i` starts line `i + 2`.
+        for l in String::from_utf8_lossy(&out.stdout).lines() {
+            let f: serde_json::Value = serde_json::from_str(l).unwrap();
+            let Some(i) = f["subject"]["path"].as_str().and_then(|p| p.strip_prefix("users[")) else { continue };
+            let i: u64 = i.trim_end_matches(']').parse().unwrap();
+            assert_eq!((&f["location"]["line"], &f["location"]["column"]), (&(i + 2).into(), &1.into()), "{l}");
+        }
     }
     // A trailing comma after the last user: the large file's message is the small one's.
     let broken = doc.replacen("\n], \"platform\"", ",\n], \"platform\"", 1);
