@@ -14,7 +14,7 @@
 use super::overlay::Overlay;
 use crate::finding::Location;
 use crate::model::{KindId, Model};
-use crate::snapshot::Origins;
+use crate::snapshot::{Counter, Origins, Position};
 use crate::yaml::{YNode, YValue};
 use serde_json::{Map, Value as J};
 use std::sync::Arc;
@@ -129,36 +129,29 @@ fn ynode_text(n: &YNode) -> Option<String> {
 }
 
 /// Byte offsets in a text → 1-based lines and columns (in characters), counted as the
-/// offsets come: in one pass over the text when they come in increasing order (the records
-/// of a file do).
+/// offsets come, with the snapshot's counter ([`Counter`]): in one pass over the text when
+/// they come in increasing order (the records of a file do).
 pub struct Lines<'t> {
     text: &'t [u8],
-    pos: usize,
-    line: u64,
-    column: u64,
+    counter: Counter,
 }
 
 impl<'t> Lines<'t> {
+    const START: Position = Position { line: 1, column: 1 };
+
     pub fn new(text: &'t str) -> Self {
-        Lines { text: text.as_bytes(), pos: 0, line: 1, column: 1 }
+        Lines { text: text.as_bytes(), counter: Counter::new(0, Self::START) }
     }
 
     /// The place of byte `offset` in `file`.
     pub fn location(&mut self, file: &Arc<str>, offset: usize) -> Location {
         let offset = offset.min(self.text.len());
-        if offset < self.pos {
-            (self.pos, self.line, self.column) = (0, 1, 1);
+        if (offset as u64) < self.counter.at {
+            self.counter = Counter::new(0, Self::START);
         }
-        for &b in self.text.get(self.pos..offset).unwrap_or_default() {
-            if b == b'\n' {
-                self.line += 1;
-                self.column = 1;
-            } else if b & 0xC0 != 0x80 {
-                self.column += 1;
-            }
-        }
-        self.pos = offset;
-        Location::new(file.clone(), self.line, self.column)
+        let from = self.counter.at as usize;
+        let p = self.counter.position_at(self.text.get(from..).unwrap_or_default(), offset - from);
+        Location::new(file.clone(), p.line, p.column)
     }
 }
 

@@ -97,7 +97,7 @@ fn masks_at(b: &[u8]) -> Option<Masks> {
 
 /// Counts lines and characters of a text read in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Counter {
+pub struct Counter {
     /// Bytes counted: the offset in the text of the next byte.
     pub at: u64,
     /// The line of byte `at` (1-based).

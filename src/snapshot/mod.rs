@@ -31,6 +31,7 @@ use crate::value::Value;
 use std::sync::{Arc, OnceLock};
 
 pub use decode::{decode, DecodePlan};
+pub use lines::Counter;
 pub use locate::{locate, locate_fields, locate_marked, located_on_this_thread, Position};
 pub use marks::Marks;
 pub use read::{documents, given, Documents};
