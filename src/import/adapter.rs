@@ -100,13 +100,38 @@ pub enum Source {
     Sequence,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// Also the type of `aggregate` in the adapter file's JSON Schema (`schema::files`): the
+// schema's names and `Aggregate::name` are checked to agree by the schema tests.
+/// How the values of a `join` combine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, schemars::JsonSchema)]
+#[schemars(rename_all = "lowercase")]
 pub enum Aggregate {
+    /// Every value, in row order.
     List,
+    /// The largest value.
     Max,
+    /// The smallest value.
     Min,
+    /// The number of joined rows.
     Count,
+    /// The first row's value.
     First,
+}
+
+impl Aggregate {
+    pub const ALL: [Aggregate; 5] =
+        [Aggregate::List, Aggregate::Max, Aggregate::Min, Aggregate::Count, Aggregate::First];
+
+    /// The name an adapter file writes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Aggregate::List => "list",
+            Aggregate::Max => "max",
+            Aggregate::Min => "min",
+            Aggregate::Count => "count",
+            Aggregate::First => "first",
+        }
+    }
 }
 
 /// The converters, a fixed set.
@@ -130,7 +155,6 @@ pub enum Conv {
 }
 
 pub const CONVERTERS: &[&str] = &["bool01", "bool_tf", "int", "string", "hhmm", "datetime", "major", "split"];
-const AGGREGATES: &[&str] = &["list", "max", "min", "count", "first"];
 
 /// Column names no adapter may read: secrets never enter a snapshot.
 pub fn is_secret(column: &str) -> bool {
@@ -421,17 +445,16 @@ impl Cx<'_> {
                     return None;
                 }
             };
-            let aggregate = match g("aggregate").map(|a| (a, a.as_str())) {
+            let aggregate = match g("aggregate") {
                 None => Aggregate::List,
-                Some((_, Some("list"))) => Aggregate::List,
-                Some((_, Some("max"))) => Aggregate::Max,
-                Some((_, Some("min"))) => Aggregate::Min,
-                Some((_, Some("count"))) => Aggregate::Count,
-                Some((_, Some("first"))) => Aggregate::First,
-                Some((a, _)) => {
-                    self.err(a.span, format!("unknown aggregate; one of {}", AGGREGATES.join(", ")), None);
-                    return None;
-                }
+                Some(a) => match Aggregate::ALL.into_iter().find(|x| a.as_str() == Some(x.name())) {
+                    Some(x) => x,
+                    None => {
+                        let names: Vec<&str> = Aggregate::ALL.iter().map(|x| x.name()).collect();
+                        self.err(a.span, format!("unknown aggregate; one of {}", names.join(", ")), None);
+                        return None;
+                    }
+                },
             };
             if table.is_some_and(|t| t.key.is_none()) {
                 self.err(f.span, "a `join` matches this row's key: give this kind's table a `key`", None);

@@ -348,26 +348,7 @@ impl<'a> Doc<'a> {
                 },
                 _ => return out,
             };
-            let mut seen = std::collections::HashSet::new();
-            for f in &m.kind(kind).fields {
-                let Some(rest) = f.name.strip_prefix(&prefix) else { continue };
-                let (seg, group) = match rest.split_once('.') {
-                    Some((seg, _)) => (seg, true),
-                    None => (rest, false),
-                };
-                if !seen.insert(seg.to_string()) {
-                    continue;
-                }
-                let mut it = if group {
-                    Item::new(seg, ItemKind::Field, "object")
-                } else {
-                    Item::new(seg, ItemKind::Field, &f.ty.show(m).to_string())
-                };
-                if !group {
-                    it.doc = field_doc(m, kind, f);
-                }
-                out.push(it);
-            }
+            out.extend(field_items(m, kind, &prefix));
             if prefix.is_empty() {
                 for l in self.lets().iter().filter(|l| m.kind_id(&l.kind.node) == Some(kind)) {
                     out.push(Item::new(&l.field.node, ItemKind::Let, "derived field (let)"));
@@ -665,6 +646,30 @@ pub fn kind_doc(m: &Model, k: KindId) -> String {
     }
     s.push_str(&format!("; {} fields\n", kind.fields.len()));
     s
+}
+
+/// Completion items for the fields of `kind` under `prefix` (`""`, or a group such as
+/// `settings.`): a field, or the next segment of a group of fields, once each.
+pub fn field_items(m: &Model, kind: KindId, prefix: &str) -> Vec<Item> {
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for f in &m.kind(kind).fields {
+        let Some(rest) = f.name.strip_prefix(prefix) else { continue };
+        let (seg, group) = match rest.split_once('.') {
+            Some((seg, _)) => (seg, true),
+            None => (rest, false),
+        };
+        if !seen.insert(seg) {
+            continue;
+        }
+        let mut it = Item::new(seg, ItemKind::Field, if group { "object" } else { "" });
+        if !group {
+            it.detail = f.ty.show(m).to_string();
+            it.doc = field_doc(m, kind, f);
+        }
+        out.push(it);
+    }
+    out
 }
 
 pub fn field_doc(m: &Model, _k: KindId, f: &crate::model::Field) -> Option<String> {

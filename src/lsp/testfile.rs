@@ -7,7 +7,7 @@
 //! (`schema::files::TestFile`), the rules and parameters from the policies under test as
 //! `tenet test` loads them, and the keys of a case's `tenant:` from the model.
 
-use super::analysis::{field_doc, field_markdown, show_value, Item, ItemKind};
+use super::analysis::{field_items, field_markdown, show_value, Item, ItemKind};
 use crate::hir;
 use crate::model::{KindId, Model, Type};
 use serde_json::Value as Json;
@@ -389,25 +389,7 @@ impl TestDoc<'_> {
                 _ => Vec::new(),
             };
         }
-        let mut out = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for f in &m.kind(kind).fields {
-            let Some(rest) = f.name.strip_prefix(&prefix) else { continue };
-            let (seg, group) = match rest.split_once('.') {
-                Some((seg, _)) => (seg, true),
-                None => (rest, false),
-            };
-            if !seen.insert(seg) {
-                continue;
-            }
-            let mut it = Item::new(seg, ItemKind::Field, if group { "object" } else { "" });
-            if !group {
-                it.detail = f.ty.show(m).to_string();
-                it.doc = field_doc(m, kind, f);
-            }
-            out.push(it);
-        }
-        out
+        field_items(m, kind, &prefix)
     }
 
     /// Markdown for the hover at `offset`, and the range of the word it is about.

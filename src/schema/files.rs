@@ -432,7 +432,7 @@ pub struct FieldMapping {
     /// With `join`: the joined table's column that gives the value.
     pub value: Option<String>,
     /// With `join`: how the joined values combine (default `list`).
-    pub aggregate: Option<Aggregate>,
+    pub aggregate: Option<crate::import::adapter::Aggregate>,
     /// True when every mapping gives true, false when one gives false, absent otherwise.
     pub all: Option<Vec<FieldMapping>>,
     /// The name of the tenant's export directory (write `directory: name`).
@@ -454,22 +454,6 @@ pub struct FieldMapping {
     /// With `join`: keep only the joined rows whose COLUMN holds one of the VALUES.
     #[serde(rename = "where")]
     pub filter: Option<BTreeMap<String, ColumnValues>>,
-}
-
-/// How the values of a `join` combine.
-#[derive(JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Aggregate {
-    /// Every value, in row order.
-    List,
-    /// The largest value.
-    Max,
-    /// The smallest value.
-    Min,
-    /// The number of joined rows.
-    Count,
-    /// The first row's value.
-    First,
 }
 
 /// The converters, a fixed set.
