@@ -438,11 +438,9 @@ fn set_new_file_mode(_: &fs::File) -> io::Result<()> {
 mod tests {
     use super::*;
 
-    fn scratch(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("tenet-fsio-{}-{name}", std::process::id()));
-        let _ = fs::remove_dir_all(&d);
-        fs::create_dir_all(&d).unwrap();
-        d
+    /// A fresh directory, removed with what the test wrote in it when the guard is dropped.
+    fn scratch(name: &str) -> tempfile::TempDir {
+        tempfile::Builder::new().prefix(&format!("tenet-fsio-{name}-")).tempdir().unwrap()
     }
 
     fn shown(entries: &[Entry]) -> Vec<String> {
@@ -457,7 +455,8 @@ mod tests {
 
     #[test]
     fn walk_skips_hidden_build_and_special_entries_and_ends_link_cycles() {
-        let d = scratch("walk");
+        let tmp = scratch("walk");
+        let d = tmp.path();
         for dir in ["a/b", ".git", "target", "node_modules", "__snapshots__", "fixtures"] {
             fs::create_dir_all(d.join(dir)).unwrap();
         }
@@ -467,17 +466,17 @@ mod tests {
         fs::write(d.join("__snapshots__/s.json"), "{}").unwrap();
         #[cfg(unix)]
         {
-            std::os::unix::fs::symlink(&d, d.join("a/loop")).unwrap();
+            std::os::unix::fs::symlink(d, d.join("a/loop")).unwrap();
             std::os::unix::fs::symlink(d.join("z.json"), d.join("a/link.json")).unwrap();
             std::os::unix::fs::symlink(d.join("missing"), d.join("a/dangling.json")).unwrap();
             let fifo = d.join("a/fifo.json");
             assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
         }
         let wants = |n: &str| n.ends_with(".json");
-        let got = shown(&walk(&d, "R", &wants, &["fixtures"]));
+        let got = shown(&walk(d, "R", &wants, &["fixtures"]));
         #[cfg(unix)]
         assert_eq!(got, ["R/a/b/c.json", "error R/a/dangling.json", "R/a/link.json", "R/z.json"]);
-        let got = shown(&walk(&d, "R", &wants, &[]));
+        let got = shown(&walk(d, "R", &wants, &[]));
         assert!(got.contains(&"R/fixtures/f.json".to_string()), "{got:?}");
     }
 
@@ -485,7 +484,8 @@ mod tests {
     #[test]
     fn walks_follow_links_only_inside_the_walked_directory() {
         use std::os::unix::fs::symlink;
-        let d = scratch("links");
+        let tmp = scratch("links");
+        let d = tmp.path();
         fs::create_dir_all(d.join("out/dir")).unwrap();
         fs::create_dir_all(d.join("root/in")).unwrap();
         fs::write(d.join("out/secret.json"), "{}").unwrap();
@@ -550,7 +550,8 @@ mod tests {
     #[test]
     fn locate_never_looks_outside() {
         use std::os::unix::fs::symlink;
-        let d = scratch("locate");
+        let tmp = scratch("locate");
+        let d = tmp.path();
         fs::create_dir_all(d.join("root/sub")).unwrap();
         fs::create_dir_all(d.join("out")).unwrap();
         fs::write(d.join("out/f"), "").unwrap();
@@ -569,7 +570,8 @@ mod tests {
 
     #[test]
     fn atomic_writes_replace_files_keep_permissions_and_refuse_links() {
-        let d = scratch("write");
+        let tmp = scratch("write");
+        let d = tmp.path();
         let p = d.join("f.txt");
         write_atomic(&p, b"one").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"one");
@@ -591,7 +593,7 @@ mod tests {
             assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
         }
         // No temporary file is left behind.
-        let names: Vec<_> = fs::read_dir(&d).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert!(names.iter().all(|n| !n.to_string_lossy().starts_with(".tenet-")), "{names:?}");
     }
 
@@ -599,7 +601,8 @@ mod tests {
     fn special_files_are_refused_before_opening() {
         #[cfg(unix)]
         {
-            let d = scratch("kind");
+            let tmp = scratch("kind");
+            let d = tmp.path();
             let fifo = d.join("t.json");
             assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
             let e = regular_file(&fifo, "t.json").unwrap_err();

@@ -4,7 +4,6 @@ use super::*;
 use crate::model::Model;
 use crate::value::{parse_date, Value, TICKS_PER_SEC};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 /// Issue 8, defect 16: a repeated key was last-wins for a JSON scalar, an error for a JSON
@@ -132,17 +131,10 @@ fn erp_plan() -> (Model, DecodePlan) {
     (m, plan)
 }
 
-/// A fresh directory under the system temp dir.
-fn temp_dir(tag: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "tenet-snapshot-{}-{tag}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh directory under the system temp dir, removed (with what the test wrote in it)
+/// when the returned guard is dropped.
+fn temp_dir(tag: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("tenet-snapshot-{tag}-")).tempdir().unwrap()
 }
 
 fn write(dir: &std::path::Path, rel: &str, content: &[u8]) -> String {
@@ -465,12 +457,12 @@ fn invalid_utf8_is_an_input_error() {
     let r = decode("x", Arc::from("x"), &Content::Json(b"{\"id\": \"a\xffb\"}".to_vec()), &plan);
     assert_eq!(err(r), "invalid UTF-8 at byte 9");
     // YAML: documents() checks the bytes.
-    let dir = temp_dir("utf8");
-    let f = write(&dir, "t.yaml", b"id: t\nname: \"\xc3\x28\"\n");
+    let tmp = temp_dir("utf8");
+    let dir = tmp.path();
+    let f = write(dir, "t.yaml", b"id: t\nname: \"\xc3\x28\"\n");
     let docs: Vec<Document> = documents(std::slice::from_ref(&f)).collect();
     assert_eq!(labels(&docs), vec![f]);
     assert_eq!(err(decode_doc(&docs[0], &plan)), "invalid UTF-8 at byte 13");
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 fn nested(n: usize) -> String {
@@ -508,13 +500,13 @@ fn deep_nesting_fails_without_overflow() {
     let e = err(yaml(&format!("skipped:\n{}", block.replace("k0:", "  k0:")), &plan));
     assert!(e.starts_with("nested deeper than 128 levels"), "{e}");
     // Through documents(): the splitter reports it.
-    let dir = temp_dir("deep");
-    let f = write(&dir, "deep.yaml", format!("id: a\nskipped: {deep}\n").as_bytes());
+    let tmp = temp_dir("deep");
+    let dir = tmp.path();
+    let f = write(dir, "deep.yaml", format!("id: a\nskipped: {deep}\n").as_bytes());
     let docs: Vec<Document> = documents(&[f]).collect();
     assert_eq!(docs.len(), 1);
     let e = err(decode_doc(&docs[0], &plan));
     assert!(e.starts_with("nested deeper than 128 levels at line 2"), "{e}");
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 const LAUGHS: &str = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]
@@ -556,9 +548,10 @@ fn oversized_yaml_is_an_input_error() {
 #[test]
 fn jsonl_with_a_broken_line() {
     let (m, plan) = erp_plan();
-    let dir = temp_dir("jsonl");
+    let tmp = temp_dir("jsonl");
+    let dir = tmp.path();
     let f = write(
-        &dir,
+        dir,
         "day1.jsonl",
         b"{\"id\": \"a\"}\n\n   \n{\"id\": \"b\",}\r\n{\"id\": \"c\"}\r\n[1]\n{\"id\": \"d\"}",
     );
@@ -575,13 +568,13 @@ fn jsonl_with_a_broken_line() {
     assert_eq!(res[2].as_ref().unwrap().id(&m).as_deref(), Some("c"));
     assert_eq!(res[3].as_ref().unwrap_err().message, "root is not an object (found array)");
     assert_eq!(res[4].as_ref().unwrap().id(&m).as_deref(), Some("d"));
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
 fn jsonl_lines_are_yielded_as_read() {
-    let dir = temp_dir("lazy");
-    let f = write(&dir, "a.jsonl", b"{\"id\": \"a\"}\n{\"id\": \"b\"}\n");
+    let tmp = temp_dir("lazy");
+    let dir = tmp.path();
+    let f = write(dir, "a.jsonl", b"{\"id\": \"a\"}\n{\"id\": \"b\"}\n");
     let mut docs = documents(std::slice::from_ref(&f));
     let first = docs.next().unwrap();
     assert_eq!(first.label, format!("{f}#1"));
@@ -594,7 +587,6 @@ fn jsonl_lines_are_yielded_as_read() {
         .unwrap();
     let rest: Vec<String> = docs.map(|d| d.label).collect();
     assert_eq!(rest, vec![format!("{f}#2"), format!("{f}#3")]);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// Lines of `text` read with small limits: lines of at most `max_line` bytes, `max_skip`
@@ -657,11 +649,12 @@ fn an_over_long_line_is_skipped_and_reading_goes_on() {
 #[test]
 fn yaml_stream_documents_hold_only_their_own_text() {
     let (m, plan) = erp_plan();
-    let dir = temp_dir("yaml-linear");
+    let tmp = temp_dir("yaml-linear");
+    let dir = tmp.path();
     let n = 3000;
     let mut text: String = (0..n).map(|i| format!("id: t{i}\n---\n")).collect();
     text.push_str("id: last\nusers: 5\n");
-    let f = write(&dir, "many.yaml", text.as_bytes());
+    let f = write(dir, "many.yaml", text.as_bytes());
     let docs: Vec<Document> = documents(std::slice::from_ref(&f)).collect();
     assert_eq!(docs.len(), n + 1);
     let held: usize = docs.iter().map(Document::size).sum();
@@ -672,15 +665,15 @@ fn yaml_stream_documents_hold_only_their_own_text() {
         decode_doc(&docs[n], &plan).unwrap_err().message,
         format!("`users` is not a list (found a number) at line {}, column 8", 2 * n + 2)
     );
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
 fn multi_document_yaml_with_a_broken_document() {
     let (m, plan) = erp_plan();
-    let dir = temp_dir("multi");
+    let tmp = temp_dir("multi");
+    let dir = tmp.path();
     let f = write(
-        &dir,
+        dir,
         "t.yaml",
         b"# tenants\nid: a\n---\nid: [b\nname: x\n---\nid: c\nusers: 5\n--- # last\nid: d\n...\n---\n",
     );
@@ -694,53 +687,53 @@ fn multi_document_yaml_with_a_broken_document() {
     assert_eq!(res[2].as_ref().unwrap_err().message, "`users` is not a list (found a number) at line 8, column 8");
     assert_eq!(res[3].as_ref().unwrap().id(&m).as_deref(), Some("d"));
     assert_eq!(res[3].as_ref().unwrap().label, format!("{f}#4"));
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
 fn single_document_yaml_has_no_number() {
     let (m, plan) = erp_plan();
-    let dir = temp_dir("single");
-    let a = write(&dir, "a.yaml", b"---\nid: a\n---\n");
-    let b = write(&dir, "b.yml", b"\n~\n---\nid: b\n");
-    let c = write(&dir, "c.yaml", b"# only a comment\n");
+    let tmp = temp_dir("single");
+    let dir = tmp.path();
+    let a = write(dir, "a.yaml", b"---\nid: a\n---\n");
+    let b = write(dir, "b.yml", b"\n~\n---\nid: b\n");
+    let c = write(dir, "c.yaml", b"# only a comment\n");
     let docs: Vec<Document> = documents(&[a.clone(), b.clone(), c.clone()]).collect();
     assert_eq!(labels(&docs), vec![a, b, c]);
     assert_eq!(decode_doc(&docs[0], &plan).unwrap().id(&m).as_deref(), Some("a"));
     assert_eq!(decode_doc(&docs[1], &plan).unwrap().id(&m).as_deref(), Some("b"));
     // A file with no document is an unreadable tenant, not silently nothing.
     assert!(docs[2].content.as_ref().is_err_and(|e| e.message.starts_with("empty document")));
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
 fn missing_paths_are_error_documents() {
-    let dir = temp_dir("missing");
+    let tmp = temp_dir("missing");
+    let dir = tmp.path();
     let missing = dir.join("nope.json").to_string_lossy().into_owned();
-    let ok = write(&dir, "ok.json", b"{\"id\": \"x\"}");
+    let ok = write(dir, "ok.json", b"{\"id\": \"x\"}");
     let docs: Vec<Document> = documents(&[missing.clone(), ok.clone()]).collect();
     assert_eq!(labels(&docs), vec![missing.clone(), ok]);
     let e = docs[0].content.as_ref().unwrap_err();
     assert!(e.message.starts_with(&format!("cannot read `{missing}`: ")), "{}", e.message);
     assert!(docs[1].content.is_ok());
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
 fn directories_are_read_recursively_in_path_order() {
     let (m, plan) = erp_plan();
-    let dir = temp_dir("dir");
-    write(&dir, "b.json", b"{\"id\": \"b\"}");
-    write(&dir, "a.yaml", b"id: a1\n---\nid: a2\n");
-    write(&dir, "a-b.yml", b"id: ab\n");
-    write(&dir, "sub/c.jsonl", b"{\"id\": \"c1\"}\n{\"id\": \"c2\"}\n");
-    write(&dir, "sub/d.ndjson", b"{\"id\": \"d1\"}\n");
-    write(&dir, "notes.txt", b"not a tenant");
-    write(&dir, "p.test.yaml", b"tests: []\n");
-    write(&dir, "sub/q.test.yml", b"tests: []\n");
+    let tmp = temp_dir("dir");
+    let dir = tmp.path();
+    write(dir, "b.json", b"{\"id\": \"b\"}");
+    write(dir, "a.yaml", b"id: a1\n---\nid: a2\n");
+    write(dir, "a-b.yml", b"id: ab\n");
+    write(dir, "sub/c.jsonl", b"{\"id\": \"c1\"}\n{\"id\": \"c2\"}\n");
+    write(dir, "sub/d.ndjson", b"{\"id\": \"d1\"}\n");
+    write(dir, "notes.txt", b"not a tenant");
+    write(dir, "p.test.yaml", b"tests: []\n");
+    write(dir, "sub/q.test.yml", b"tests: []\n");
     let given = format!("{}/", dir.to_string_lossy());
-    let extra = write(&dir, "x.snapshot", b"  {\"id\": \"x\"}");
-    let extra_yaml = write(&dir, "y.snapshot", b"id: y\n");
+    let extra = write(dir, "x.snapshot", b"  {\"id\": \"x\"}");
+    let extra_yaml = write(dir, "y.snapshot", b"id: y\n");
     let docs: Vec<Document> = documents(&[given.clone(), extra.clone(), extra_yaml.clone()]).collect();
     let d = dir.to_string_lossy();
     assert_eq!(
@@ -762,7 +755,6 @@ fn directories_are_read_recursively_in_path_order() {
     assert_eq!(ids, vec!["ab", "a1", "a2", "b", "c1", "c2", "d1", "x", "y"]);
     assert!(matches!(docs[7].content, Ok(Content::Json(_))));
     assert!(matches!(docs[8].content, Ok(Content::Yaml { .. })));
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -890,8 +882,8 @@ fn stream_hands_every_irregular_document_back() {
 #[test]
 fn a_large_json_file_reports_errors_as_a_small_one_does() {
     let (_, plan) = erp_plan();
-    let dir = std::env::temp_dir().join(format!("tenet-stream-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = temp_dir("stream");
+    let dir = tmp.path();
     let docs = [
         r#"{"users": [{"id": "u1"},
  ]}"#
@@ -910,7 +902,6 @@ fn a_large_json_file_reports_errors_as_a_small_one_does() {
     }
     let missing = decode("gone.json", Arc::from("gone.json"), &Content::JsonFile(dir.join("gone.json")), &plan);
     assert!(err(missing).contains("gone.json"));
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// A raw key on a nested kind naming one of its collections (`user["sessions"]`) holds the
@@ -933,8 +924,8 @@ fn stream_rebases_raw_keys_that_hold_a_collection() {
 /// of JSON files used to pile up to 256 buffers).
 #[test]
 fn recycled_buffers_stay_bounded() {
-    let dir = std::env::temp_dir().join(format!("tenet-spare-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = temp_dir("spare");
+    let dir = tmp.path();
     let body = format!("{{\"id\": \"t\", \"pad\": \"{}\"}}", "x".repeat(1 << 20));
     for i in 0..40 {
         std::fs::write(dir.join(format!("{i:03}.json")), &body).unwrap();
@@ -953,7 +944,6 @@ fn recycled_buffers_stay_bounded() {
         docs.recycle(batch);
         most = most.max(docs.spare_bytes());
     }
-    std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(seen, 160);
     assert!(most > 0, "JSONL lines reuse buffers");
     assert!(most <= 64 << 20, "{} MiB of spare buffers", most >> 20);
@@ -1075,7 +1065,8 @@ fn located_docs() -> Vec<String> {
 #[test]
 fn recorded_marks_locate_what_a_walk_locates() {
     let (m, plan) = erp_plan();
-    let dir = temp_dir("locate");
+    let tmp = temp_dir("locate");
+    let dir = tmp.path();
     for (d, doc) in located_docs().iter().enumerate() {
         let whole = Content::Json(doc.as_bytes().to_vec());
         let tenant = decode("t.json", Arc::from("t.json"), &whole, &plan).unwrap();
@@ -1120,7 +1111,6 @@ fn recorded_marks_locate_what_a_walk_locates() {
             }
         }
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -1135,9 +1125,9 @@ fn an_index_that_does_not_fit_the_text_falls_back_to_the_walk() {
     let wrong = Marks::Brackets(scan::Brackets { outer: vec![3, 40], inner: vec![], plain: false });
     assert_eq!(locate_marked(&whole, 1, &paths, Some(&wrong)), want);
     // Without marks, a JSON file is read again (it is small enough to hold).
-    let dir = temp_dir("unmarked");
+    let tmp = temp_dir("unmarked");
+    let dir = tmp.path();
     let path = dir.join("t.json");
     std::fs::write(&path, doc).unwrap();
     assert_eq!(locate_marked(&Content::JsonFile(path), 1, &paths, None), want);
-    std::fs::remove_dir_all(&dir).unwrap();
 }

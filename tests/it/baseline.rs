@@ -1,7 +1,8 @@
 //! `--baseline FILE` and `tenet baseline`: findings marked `new` or `existing`, only new
 //! ones gate the run, and baselines that are not this tenet's JSON report are refused.
 
-use super::waivers::{json, scratch, stderr, tenet, write, NOW, POLICY, TENANT};
+use super::scratch::scratch;
+use super::waivers::{json, stderr, tenet, write, NOW, POLICY, TENANT};
 use std::process::Command;
 
 fn marks(doc: &serde_json::Value) -> Vec<String> {

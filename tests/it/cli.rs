@@ -1,7 +1,7 @@
 //! The `tenet` binary: exit codes, report formats, bad inputs (cli.md).
 
+use super::scratch::scratch;
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -19,14 +19,6 @@ fn tenet_stdin(args: &[&str], input: &[u8]) -> Output {
         .unwrap();
     child.stdin.take().unwrap().write_all(input).unwrap();
     child.wait_with_output().unwrap()
-}
-
-/// A fresh directory for one test's files.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tenet-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn write(dir: &std::path::Path, name: &str, content: &[u8]) -> String {
@@ -534,6 +526,8 @@ fn fmt_never_truncates_a_policy() {
         .unwrap();
     assert!(!out.status.success());
     assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    // The killed process leaves its `.tenet-*.tmp` next to the policy, in `d`, which goes
+    // with it.
     // Without the limit it is formatted, and the file keeps its permissions.
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();

@@ -142,8 +142,7 @@ fn example(page: &str) -> (String, String) {
 
 #[test]
 fn every_page_example_produces_its_code_and_only_it() {
-    let dir = std::env::temp_dir().join(format!("tenet-codes-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = super::scratch::scratch("pages");
     for c in CODES {
         let (info, text) = example(c.page);
         let diags = match info.as_str() {
@@ -170,7 +169,6 @@ fn every_page_example_produces_its_code_and_only_it() {
             assert_eq!(d.code, c.code, "{}: the example also gives {}: {}", c.id, d.code.as_str(), d.message);
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

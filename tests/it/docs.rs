@@ -209,7 +209,7 @@ fn console(block: &Block, dir: &Path) -> Result<(), String> {
 /// Runs every block of one page; returns the problems and the number of blocks run.
 fn run_page(path: &Path) -> (Vec<String>, usize) {
     let text = std::fs::read_to_string(path).unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = super::scratch::scratch("page");
     let mut problems = Vec::new();
     let mut ran = 0;
     let mut model: Option<Model> = None;
@@ -321,7 +321,7 @@ fn every_example_in_the_manual_runs() {
 /// The runner itself catches a page that disagrees with the engine.
 #[test]
 fn a_wrong_example_fails() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = super::scratch::scratch("wrong");
     let page = dir.path().join("wrong.md");
     std::fs::write(
         &page,

@@ -69,8 +69,7 @@ fn shipped_packs_on_the_exports_give_the_pinned_findings() {
 
 #[test]
 fn import_then_check_gives_the_same_findings() {
-    let dir = std::env::temp_dir().join(format!("tenet-exports-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = super::scratch::scratch("import");
     for (vendor, src) in EXPORTS {
         let out = dir.join("tenant.json");
         let out = out.to_str().unwrap();
@@ -84,7 +83,6 @@ fn import_then_check_gives_the_same_findings() {
         assert!(!la.is_empty(), "{src}: the packs find nothing, so the comparison proves nothing");
         assert_eq!(la, lb, "{src}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Frappe's seat sum: enabled System Users other than Administrator and Guest. The export
@@ -144,8 +142,7 @@ fn netsuite_multiple_sessions_need_the_feature_and_all_roles_2fa() {
         .expect("a user whose roles all require 2FA");
     let bad = users.iter().find(|u| !all_2fa(u)).expect("a user with a role without 2FA");
     let (good, bad) = (good["id"].as_str().unwrap(), bad["id"].as_str().unwrap());
-    let dir = std::env::temp_dir().join(format!("tenet-exports-sessions-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = super::scratch::scratch("sessions");
     for feature in [true, false] {
         let overlay = dir.join("sessions.yaml");
         let base = std::fs::read_to_string("examples/exports/netsuite.overlay.yaml").unwrap();
@@ -184,5 +181,4 @@ fn netsuite_multiple_sessions_need_the_feature_and_all_roles_2fa() {
         failing.sort();
         assert_eq!(failing, expected, "feature {feature}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,7 +1,8 @@
 //! `location.field`: where the one field of the subject that decided a finding is written,
 //! in JSON and YAML tenant files, and where no single field did (or it is not written).
 
-use super::waivers::{json, scratch, tenet, write, NOW};
+use super::scratch::scratch;
+use super::waivers::{json, tenet, write, NOW};
 
 const POLICY: &str = r#"policy "f"
 rule enabled: user.enabled

@@ -14,6 +14,7 @@
 //!
 //! Regenerate the snapshots with `INSTA_UPDATE=always cargo test --test it fmt` and review.
 
+use super::scratch::{scratch, Scratch};
 use proptest::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -284,9 +285,10 @@ fn tenet(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tenet-fmt-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+/// A scratch directory with an empty `sub/`.
+#[track_caller]
+fn temp_dir(name: &str) -> Scratch {
+    let dir = scratch(name);
     std::fs::create_dir_all(dir.join("sub")).unwrap();
     dir
 }
@@ -321,7 +323,6 @@ fn fmt_cli_check_reports_then_fmt_writes() {
     let (code, _, err) = tenet(&["fmt", "--check", yaml.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("only `.tenet` files are formatted"), "{err}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -335,7 +336,6 @@ fn fmt_cli_refuses_broken_files() {
     assert_eq!(std::fs::read_to_string(&broken).unwrap(), "policy \"p\"\nrule a: role.2fa and\n");
     let (code, _, err) = tenet(&["fmt", dir.join("missing.tenet").to_str().unwrap()]);
     assert_eq!(code, 2, "{err}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 // ------------------------------------------------------------------ print → parse

@@ -1,5 +1,6 @@
 //! `tenet test`: the policy test harness, through the binary (cli.md "Policy tests").
 
+use super::scratch::scratch;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -51,14 +52,6 @@ fn code(o: &Output) -> i32 {
 
 fn last_line(o: &Output) -> String {
     stdout(o).lines().last().unwrap_or("").to_string()
-}
-
-/// A fresh directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tenet-harness-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn write(dir: &Path, name: &str, content: &str) {

@@ -1,16 +1,10 @@
 //! `tenet test` on large and unusual test files: many cases, a byte-order mark, keys given
 //! twice (issue 8). The harness's own behavior is in `harness.rs`.
 
-use std::path::{Path, PathBuf};
+use super::scratch::scratch;
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tenet-harness-scale-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn write(dir: &Path, name: &str, content: &str) {
     std::fs::write(dir.join(name), content).unwrap();
@@ -39,8 +33,10 @@ fn a_key_given_twice_in_a_test_file_is_a_diagnostic_with_both_places() {
     write(&d, "caps.tenet", POLICY);
     let text = "policy: caps.tenet\ncases:\n  - name: one\n    tenant: {id: t}\n    expect: pass\n    name: two\n";
     write(&d, "caps.test.yaml", text);
-    let tf =
-        tenet::harness::load_file(&tenet::harness::Found { path: d.join("caps.test.yaml"), root: d.clone() }, false);
+    let tf = tenet::harness::load_file(
+        &tenet::harness::Found { path: d.join("caps.test.yaml"), root: d.to_path_buf() },
+        false,
+    );
     assert_eq!(tf.diagnostics.len(), 1, "{:?}", tf.diagnostics);
     let diag = &tf.diagnostics[0];
     assert_eq!(diag.code.as_str(), "T070");
@@ -62,8 +58,10 @@ fn many_cases_in_one_file_load_in_linear_time() {
     }
     write(&d, "many.test.yaml", &text);
     let start = Instant::now();
-    let tf =
-        tenet::harness::load_file(&tenet::harness::Found { path: d.join("many.test.yaml"), root: d.clone() }, false);
+    let tf = tenet::harness::load_file(
+        &tenet::harness::Found { path: d.join("many.test.yaml"), root: d.to_path_buf() },
+        false,
+    );
     let took = start.elapsed();
     assert!(tf.diagnostics.is_empty(), "{:?}", tf.diagnostics.first());
     assert_eq!(tf.cases.len(), n);

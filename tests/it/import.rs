@@ -2,7 +2,8 @@
 //! `examples/exports/` and on broken exports made here. The shipped packs are not used:
 //! the policies are small and inline.
 
-use std::path::{Path, PathBuf};
+use super::scratch::scratch;
+use std::path::Path;
 use std::process::{Command, Output};
 
 fn tenet(args: &[&str]) -> Output {
@@ -19,13 +20,6 @@ fn stdout(o: &Output) -> String {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tenet-import-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn write(dir: &Path, name: &str, content: &[u8]) {

@@ -4,17 +4,10 @@
 //! what the overlay gave, and at the tenant's own record (or its directory) for tenant-level
 //! findings. The expected places are computed from the fixtures' text, not written down.
 
-use std::path::PathBuf;
+use super::scratch::scratch;
 use std::process::{Command, Output};
 
 const NOW: &str = "2026-12-05T12:00:00Z";
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tenet-import-locations-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// The findings of `policy` on an export, as `(subject path, file, line, column)`.
 fn located(
@@ -32,7 +25,7 @@ fn located(
         args.extend(["--overlay", o]);
     }
     let o: Output = Command::new(env!("CARGO_BIN_EXE_tenet")).args(&args).output().unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
     let report: serde_json::Value = serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|e| panic!("not a JSON report ({e}): {}", String::from_utf8_lossy(&o.stderr)));
     report["findings"]
@@ -192,5 +185,4 @@ fn an_entity_a_keyed_overlay_adds_points_at_it() {
     assert_eq!((extra[0].2, extra[0].3), position(text, text.find("id: extra").unwrap()));
     // The other findings point into the export.
     assert!(found.iter().filter(|f| f.1 != overlay).all(|f| f.1.starts_with("examples/exports/bulk/")), "{found:?}");
-    let _ = std::fs::remove_dir_all(&dir);
 }

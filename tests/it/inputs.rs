@@ -39,8 +39,7 @@ fn integer_keys_and_references_are_type_mismatches() {
 #[test]
 fn an_endless_line_on_standard_input_is_one_finding() {
     use std::process::{Command, Stdio};
-    let dir = std::env::temp_dir().join(format!("tenet-inputs-{}-endless", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = super::scratch::scratch("endless");
     let policy = dir.join("p.tenet");
     std::fs::write(&policy, "policy \"p\"\nrule r: user.two_factor\n").unwrap();
     let good = dir.join("good.json");
@@ -63,7 +62,6 @@ fn an_endless_line_on_standard_input_is_one_finding() {
         "{stdout}"
     );
     assert!(lines[1].contains(r#""tenants":2,"evaluations":1,"pass":1,"#), "{stdout}");
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// JSON's `-0` is an integer (RFC 8259's grammar has no fraction in it), though serde_json

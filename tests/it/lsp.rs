@@ -302,7 +302,7 @@ fn bad_messages_are_answered_and_the_server_goes_on() {
 
 #[test]
 fn diagnostic_codes_link_to_the_page_found_next_to_the_policy() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = super::scratch::scratch("doc-links");
     std::fs::create_dir_all(dir.path().join("docs/diagnostics")).unwrap();
     std::fs::create_dir_all(dir.path().join("policies")).unwrap();
     let root = dir.path().canonicalize().unwrap();
@@ -317,7 +317,7 @@ fn diagnostic_codes_link_to_the_page_found_next_to_the_policy() {
 
 #[test]
 fn a_custom_model_from_the_command_line() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = super::scratch::scratch("model");
     let model = dir.path().join("m.yaml");
     std::fs::write(&model, "model: mini\nkinds:\n  tenant:\n    key: id\n    fields:\n      id: string\n      # Whether the widget is on.\n      widget: bool\n").unwrap();
     let mut c = Client::start(&["--model", model.to_str().unwrap()]);
@@ -373,8 +373,8 @@ const TEST_POLICY: &str = "policy \"p\"\n\n\
     rule web_2fa: user.two_factor\n";
 
 /// A directory with the policy `p.tenet` (returned canonical, for `file:` URIs).
-fn test_dir() -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
+fn test_dir() -> (super::scratch::Scratch, std::path::PathBuf) {
+    let dir = super::scratch::scratch("policy");
     let root = dir.path().canonicalize().unwrap();
     std::fs::write(root.join("p.tenet"), TEST_POLICY).unwrap();
     (dir, root)

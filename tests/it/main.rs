@@ -19,6 +19,7 @@
 //! - `schemas`: the checked-in JSON Schemas are fresh, and shipped files validate.
 //! - `lsp`: `tenet lsp` driven over stdio as an editor does.
 //! - `completions`: `tenet completions SHELL` and `tenet man`.
+//! - `scratch`: the one scratch directory of these tests, removed when the test is done.
 
 mod baseline;
 mod cli;
@@ -44,6 +45,7 @@ mod messages;
 mod recipes;
 mod reports;
 mod schemas;
+mod scratch;
 mod sources;
 mod support;
 mod waivers;

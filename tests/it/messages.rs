@@ -3,10 +3,12 @@
 
 use std::process::Command;
 
-fn scratch(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("tenet-messages-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
+use super::scratch::Scratch;
+
+/// A scratch directory with a policy `p.tenet` and a tenant `t.json`.
+#[track_caller]
+fn scratch(name: &str) -> Scratch {
+    let d = super::scratch::scratch(name);
     std::fs::write(d.join("p.tenet"), "policy \"p\"\nmax = 3\nrule r: plan.seats > max\n").unwrap();
     std::fs::write(d.join("t.json"), r#"{"id": "t", "plan": {"seats": 1}}"#).unwrap();
     d

@@ -2,7 +2,8 @@
 //! against a scratch repository (skipped, with the reason printed, when `pre-commit` is
 //! not installed; CI installs it).
 
-use super::waivers::{scratch, write};
+use super::scratch::scratch;
+use super::waivers::write;
 use std::path::Path;
 use std::process::{Command, Output};
 

@@ -116,7 +116,7 @@ fn formats_of_the_examples() {
 
 #[test]
 fn every_format_shows_input_findings() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = super::scratch::scratch("input");
     let bad = dir.path().join("broken.json");
     std::fs::write(&bad, "{\"id\": ").unwrap();
     let bad = bad.to_str().unwrap();
@@ -140,7 +140,7 @@ fn every_format_shows_input_findings() {
 
 #[test]
 fn output_writes_further_reports_in_the_same_run() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = super::scratch::scratch("output");
     let sarif = dir.path().join("results.sarif");
     let junit = dir.path().join("junit.xml");
     let args = ["check", "-p", "policies", "examples/tenants", "--now", NOW, "--format", "json"];
@@ -171,7 +171,7 @@ const POLICY: &str = "policy \"p\"\n@message(\"User {user.email} has {count(user
 /// `check --format jsonl` of `POLICY` over `files` (name, text) written to a directory:
 /// `(tenant, subject path, file name, line, column)` per finding.
 fn locations(files: &[(&str, &str)]) -> Vec<(String, String, String, u64, u64)> {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = super::scratch::scratch("locations");
     std::fs::write(dir.path().join("p.tenet"), POLICY).unwrap();
     for (name, text) in files {
         std::fs::write(dir.path().join(name), text).unwrap();
@@ -227,7 +227,7 @@ fn locations_in_jsonl_yaml_and_multi_document_yaml() {
 /// after lines holding multi-byte characters.
 #[test]
 fn locations_in_a_streamed_file() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = super::scratch::scratch("streamed");
     std::fs::write(dir.path().join("p.tenet"), "policy \"s\"\nrule no_api: session.client != \"api\"\n").unwrap();
     let mut text = String::from("{\n  \"id\": \"big\",\n  \"users\": [\n");
     // (subject path, byte offset) of each session planted to fail.
@@ -314,7 +314,7 @@ fn passing_subjects_are_never_located() {
 
 #[test]
 fn hostile_data_is_escaped_in_every_format() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = super::scratch::scratch("hostile");
     let name = "100% ]]> <b>&\\u0007 \\r\\n::error::x, *y* | `z` \\u001b[31m";
     let tenant = format!("{{\"id\":\"t,1:%\",\"plan\":{{\"seats\":9}},\"users\":[{{\"id\":\"u\",\"email\":\"{name}\",\"sessions\":[{{}},{{}}]}}]}}");
     let file = dir.path().join("x.json");

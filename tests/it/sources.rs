@@ -1,5 +1,6 @@
 //! `@see` / `see:`: where a rule comes from, carried from the policy to every report.
 
+use super::scratch::scratch;
 use std::process::Command;
 use tenet::engine::Engine;
 use tenet::model::Model;
@@ -66,13 +67,6 @@ fn findings_of_rules_without_sources_have_no_see_field() {
     let f = &a.as_array().unwrap()[0];
     assert!(f.get("see").is_none(), "{f}");
     assert!(f.get("remediation").is_none(), "{f}");
-}
-
-fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("tenet-sources-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn run(args: &[&str]) -> (Option<i32>, String, String) {

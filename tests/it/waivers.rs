@@ -1,19 +1,12 @@
 //! `--waivers FILE` on `check` and `lint`: waived findings, expiry, stale waivers, and
 //! every mistake in a waiver file as a diagnostic with a span (exit 2).
 
-use std::path::{Path, PathBuf};
+use super::scratch::{scratch, Scratch};
+use std::path::Path;
 use std::process::{Command, Output};
 
 pub fn tenet(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tenet")).args(args).output().unwrap()
-}
-
-/// A fresh directory for one test's files.
-pub fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tenet-triage-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 pub fn write(dir: &Path, name: &str, content: &[u8]) -> String {
@@ -54,7 +47,7 @@ fn waiver(expires: &str) -> String {
     )
 }
 
-fn setup(name: &str, waivers: &str) -> (PathBuf, String, String, String) {
+fn setup(name: &str, waivers: &str) -> (Scratch, String, String, String) {
     let dir = scratch(name);
     let p = write(&dir, "caps.tenet", POLICY.as_bytes());
     let t = write(&dir, "t.json", TENANT.as_bytes());
