@@ -3,6 +3,7 @@
 use super::render::{finding_line, quote};
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::ir::Program;
+use crate::report::plural;
 use crate::source::{SourceFile, Span};
 use crate::yaml::{YNode, YValue};
 use serde_json::Value as J;
@@ -154,10 +155,6 @@ pub fn push_finding(out: &mut Vec<String>, marker: &str, f: &J) {
     if let Some(ev) = super::render::evidence_line(f) {
         out.push(format!("      because: {ev}"));
     }
-}
-
-pub fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// A maximum matching of expectations to distinct findings, so that a broad expectation

@@ -1,8 +1,9 @@
 //! `snapshot: true` — a case's findings pinned in `__snapshots__/<test-file>/<case>.json`.
 
-use super::expect::{plural, push_finding};
+use super::expect::push_finding;
 use super::render::finding_line;
 use super::SnapshotRef;
+use crate::report::plural;
 use serde_json::Value as J;
 use std::io::ErrorKind;
 

@@ -129,8 +129,12 @@ impl Reporter for Human {
     }
 
     fn finish(&mut self, out: &mut dyn Write, s: &Summary) -> io::Result<()> {
-        let policies: Vec<String> =
-            self.info.policies.iter().map(|p| format!("{} ({} rules)", p.name, p.rules)).collect();
+        let policies: Vec<String> = self
+            .info
+            .policies
+            .iter()
+            .map(|p| format!("{} ({})", p.name, super::plural(p.rules, "rule", "rules")))
+            .collect();
         writeln!(out, "policies: {}", terminal_safe(&policies.join(", "), false))?;
         let fails = format!(
             "{} fail ({} error, {} warning, {} info)",

@@ -98,6 +98,11 @@ pub trait Reporter: Send {
     fn finish(&mut self, out: &mut dyn Write, summary: &Summary) -> io::Result<()>;
 }
 
+/// `1 rule`, `3 rules`.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// A reporter for a format.
 pub fn reporter(format: Format, info: RunInfo, color: bool) -> Box<dyn Reporter> {
     match format {
