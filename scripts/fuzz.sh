@@ -12,7 +12,9 @@
 # tenants and from the inputs of past findings (tests/fuzz-regressions/). A crash, hang
 # or out-of-memory input is written to fuzz/artifacts/TARGET/; see docs/FUZZING.md for
 # what to do with it. One fuzzer at a time, in one process: the limits below bound its
-# memory (`-rss_limit_mb`) and the time one input may take (`-timeout`).
+# memory (`-rss_limit_mb`) and the time one input may take (`-timeout`). The targets that
+# read files write them to a directory of their own; they run with TMPDIR set to one
+# directory of this run, which is removed when the script ends, however the fuzzers ended.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,12 +52,22 @@ seed() {
   done
 }
 
+# scratch: the directory of this run that the fuzzers' TMPDIR points at (made once).
+scratch=
+make_scratch() {
+  if [ -z "$scratch" ]; then
+    scratch=$(mktemp -d "${TMPDIR:-/tmp}/tenet-fuzz-run.XXXXXX")
+    trap 'rm -rf "$scratch"' EXIT
+  fi
+}
+
 run() {
   local target=$1 seconds=$2
   shift 2
   seed "$target"
+  make_scratch
   echo "-- $target: ${seconds}s"
-  cargo +nightly fuzz run --sanitizer none "$target" "fuzz/corpus/$target" -- \
+  TMPDIR=$scratch cargo +nightly fuzz run --sanitizer none "$target" "fuzz/corpus/$target" -- \
     -dict=fuzz/dict/tenet.dict -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
     -max_len=65536 -print_final_stats=1 "$@"
 }

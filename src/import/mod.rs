@@ -21,9 +21,10 @@ pub use map::Filled;
 pub use overlay::Overlay;
 
 use crate::diagnostic::Diagnostic;
+use crate::finding::Location;
 use crate::fsio;
 use crate::model::{KindId, Model, Type};
-use crate::snapshot::{Content, Document, InputError};
+use crate::snapshot::{Content, Document, InputError, Origins};
 use serde_json::Value as J;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -84,7 +85,29 @@ pub struct Imported {
     pub dir: String,
     /// The snapshot and what filled it, or why the tenant could not be imported (each
     /// message names the file).
-    pub result: Result<(J, Filled), String>,
+    pub result: Result<(J, Filled), Failure>,
+}
+
+/// Why a tenant could not be imported: the message (naming the file), and where the
+/// problem is: the broken export file, at the line and column of the error when it has
+/// one, else at 1:1 (the tenant's export directory when no file is to blame).
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub message: String,
+    pub at: Location,
+}
+
+impl Failure {
+    /// A failure at the start of `file` (as shown).
+    pub fn in_file(message: String, file: &str) -> Failure {
+        Failure { message, at: Location::new(Arc::from(file), 1, 1) }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
 }
 
 /// The export files under a SOURCE directory, per tenant: `(tenant dir as shown, its
@@ -183,9 +206,9 @@ fn one(
     name: &str,
     entries: &[fsio::Entry],
     overlay: Option<&Overlay>,
-) -> Result<(J, Filled), String> {
+) -> Result<(J, Filled), Failure> {
     if entries.is_empty() {
-        return Err(format!("no export files (.json, .csv) in `{dir}`"));
+        return Err(Failure::in_file(format!("no export files (.json, .csv) in `{dir}`"), dir));
     }
     let mut tables = read::Tables::new(adapter);
     let mut errors = Vec::new();
@@ -193,24 +216,26 @@ fn one(
         match e {
             fsio::Entry::File { path, shown } => {
                 let f = read::FileIn { path, shown };
-                if let Err(msg) = tables.read(adapter, &f, crate::snapshot::MAX_DOC_BYTES as u64) {
-                    errors.push(msg);
+                if let Err(failure) = tables.read(adapter, &f, crate::snapshot::MAX_DOC_BYTES as u64) {
+                    errors.push(failure);
                 }
             }
-            fsio::Entry::Error { message, .. } => errors.push(message.clone()),
+            fsio::Entry::Error { message, shown } => errors.push(Failure::in_file(message.clone(), shown)),
         }
     }
     if errors.is_empty() {
-        if let Err(msg) = tables.finish(adapter) {
-            errors.push(msg);
+        if let Err(failure) = tables.finish(adapter) {
+            errors.push(failure);
         }
     }
-    if !errors.is_empty() {
-        return Err(format!("cannot import `{dir}`: {}", errors.join("; ")));
+    // The finding points at the first problem (in path order); the message lists them all.
+    if let Some(first) = errors.first() {
+        let all: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+        return Err(Failure { message: format!("cannot import `{dir}`: {}", all.join("; ")), at: first.at.clone() });
     }
     let (mut snap, mut filled, mut records) = map::tenant(adapter, model, &tables, name);
     if records.tenant.is_none() {
-        records.tenant = Some(crate::finding::Location::new(Arc::from(dir), 1, 1));
+        records.tenant = Some(Location::new(Arc::from(dir), 1, 1));
     }
     let id = snap.get("id").and_then(J::as_str).map(str::to_string);
     if let (Some(ov), J::Object(obj)) = (overlay, &mut snap) {
@@ -303,7 +328,8 @@ fn walk_present(model: &Model, kind: KindId, v: &J, seen: &mut [Vec<bool>], has:
 }
 
 /// Imported tenants as documents for the check pipeline: the snapshot as JSON with where
-/// its entities are written in the export, or an input error naming the file.
+/// its entities are written in the export, or an input error naming the file and pointing
+/// at the problem in it.
 pub fn documents(imported: Vec<Imported>) -> Vec<Document> {
     imported
         .into_iter()
@@ -313,7 +339,11 @@ pub fn documents(imported: Vec<Imported>) -> Vec<Document> {
                 Ok((snap, filled)) => {
                     (Ok(Content::Json(serde_json::to_vec(&snap).unwrap_or_default())), Some(Box::new(filled.origins)))
                 }
-                Err(e) => (Err(InputError::new(e)), None),
+                // The `input` finding points at the broken file (`Origins::of("")`).
+                Err(e) => (
+                    Err(InputError::new(e.message)),
+                    Some(Box::new(Origins { tenant: Some(e.at), entities: Default::default() })),
+                ),
             };
             Document { label: t.dir, source, content, origins }
         })

@@ -13,9 +13,15 @@
 //! JSON, the start of its line in CSV), so that findings point into the export files
 //! (`super::origin`). JSON is read through `RawValue`s, which give each record's place in
 //! the text, and each record is then parsed on its own.
+//!
+//! A file that cannot be read is a [`Failure`] that names it and points at the problem:
+//! the line and column of a JSON syntax error, the line of a bad CSV record, the document,
+//! page or item of the wrong shape, the page that breaks SuiteQL paging; else the file's
+//! start.
 
 use super::adapter::{normalize_name, Adapter, Reader};
 use super::origin::Lines;
+use super::Failure;
 use crate::finding::Location;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value as J};
@@ -57,6 +63,8 @@ struct Page {
     has_more: bool,
     total: Option<u64>,
     file: String,
+    /// Where the page starts (its `{`).
+    at: Location,
 }
 
 /// Frappe's default page size: a list response of exactly this many rows was likely cut.
@@ -74,10 +82,15 @@ impl Tables {
     }
 
     /// Reads one file into the tables; an error names the file.
-    pub fn read(&mut self, adapter: &Adapter, f: &FileIn, limit: u64) -> Result<(), String> {
-        let bytes = crate::fsio::read_file(f.path, f.shown, limit)?;
-        let text = std::str::from_utf8(&bytes)
-            .map_err(|e| format!("`{}` is not UTF-8 text (invalid byte at offset {})", f.shown, e.valid_up_to()))?;
+    pub fn read(&mut self, adapter: &Adapter, f: &FileIn, limit: u64) -> Result<(), Failure> {
+        let bytes = crate::fsio::read_file(f.path, f.shown, limit).map_err(|m| Failure::in_file(m, f.shown))?;
+        let text = std::str::from_utf8(&bytes).map_err(|e| {
+            let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
+            Failure {
+                message: format!("`{}` is not UTF-8 text (invalid byte at offset {})", f.shown, e.valid_up_to()),
+                at: Lines::new(valid).location(&Arc::from(f.shown), valid.len()),
+            }
+        })?;
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let name = f.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let lower = name.to_ascii_lowercase();
@@ -93,9 +106,10 @@ impl Tables {
         let by_name = adapter.tables.iter().position(|t| t.files.contains(&normalize_name(&stem)));
         match (adapter.reader, ext.as_str()) {
             (_, "csv") => {
-                let t = by_name.ok_or_else(|| unrecognised(adapter, f.shown))?;
+                let t = by_name.ok_or_else(|| Failure::in_file(unrecognised(adapter, f.shown), f.shown))?;
                 let file: Arc<str> = Arc::from(f.shown);
-                let rows = csv_rows(text, f.shown)?
+                let rows = csv_rows(text, f.shown)
+                    .map_err(|(message, line)| Failure { message, at: Location::new(file.clone(), line, 1) })?
                     .into_iter()
                     .map(|(row, line)| Record { row, at: Location::new(file.clone(), line, 1) })
                     .collect();
@@ -104,7 +118,7 @@ impl Tables {
             }
             (Reader::Frappe, _) => self.frappe(adapter, text, f.shown, by_name),
             (Reader::SuiteQl, _) => {
-                let t = by_name.ok_or_else(|| unrecognised(adapter, f.shown))?;
+                let t = by_name.ok_or_else(|| Failure::in_file(unrecognised(adapter, f.shown), f.shown))?;
                 self.suiteql(t, text, f.shown)
             }
         }
@@ -117,15 +131,18 @@ impl Tables {
         }
     }
 
-    fn frappe(&mut self, adapter: &Adapter, text: &str, shown: &str, by_name: Option<usize>) -> Result<(), String> {
-        let invalid = |e: serde_json::Error| format!("`{shown}` is not valid JSON: {e}");
-        let top: &RawValue = serde_json::from_str(text).map_err(invalid)?;
+    fn frappe(&mut self, adapter: &Adapter, text: &str, shown: &str, by_name: Option<usize>) -> Result<(), Failure> {
+        let file: Arc<str> = Arc::from(shown);
+        let invalid = |part: &str, e: serde_json::Error| invalid_json(text, part, &file, e);
+        let at = |part: &str| Lines::new(text).location(&file, offset_of(text, part));
+        let top: &RawValue = serde_json::from_str(text).map_err(|e| invalid(text, e))?;
         // A REST response wraps its documents in `data` (or `message`), unless the object
         // is itself a document.
         let mut inner = top;
         let mut listed = false;
         if top.get().starts_with('{') {
-            let members: HashMap<String, &RawValue> = serde_json::from_str(top.get()).map_err(invalid)?;
+            let members: HashMap<String, &RawValue> =
+                serde_json::from_str(top.get()).map_err(|e| invalid(top.get(), e))?;
             if !members.contains_key("doctype") {
                 if let Some(v) = members.get("data").or_else(|| members.get("message")) {
                     inner = v;
@@ -134,23 +151,28 @@ impl Tables {
             }
         }
         let docs: Vec<&RawValue> = match inner.get().as_bytes().first() {
-            Some(b'[') => serde_json::from_str(inner.get()).map_err(invalid)?,
+            Some(b'[') => serde_json::from_str(inner.get()).map_err(|e| invalid(inner.get(), e))?,
             Some(b'{') => vec![inner],
             _ => {
-                return Err(format!(
-                    "`{shown}`: expected Frappe documents (an object, a list, or {{\"data\": …}}), found {}",
-                    raw_type_name(inner)
-                ))
+                return Err(Failure {
+                    message: format!(
+                        "`{shown}`: expected Frappe documents (an object, a list, or {{\"data\": …}}), found {}",
+                        raw_type_name(inner)
+                    ),
+                    at: at(inner.get()),
+                })
             }
         };
         let n = docs.len();
-        let file: Arc<str> = Arc::from(shown);
         let mut lines = Lines::new(text);
         let mut ignored: Vec<String> = Vec::new();
         let mut per_table: Vec<Vec<Record>> = vec![Vec::new(); adapter.tables.len()];
         for (i, d) in docs.into_iter().enumerate() {
             let Ok(J::Object(o)) = serde_json::from_str::<J>(d.get()) else {
-                return Err(format!("`{shown}`: item {} is {}, not a document (an object)", i + 1, raw_type_name(d)));
+                return Err(Failure {
+                    message: format!("`{shown}`: item {} is {}, not a document (an object)", i + 1, raw_type_name(d)),
+                    at: at(d.get()),
+                });
             };
             let t = match o.get("doctype") {
                 Some(J::String(dt)) => match adapter.tables.iter().position(|t| t.doctype.as_deref() == Some(dt)) {
@@ -162,9 +184,9 @@ impl Tables {
                         continue;
                     }
                 },
-                _ => by_name.ok_or_else(|| unrecognised(adapter, shown))?,
+                _ => by_name.ok_or_else(|| Failure::in_file(unrecognised(adapter, shown), shown))?,
             };
-            let at = lines.location(&file, offset_in(text, d));
+            let at = lines.location(&file, offset_of(text, d.get()));
             per_table[t].push(Record { row: o, at });
         }
         if !ignored.is_empty() {
@@ -184,34 +206,47 @@ impl Tables {
         Ok(())
     }
 
-    fn suiteql(&mut self, t: usize, text: &str, shown: &str) -> Result<(), String> {
-        let invalid = |e: serde_json::Error| format!("`{shown}` is not valid JSON: {e}");
+    fn suiteql(&mut self, t: usize, text: &str, shown: &str) -> Result<(), Failure> {
         let file: Arc<str> = Arc::from(shown);
+        let invalid = |part: &str, e: serde_json::Error| invalid_json(text, part, &file, e);
+        let at = |part: &str| Lines::new(text).location(&file, offset_of(text, part));
         let mut lines = Lines::new(text);
         let mut any = false;
         for (i, page) in serde_json::Deserializer::from_str(text).into_iter::<&RawValue>().enumerate() {
-            let page = page.map_err(invalid)?;
+            let page = page.map_err(|e| invalid(text, e))?;
             if !page.get().starts_with('{') {
-                return Err(format!("`{shown}`: page {} is {}, not a SuiteQL response", i + 1, raw_type_name(page)));
+                return Err(Failure {
+                    message: format!("`{shown}`: page {} is {}, not a SuiteQL response", i + 1, raw_type_name(page)),
+                    at: at(page.get()),
+                });
             }
-            let members: HashMap<String, &RawValue> = serde_json::from_str(page.get()).map_err(invalid)?;
+            let members: HashMap<String, &RawValue> =
+                serde_json::from_str(page.get()).map_err(|e| invalid(page.get(), e))?;
             let items: Vec<&RawValue> = match members.get("items") {
-                Some(items) if items.get().starts_with('[') => serde_json::from_str(items.get()).map_err(invalid)?,
+                Some(items) if items.get().starts_with('[') => {
+                    serde_json::from_str(items.get()).map_err(|e| invalid(items.get(), e))?
+                }
                 _ => {
-                    return Err(format!(
-                        "`{shown}`: page {} is not a SuiteQL response (no `items` list; expected \
-                         {{\"links\", \"count\", \"hasMore\", \"items\", \"offset\", \"totalResults\"}})",
-                        i + 1
-                    ))
+                    return Err(Failure {
+                        message: format!(
+                            "`{shown}`: page {} is not a SuiteQL response (no `items` list; expected \
+                             {{\"links\", \"count\", \"hasMore\", \"items\", \"offset\", \"totalResults\"}})",
+                            i + 1
+                        ),
+                        at: at(page.get()),
+                    })
                 }
             };
             let mut rows = Vec::with_capacity(items.len());
             for (j, item) in items.into_iter().enumerate() {
                 let Ok(J::Object(mut o)) = serde_json::from_str::<J>(item.get()) else {
-                    return Err(format!("`{shown}`: page {}, item {} is not an object", i + 1, j + 1));
+                    return Err(Failure {
+                        message: format!("`{shown}`: page {}, item {} is not an object", i + 1, j + 1),
+                        at: at(item.get()),
+                    });
                 };
                 o.remove("links");
-                rows.push(Record { row: o, at: lines.location(&file, offset_in(text, item)) });
+                rows.push(Record { row: o, at: lines.location(&file, offset_of(text, item.get())) });
             }
             let member = |k: &str| members.get(k).and_then(|v| serde_json::from_str::<J>(v.get()).ok());
             let has_more = matches!(member("hasMore"), Some(J::Bool(true)));
@@ -222,11 +257,12 @@ impl Tables {
                 has_more,
                 total: num("totalResults"),
                 file: shown.to_string(),
+                at: at(page.get()),
             });
             any = true;
         }
         if !any {
-            return Err(format!("`{shown}` is empty (expected SuiteQL response pages)"));
+            return Err(Failure::in_file(format!("`{shown}` is empty (expected SuiteQL response pages)"), shown));
         }
         if !self.files[t].iter().any(|s| s == shown) {
             self.files[t].push(shown.to_string());
@@ -234,8 +270,10 @@ impl Tables {
         Ok(())
     }
 
-    /// Puts SuiteQL pages together (in `offset` order) and checks that none is missing.
-    pub fn finish(&mut self, adapter: &Adapter) -> Result<(), String> {
+    /// Puts SuiteQL pages together (in `offset` order) and checks that none is missing; an
+    /// error points at the page to blame (the second of two at one offset, the last one
+    /// when it says there are more, the one whose `totalResults` the rows do not match).
+    pub fn finish(&mut self, adapter: &Adapter) -> Result<(), Failure> {
         for t in 0..self.pages.len() {
             let mut pages = std::mem::take(&mut self.pages[t]);
             if pages.is_empty() {
@@ -245,28 +283,39 @@ impl Tables {
             let name = &adapter.tables[t].name;
             for w in pages.windows(2) {
                 if w[0].offset.is_some() && w[0].offset == w[1].offset {
-                    return Err(format!(
-                        "table `{name}`: two pages at offset {} (`{}` and `{}`): a page given twice?",
-                        w[0].offset.unwrap_or(0),
-                        w[0].file,
-                        w[1].file
-                    ));
+                    return Err(Failure {
+                        message: format!(
+                            "table `{name}`: two pages at offset {} (`{}` and `{}`): a page given twice?",
+                            w[0].offset.unwrap_or(0),
+                            w[0].file,
+                            w[1].file
+                        ),
+                        at: w[1].at.clone(),
+                    });
                 }
             }
-            let total = pages.iter().filter_map(|p| p.total).max();
+            // The largest `totalResults`, and the first page that says it.
+            let total = pages.iter().filter_map(|p| Some((p.total?, p))).min_by_key(|(t, _)| std::cmp::Reverse(*t));
+            let total = total.map(|(t, p)| (t, p.at.clone()));
             let rows: Vec<Record> = pages.iter_mut().flat_map(|p| std::mem::take(&mut p.rows)).collect();
-            let last = pages.last().map(|p| (p.has_more, p.file.clone()));
-            if let Some((true, file)) = last {
-                return Err(format!(
-                    "table `{name}` is incomplete: the last page (`{file}`) says `hasMore: true`; export the remaining pages"
-                ));
+            if let Some(last) = pages.last().filter(|p| p.has_more) {
+                return Err(Failure {
+                    message: format!(
+                        "table `{name}` is incomplete: the last page (`{}`) says `hasMore: true`; export the remaining pages",
+                        last.file
+                    ),
+                    at: last.at.clone(),
+                });
             }
-            if let Some(total) = total {
+            if let Some((total, says)) = total {
                 if rows.len() as u64 != total {
-                    return Err(format!(
-                        "table `{name}` is incomplete or repeated: {} rows in its pages, `totalResults` says {total}",
-                        rows.len()
-                    ));
+                    return Err(Failure {
+                        message: format!(
+                            "table `{name}` is incomplete or repeated: {} rows in its pages, `totalResults` says {total}",
+                            rows.len()
+                        ),
+                        at: says,
+                    });
                 }
             }
             self.rows[t].get_or_insert_with(Vec::new).extend(rows);
@@ -327,9 +376,37 @@ fn unrecognised(adapter: &Adapter, shown: &str) -> String {
     format!("unrecognised export file `{shown}`: it {how} the {} adapter reads ({})", adapter.name, names.join(", "))
 }
 
-/// Where `raw`, a value borrowed from `text`, starts in it.
-fn offset_in(text: &str, raw: &RawValue) -> usize {
-    (raw.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize).min(text.len())
+/// Where `part`, a slice of `text`, starts in it.
+fn offset_of(text: &str, part: &str) -> usize {
+    (part.as_ptr() as usize).saturating_sub(text.as_ptr() as usize).min(text.len())
+}
+
+/// `file` (`text`) is not valid JSON: serde_json's error `e`, met while parsing `part` (a
+/// slice of `text`), at its place.
+fn invalid_json(text: &str, part: &str, file: &Arc<str>, e: serde_json::Error) -> Failure {
+    Failure {
+        message: format!("`{file}` is not valid JSON: {e}"),
+        at: Lines::new(text).location(file, error_offset(text, part, &e)),
+    }
+}
+
+/// Where in `text` serde_json's error `e`, met while parsing `part` (a slice of `text`), is:
+/// its line and column count within `part`, the column in bytes (the offending byte's, or
+/// `0` at the end of the input).
+fn error_offset(text: &str, part: &str, e: &serde_json::Error) -> usize {
+    let mut line_start = 0;
+    for _ in 1..e.line() {
+        match part[line_start..].find('\n') {
+            Some(i) => line_start += i + 1,
+            None => break,
+        }
+    }
+    let line_end = part[line_start..].find('\n').map_or(part.len(), |i| line_start + i);
+    let mut at = (line_start + e.column().saturating_sub(1)).min(line_end);
+    while !part.is_char_boundary(at) {
+        at -= 1;
+    }
+    offset_of(text, part) + at
 }
 
 /// The type of a JSON value, for messages (the value is valid JSON).
@@ -349,20 +426,17 @@ fn type_name(v: &J) -> &'static str {
 }
 
 /// CSV rows with a header, each with the line it starts on; tab-separated when the header
-/// has a tab (`mysql --batch`). Empty cells and `NULL` are absent.
-fn csv_rows(text: &str, shown: &str) -> Result<Vec<(Row, u64)>, String> {
+/// has a tab (`mysql --batch`). Empty cells and `NULL` are absent. An error gives the line
+/// of the record at fault.
+fn csv_rows(text: &str, shown: &str) -> Result<Vec<(Row, u64)>, (String, u64)> {
     let header = text.lines().next().unwrap_or("");
     let delim = if header.contains('\t') { b'\t' } else { b',' };
     let mut rd = csv::ReaderBuilder::new().delimiter(delim).flexible(false).from_reader(text.as_bytes());
-    let names: Vec<String> = rd
-        .headers()
-        .map_err(|e| format!("`{shown}` is not valid CSV: {e}"))?
-        .iter()
-        .map(|h| h.trim().to_string())
-        .collect();
+    let invalid = |e: csv::Error| (format!("`{shown}` is not valid CSV: {e}"), e.position().map_or(1, |p| p.line()));
+    let names: Vec<String> = rd.headers().map_err(invalid)?.iter().map(|h| h.trim().to_string()).collect();
     let mut out = Vec::new();
     for rec in rd.records() {
-        let rec = rec.map_err(|e| format!("`{shown}` is not valid CSV: {e}"))?;
+        let rec = rec.map_err(invalid)?;
         let mut row = Row::new();
         for (n, v) in names.iter().zip(rec.iter()) {
             if !v.is_empty() && v != "NULL" {

@@ -6,6 +6,7 @@
 #[allow(clippy::all, reason = "the fuzz crate's code, linted as it is there")]
 mod common;
 
+use super::scratch::scratch;
 use std::path::Path;
 
 /// Every input under `tests/fuzz-regressions/TARGET/`, sorted by name.
@@ -22,7 +23,7 @@ fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
 }
 
 /// Runs `check` on every input of `target`, naming the input that fails.
-fn replay(target: &str, check: fn(&[u8])) {
+fn replay(target: &str, check: impl Fn(&[u8]) + std::panic::RefUnwindSafe) {
     for (name, data) in inputs(target) {
         let res = std::panic::catch_unwind(|| check(&data));
         assert!(res.is_ok(), "tests/fuzz-regressions/{target}/{name} fails again");
@@ -49,19 +50,26 @@ fn snapshot_json() {
     replay("snapshot_json", common::snapshot_json);
 }
 
+// The targets that read files are given a scratch directory of the test's, removed when
+// it ends (the fuzz process's own is removed by scripts/fuzz.sh).
+
 #[test]
 fn snapshot_jsonl() {
-    replay("snapshot_jsonl", common::snapshot_jsonl);
+    let dir = scratch("jsonl");
+    replay("snapshot_jsonl", |d| common::snapshot_jsonl_in(&dir, d));
 }
 
 #[test]
 fn snapshot_yaml() {
-    replay("snapshot_yaml", common::snapshot_yaml);
+    let dir = scratch("yaml");
+    replay("snapshot_yaml", |d| common::snapshot_yaml_in(&dir, d));
 }
 
 #[test]
 fn test_file() {
-    replay("test_file", common::test_file);
+    let dir = scratch("test-file");
+    let policies = common::copy_policies(&dir);
+    replay("test_file", |d| common::test_file_in(&policies, d));
 }
 
 /// The guard that keeps the `test_file` fuzzer inside its directory.

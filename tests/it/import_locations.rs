@@ -186,3 +186,116 @@ fn an_entity_a_keyed_overlay_adds_points_at_it() {
     // The other findings point into the export.
     assert!(found.iter().filter(|f| f.1 != overlay).all(|f| f.1.starts_with("examples/exports/bulk/")), "{found:?}");
 }
+
+/// The findings of `policy` on the tenants under `source` (written in `dir`), as
+/// `(tenant, rule, file, line, column)`.
+fn findings_of(
+    dir: &std::path::Path,
+    policy: &str,
+    vendor: &str,
+    source: &str,
+) -> Vec<(String, String, String, u64, u64)> {
+    let p = dir.join("p.tenet");
+    std::fs::write(&p, policy).unwrap();
+    let args = ["check", "--format", "json", "--now", NOW, "-p", p.to_str().unwrap(), "--from", vendor, source];
+    let o: Output = Command::new(env!("CARGO_BIN_EXE_tenet")).args(args).output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("not a JSON report ({e}): {}", String::from_utf8_lossy(&o.stderr)));
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let l = &f["location"];
+            (
+                f["tenant"].as_str().unwrap().to_string(),
+                f["rule"].as_str().unwrap().to_string(),
+                l["file"].as_str().unwrap().to_string(),
+                l["line"].as_u64().unwrap(),
+                l["column"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The `input` finding of tenant `t`, as `(file, line, column)`.
+fn input_of(found: &[(String, String, String, u64, u64)], t: &str) -> (String, u64, u64) {
+    let mine: Vec<_> = found.iter().filter(|f| f.0.ends_with(t) && f.1 == "input").collect();
+    assert_eq!(mine.len(), 1, "{t}: {found:?}");
+    (mine[0].2.clone(), mine[0].3, mine[0].4)
+}
+
+#[test]
+fn a_broken_export_file_points_at_the_file_and_the_place_of_the_error() {
+    let dir = scratch("broken");
+    let bulk = dir.join("bulk");
+    let put = |rel: &str, text: &str| {
+        let f = bulk.join(rel);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(f, text).unwrap();
+    };
+    let good = "{\"data\": [{\"name\": \"a@x\", \"enabled\": 1}]}";
+    put("a-good/User.json", good);
+    // A missing comma on line 3, after a name with a two-byte character: the column is
+    // counted in characters, as everywhere in a location.
+    let json = "{\"data\": [\n  {\"name\": \"a@x\", \"enabled\": 1},\n  {\"name\": \"bé@x\" \"enabled\": 1}\n]}\n";
+    put("b-json/User.json", json);
+    // A CSV row with one cell too many, on line 3.
+    put("c-csv/User.json", good);
+    put("c-csv/Sessions.csv", "user,status\na@x,Active\na@x,Active,extra\n");
+    // A document that is not an object: the item itself.
+    put("d-shape/User.json", "{\"data\": [\n  {\"name\": \"a@x\"},\n  42\n]}");
+    // A file that is not a table the adapter reads: its start.
+    put("e-unknown/Company.json", "{\"data\": [{\"name\": \"Acme\"}]}");
+    put("f-good/User.json", good);
+    let root = bulk.to_str().unwrap();
+    let found = findings_of(&dir, "policy \"p\"\nrule r: user.id != \"a@x\"\n", "frappe", root);
+
+    let file = format!("{root}/b-json/User.json");
+    let at = json.find("\" \"enabled").unwrap() + 2;
+    let (line, column) = position(json, at);
+    assert_eq!((line, column), (3, 19));
+    assert_eq!(input_of(&found, "b-json"), (file, line, column));
+    assert_eq!(input_of(&found, "c-csv"), (format!("{root}/c-csv/Sessions.csv"), 3, 1));
+    assert_eq!(input_of(&found, "d-shape"), (format!("{root}/d-shape/User.json"), 3, 3));
+    assert_eq!(input_of(&found, "e-unknown"), (format!("{root}/e-unknown/Company.json"), 1, 1));
+    // The other tenants were checked, and their findings point at their records.
+    for t in ["a-good", "f-good"] {
+        let f: Vec<_> = found.iter().filter(|f| f.0.ends_with(t)).collect();
+        assert_eq!(f.len(), 1, "{t}: {found:?}");
+        assert_eq!((f[0].1.as_str(), f[0].2.clone(), f[0].3, f[0].4), ("r", format!("{root}/{t}/User.json"), 1, 11));
+    }
+}
+
+#[test]
+fn an_incomplete_suiteql_export_points_at_the_page_to_blame() {
+    let dir = scratch("pages");
+    let page = |offset: u32, more: bool, total: u32, ids: &[&str]| {
+        let items: Vec<String> =
+            ids.iter().map(|i| format!(r#"{{"links": [], "id": "{i}", "name": "R{i}", "isinactive": "F"}}"#)).collect();
+        format!(
+            r#"{{"links": [], "count": {}, "hasMore": {more}, "items": [{}], "offset": {offset}, "totalResults": {total}}}"#,
+            ids.len(),
+            items.join(",")
+        )
+    };
+    let put = |rel: &str, text: &str| {
+        let f = dir.join("bulk").join(rel);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(f, text).unwrap();
+    };
+    // The last page says there are more: that page (the second in its file, indented).
+    put("a-cut/role.json", &format!("{}\n  {}\n", page(0, true, 5, &["1", "2"]), page(2, true, 5, &["3"])));
+    // The rows do not add up to `totalResults`: the page that says it.
+    put("b-total/role.1.json", &page(0, true, 3, &["1", "2"]));
+    put("b-total/role.2.json", &format!("\n{}", page(2, false, 4, &["3"])));
+    put("c-good/role.json", &page(0, false, 1, &["1"]));
+    let root = dir.join("bulk");
+    let root = root.to_str().unwrap();
+    let found = findings_of(&dir, "policy \"p\"\nrule r: role.id != \"1\"\n", "netsuite", root);
+    assert_eq!(input_of(&found, "a-cut"), (format!("{root}/a-cut/role.json"), 2, 3));
+    assert_eq!(input_of(&found, "b-total"), (format!("{root}/b-total/role.2.json"), 2, 1));
+    let good: Vec<_> = found.iter().filter(|f| f.0.ends_with("c-good")).collect();
+    assert_eq!(good.len(), 1, "{found:?}");
+    assert_eq!((good[0].1.as_str(), good[0].3), ("r", 1), "{found:?}");
+}

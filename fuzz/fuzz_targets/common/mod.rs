@@ -69,10 +69,15 @@ pub fn example_tenants() -> &'static [Vec<u8>] {
     })
 }
 
-/// A directory of this process's own, removed at exit.
+/// The fuzz process's own directory (`tenet-fuzz-*` in the temporary directory), for the
+/// targets that read a file. The process never removes it: libFuzzer ends it with `exit`
+/// or `abort`, which run no destructor. `scripts/fuzz.sh` therefore runs every fuzzer with
+/// `TMPDIR` set to a directory of its own run and removes that when it ends. Only the fuzz
+/// targets call this: the regression tests give the functions below a directory they
+/// remove themselves (`*_in`).
 pub fn scratch() -> &'static Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| tempfile::Builder::new().prefix("tenet-fuzz-").tempdir().expect("temp dir")).path()
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::Builder::new().prefix("tenet-fuzz-").tempdir().expect("temp dir").keep())
 }
 
 /// Every diagnostic points into its file and renders.
@@ -159,10 +164,10 @@ pub fn policy(name: &str, data: &[u8]) {
     }
 }
 
-/// Writes `data` to `name` in the scratch directory and runs every document in it through
-/// the shipped packs, as `tenet check FILE` does.
-pub fn run_file(name: &str, data: &[u8]) {
-    let path = scratch().join(name);
+/// Writes `data` to `name` in `dir` and runs every document in it through the shipped
+/// packs, as `tenet check FILE` does.
+pub fn run_file(dir: &Path, name: &str, data: &[u8]) {
+    let path = dir.join(name);
     std::fs::write(&path, data).expect("write the input");
     let engine = shipped();
     let mut n = 0usize;
@@ -234,24 +239,37 @@ pub fn snapshot_json(data: &[u8]) {
 
 /// Target `snapshot_jsonl`: a JSONL file read as `tenet check` reads it.
 pub fn snapshot_jsonl(data: &[u8]) {
-    run_file("in.jsonl", data)
+    snapshot_jsonl_in(scratch(), data)
+}
+
+/// [`snapshot_jsonl`], the file written in `dir`.
+pub fn snapshot_jsonl_in(dir: &Path, data: &[u8]) {
+    run_file(dir, "in.jsonl", data)
 }
 
 /// Target `snapshot_yaml`: a YAML stream of tenants read as `tenet check` reads it.
 pub fn snapshot_yaml(data: &[u8]) {
-    run_file("in.yaml", data)
+    snapshot_yaml_in(scratch(), data)
 }
 
-/// A copy of `policies/` (and the built-in model as `model.yaml`) in the scratch directory,
-/// so that the shipped tests' relative paths resolve.
+/// [`snapshot_yaml`], the file written in `dir`.
+pub fn snapshot_yaml_in(dir: &Path, data: &[u8]) {
+    run_file(dir, "in.yaml", data)
+}
+
+/// The fuzz process's copy of `policies/` ([`copy_policies`] in [`scratch`]), made once.
 fn test_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let to = scratch().join("policies");
-        copy_tree(&repo().join("policies"), &to);
-        std::fs::copy(repo().join("src/model/erp.yaml"), to.join("model.yaml")).expect("copy the model");
-        to
-    })
+    DIR.get_or_init(|| copy_policies(scratch()))
+}
+
+/// A copy of `policies/` (and the built-in model as `model.yaml`) in `dir`, so that the
+/// shipped tests' relative paths resolve: `dir/policies`.
+pub fn copy_policies(dir: &Path) -> PathBuf {
+    let to = dir.join("policies");
+    copy_tree(&repo().join("policies"), &to);
+    std::fs::copy(repo().join("src/model/erp.yaml"), to.join("model.yaml")).expect("copy the model");
+    to
 }
 
 fn copy_tree(from: &Path, to: &Path) {
@@ -285,13 +303,18 @@ pub fn confined(text: &str) -> bool {
 /// that could name a file outside that directory are skipped ([`confined`]): the fuzzer
 /// reads nothing else.
 pub fn test_file(data: &[u8]) {
+    test_file_in(test_dir(), data)
+}
+
+/// [`test_file`] in `policies`, a copy made by [`copy_policies`].
+pub fn test_file_in(policies: &Path, data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
     if !confined(text) {
         return;
     }
-    let path = test_dir().join("fuzz.test.yaml");
+    let path = policies.join("fuzz.test.yaml");
     std::fs::write(&path, text).expect("write the test file");
-    let tf = load_file(&Found { path, root: test_dir().to_path_buf() }, false);
+    let tf = load_file(&Found { path, root: policies.to_path_buf() }, false);
     diagnostics_render(&tf.diagnostics);
     let opts = Options { update: false, coverage: true };
     for case in &tf.cases {
