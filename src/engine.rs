@@ -229,13 +229,19 @@ fn locate(doc: &Document, tenant: Option<&Tenant>, report: &mut TenantReport, mo
             // none: counting them is all it costs. JSONL lines get none.
             let deciding = report.findings.iter().filter(|f| f.decided_by.is_some()).count();
             let wanted = deciding > 0 && !doc.is_lines() && !(streamed && deciding > snapshot::STREAM_FIELDS_MAX);
+            let paths: Vec<&str> = report.findings.iter().map(|f| f.subject.path.as_str()).collect();
+            if !wanted {
+                // Nothing more is held than the subjects' places (a million-user file has
+                // tens of thousands of findings).
+                let found = snapshot::locate_marked(content, first_line, &paths, marks);
+                for (f, p) in report.findings.iter_mut().zip(found) {
+                    f.location = at(p.line, p.column);
+                }
+                return;
+            }
             let located: Vec<(crate::snapshot::Position, Option<FieldLocation>)> = {
-                let paths: Vec<&str> = report.findings.iter().map(|f| f.subject.path.as_str()).collect();
-                let members: Vec<Option<Vec<&str>>> = report
-                    .findings
-                    .iter()
-                    .map(|f| f.decided_by.as_ref().filter(|_| wanted).map(|d| d.members(model)))
-                    .collect();
+                let members: Vec<Option<Vec<&str>>> =
+                    report.findings.iter().map(|f| f.decided_by.as_ref().map(|d| d.members(model))).collect();
                 let fields: Vec<Option<&[&str]>> = members.iter().map(|m| m.as_deref()).collect();
                 let (found, keys) = snapshot::locate_marked_fields(content, first_line, &paths, &fields, marks);
                 found
