@@ -199,11 +199,13 @@ impl Engine {
 }
 
 /// Sets the `location` of every finding of `report`, from `doc`'s text: only findings are
-/// located (a tenant that passes costs nothing), in one walk per document (and one more
-/// for the fields that decided them, [`locate_fields`], except in JSONL lines). Input
-/// findings point at the document's start. A JSONL line is walked with the bracket index
-/// its decode recorded (walking every line with findings from scratch cost bulk runs about
-/// 10%), and a streamed file is not read again: its decode kept its elements' positions.
+/// located (a tenant that passes costs nothing), with the fields that decided them
+/// (`location.field`). Input findings point at the document's start. A JSONL line is walked
+/// with the bracket index its decode recorded (walking every line with findings from
+/// scratch cost bulk runs about 10%) and gets no fields (placing and writing them cost the
+/// bulk run 2.4%); a streamed file is not read again for its subjects (its decode kept its
+/// elements' positions), and for fields only the elements that hold them are, when they are
+/// at most [`snapshot::STREAM_FIELDS_MAX`].
 fn locate(doc: &Document, tenant: Option<&Tenant>, report: &mut TenantReport, model: &Model) {
     if report.findings.is_empty() {
         return;
@@ -220,44 +222,50 @@ fn locate(doc: &Document, tenant: Option<&Tenant>, report: &mut TenantReport, mo
     }
     match (&doc.content, report.input_error) {
         (Ok(content), false) => {
-            let paths: Vec<&str> = report.findings.iter().map(|f| f.subject.path.as_str()).collect();
+            let streamed = matches!(content, Content::JsonFile(_));
             // JSON files other than lines keep the plain walk (their cost is one document's).
-            let marks =
-                tenant.and_then(Tenant::marks).filter(|_| doc.is_lines() || matches!(content, Content::JsonFile(_)));
-            let found = snapshot::locate_marked(content, first_line, &paths, marks);
-            for (f, p) in report.findings.iter_mut().zip(found) {
-                f.location = at(p.line, p.column);
+            let marks = tenant.and_then(Tenant::marks).filter(|_| doc.is_lines() || streamed);
+            // A streamed file with more findings to locate a field for than the cap gets
+            // none: counting them is all it costs. JSONL lines get none.
+            let deciding = report.findings.iter().filter(|f| f.decided_by.is_some()).count();
+            let wanted = deciding > 0 && !doc.is_lines() && !(streamed && deciding > snapshot::STREAM_FIELDS_MAX);
+            let paths: Vec<&str> = report.findings.iter().map(|f| f.subject.path.as_str()).collect();
+            if !wanted {
+                // Nothing more is held than the subjects' places (a million-user file has
+                // tens of thousands of findings).
+                let found = snapshot::locate_marked(content, first_line, &paths, marks);
+                for (f, p) in report.findings.iter_mut().zip(found) {
+                    f.location = at(p.line, p.column);
+                }
+                return;
             }
-            // Fields are located in documents held whole, not in JSONL lines or streamed
-            // files (asking costs a million-user file 1% for nothing).
-            if !doc.is_lines() && !matches!(content, Content::JsonFile(_)) {
-                locate_fields(content, first_line, &mut report.findings, model);
+            let located: Vec<(crate::snapshot::Position, Option<FieldLocation>)> = {
+                let members: Vec<Option<Vec<&str>>> =
+                    report.findings.iter().map(|f| f.decided_by.as_ref().map(|d| d.members(model))).collect();
+                let fields: Vec<Option<&[&str]>> = members.iter().map(|m| m.as_deref()).collect();
+                let (found, keys) = snapshot::locate_marked_fields(content, first_line, &paths, &fields, marks);
+                found
+                    .into_iter()
+                    .zip(keys)
+                    .zip(&members)
+                    .map(|((p, k), m)| {
+                        let field = k.zip(m.as_ref()).map(|(k, m)| FieldLocation {
+                            name: m.join("."),
+                            line: k.line,
+                            column: k.column,
+                        });
+                        (p, field)
+                    })
+                    .collect()
+            };
+            for (f, (p, field)) in report.findings.iter_mut().zip(located) {
+                f.location = at(p.line, p.column).map(|l| Location { field, ..l });
             }
         }
         _ => {
             for f in &mut report.findings {
                 f.location = at(first_line, 1);
             }
-        }
-    }
-}
-
-/// Sets `location.field` of the located findings that one field of their subject decided
-/// (`Finding::decided_by`) where that field is written, in one more walk over the text,
-/// made only when some finding of the document has such a field.
-fn locate_fields(content: &Content, first_line: u64, findings: &mut [crate::finding::Finding], model: &Model) {
-    let members: Vec<(usize, Vec<&str>)> =
-        findings.iter().enumerate().filter_map(|(i, f)| Some((i, f.decided_by.as_ref()?.members(model)))).collect();
-    if members.is_empty() {
-        return;
-    }
-    let asked: Vec<(&str, &[&str])> =
-        members.iter().filter_map(|(i, m)| Some((findings.get(*i)?.subject.path.as_str(), m.as_slice()))).collect();
-    let found = snapshot::locate_fields(content, first_line, &asked);
-    let names: Vec<(usize, String)> = members.iter().map(|(i, m)| (*i, m.join("."))).collect();
-    for ((i, name), p) in names.into_iter().zip(found) {
-        if let (Some(p), Some(l)) = (p, findings.get_mut(i).and_then(|f| f.location.as_mut())) {
-            l.field = Some(FieldLocation { name, line: p.line, column: p.column });
         }
     }
 }

@@ -15,8 +15,10 @@
 //! [`locate_fields`] goes one step further, for the findings that one field of their subject
 //! decided: from the entity to the key of that member (`"enabled":` in JSON, `enabled:` in
 //! YAML, nested objects for a dotted field). It gives nothing rather than a guess: not for
-//! an entity path that cannot be followed, a member that is absent or written differently,
-//! or a streamed file.
+//! an entity path that cannot be followed, or a member that is absent or written
+//! differently. [`locate_marked_fields`] locates subjects and fields together; in a
+//! streamed file it reads again only the elements that hold the entities (at most
+//! [`STREAM_FIELDS_MAX`] fields).
 
 use super::lines::Counter;
 use super::marks::{Brackets, Marks, StreamMarks};
@@ -87,7 +89,7 @@ pub fn locate(content: &Content, first_line: u64, paths: &[&str]) -> Vec<Positio
 /// nested object) of the entity at `path`, or `None` when the entity or the member cannot
 /// be found (absent, written with escapes, reached through an alias or a YAML merge key).
 /// Like [`locate`], one walk over the text; a streamed file (`Content::JsonFile`) is not
-/// read again and gives `None`.
+/// read again here and gives `None` ([`locate_marked_fields`] reads its elements).
 pub fn locate_fields(content: &Content, first_line: u64, wants: &[(&str, &[&str])]) -> Vec<Option<Position>> {
     let parsed: Vec<Option<Vec<Step<'_>>>> = wants.iter().map(|(p, _)| steps(p)).collect();
     let members: Vec<&[&str]> = wants.iter().map(|(_, m)| *m).collect();
@@ -481,6 +483,98 @@ pub fn locate_marked(content: &Content, first_line: u64, paths: &[&str], marks: 
     }
 }
 
+/// At most this many findings of a streamed JSON file (`Content::JsonFile`) get the place of
+/// the field that decided them: each costs reading its element again, so a file with more
+/// (a million-user tenant has tens of thousands) gets none, whichever they are.
+pub const STREAM_FIELDS_MAX: usize = 1_000;
+
+/// [`locate_marked`] and [`locate_fields`] in one: the positions of the entities at
+/// `paths`, and for each `fields[i]` that is `Some(members)`, of the key of that member of
+/// the entity at `paths[i]` (or `None`, as [`locate_fields`] says). In a streamed file the
+/// element holding each entity is read again (positioned reads, one per element), when at
+/// most [`STREAM_FIELDS_MAX`] fields are asked for, else none is given; other documents
+/// get one more walk over their text when some field is asked for.
+pub fn locate_marked_fields(
+    content: &Content,
+    first_line: u64,
+    paths: &[&str],
+    fields: &[Option<&[&str]>],
+    marks: Option<&Marks>,
+) -> (Vec<Position>, Vec<Option<Position>>) {
+    let at = locate_marked(content, first_line, paths, marks);
+    let asked = fields.iter().filter(|f| f.is_some()).count();
+    let mut found = vec![None; paths.len()];
+    match (content, marks) {
+        _ if asked == 0 => {}
+        (Content::JsonFile(path), Some(Marks::Stream(m))) => {
+            if asked <= STREAM_FIELDS_MAX {
+                found = streamed_fields(path, m, paths, fields);
+            }
+        }
+        _ => {
+            let slots: Vec<usize> = (0..paths.len()).filter(|&i| fields.get(i).is_some_and(Option::is_some)).collect();
+            let wants: Vec<(&str, &[&str])> =
+                slots.iter().filter_map(|&i| Some((*paths.get(i)?, (*fields.get(i)?)?))).collect();
+            for (i, p) in slots.into_iter().zip(locate_fields(content, first_line, &wants)) {
+                if let Some(o) = found.get_mut(i) {
+                    *o = p;
+                }
+            }
+        }
+    }
+    (at, found)
+}
+
+/// The positions of the keys of `fields[i]` in the entities at `paths[i]` of a streamed
+/// JSON file: each entity's element of a root collection is read again (one positioned
+/// read per element, whatever the number of fields in it) and walked from its known
+/// position. The tenant's own members are not kept by the split: a tenant-level field
+/// gives `None`.
+fn streamed_fields(
+    path: &std::path::Path,
+    marks: &StreamMarks,
+    paths: &[&str],
+    fields: &[Option<&[&str]>],
+) -> Vec<Option<Position>> {
+    let mut out = vec![None; paths.len()];
+    /// A field asked for in an element: the element's offset and position, the slot of
+    /// the answer, the entity's steps inside the element and the member's names.
+    struct Asked<'p, 'm> {
+        offset: u64,
+        at: Position,
+        slot: usize,
+        inner: Vec<Step<'p>>,
+        members: &'m [&'m str],
+    }
+    let mut asked: Vec<Asked<'_, '_>> = Vec::new();
+    for (slot, (p, f)) in paths.iter().zip(fields).enumerate() {
+        let (Some(members), Some(steps)) = (f, steps(p)) else { continue };
+        let Some(((key, i), rest)) = steps.split_first() else { continue };
+        let Some((offset, at)) = marks.element(key, *i) else { continue };
+        asked.push(Asked { offset, at, slot, inner: rest.to_vec(), members });
+    }
+    if asked.is_empty() {
+        return out;
+    }
+    asked.sort_by_key(|a| a.offset);
+    let Ok((mut file, _)) = crate::fsio::open_regular(path, &path.to_string_lossy()) else { return out };
+    for group in asked.chunk_by(|a, b| a.offset == b.offset) {
+        let Some((offset, at)) = group.first().map(|g| (g.offset, g.at)) else { continue };
+        let Some(bytes) = element_bytes(&mut file, offset) else { continue };
+        let inner: Vec<Option<Vec<Step<'_>>>> = group.iter().map(|g| Some(g.inner.clone())).collect();
+        let members: Vec<&[&str]> = group.iter().map(|g| g.members).collect();
+        let found = json_field_offsets(&bytes, &inner, &members);
+        let offsets: Vec<usize> = found.iter().flatten().copied().collect();
+        let mut places = positions_from(&bytes, at, &offsets).into_iter();
+        for (g, f) in group.iter().zip(&found) {
+            if let (Some(_), Some(o)) = (f, out.get_mut(g.slot)) {
+                *o = places.next();
+            }
+        }
+    }
+    out
+}
+
 /// [`json_offsets`] with the document's bracket index: the root's members and the elements
 /// of its collections are stepped over in one step each, and only the elements wanted are
 /// walked. `None` when the index does not match the text.
@@ -657,7 +751,8 @@ fn element_bytes(file: &mut std::fs::File, offset: u64) -> Option<Vec<u8>> {
         if len > super::MAX_DOC_BYTES {
             return None;
         }
-        buf.resize(len + (64 << 10), 0);
+        // Elements are mostly small: a first read of 4 KB, then 64 KB at a time.
+        buf.resize(len + if len == 0 { 4 << 10 } else { 64 << 10 }, 0);
         let n = file.read(buf.get_mut(len..).unwrap_or_default()).ok()?;
         buf.truncate(len + n);
         if buf.first() != Some(&b'{') {

@@ -32,7 +32,9 @@ use std::sync::{Arc, OnceLock};
 
 pub use decode::{decode, DecodePlan};
 pub use lines::Counter;
-pub use locate::{locate, locate_fields, locate_marked, located_on_this_thread, Position};
+pub use locate::{
+    locate, locate_fields, locate_marked, locate_marked_fields, located_on_this_thread, Position, STREAM_FIELDS_MAX,
+};
 pub use marks::Marks;
 pub use read::{documents, given, Documents};
 pub use stream::STREAM_MIN_BYTES;

@@ -1067,6 +1067,7 @@ fn recorded_marks_locate_what_a_walk_locates() {
     let (m, plan) = erp_plan();
     let tmp = temp_dir("locate");
     let dir = tmp.path();
+    let mut fields_found = 0;
     for (d, doc) in located_docs().iter().enumerate() {
         let whole = Content::Json(doc.as_bytes().to_vec());
         let tenant = decode("t.json", Arc::from("t.json"), &whole, &plan).unwrap();
@@ -1098,6 +1099,25 @@ fn recorded_marks_locate_what_a_walk_locates() {
             assert!(streamed.marks().is_none());
             continue;
         }
+        // The fields of a streamed file's entities, read again from their elements, are
+        // where a walk over the whole text finds them; the tenant's own are not kept.
+        let members: [&[&str]; 3] = [&["id"], &["sessions"], &["nope"]];
+        let fields: Vec<Option<&[&str]>> = (0..paths.len()).map(|i| members.get(i % 4).copied()).collect();
+        let wants: Vec<(&str, &[&str])> = paths.iter().zip(&fields).filter_map(|(p, f)| Some((*p, (*f)?))).collect();
+        let mut whole_fields = locate_fields(&whole, 1, &wants).into_iter();
+        let want_fields: Vec<Option<Position>> = paths
+            .iter()
+            .zip(&fields)
+            .map(|(p, f)| f.and_then(|_| whole_fields.next()).flatten().filter(|_| !p.is_empty()))
+            .collect();
+        fields_found += want_fields.iter().flatten().count();
+        let (at, found) = locate_marked_fields(&file, 1, &paths, &fields, streamed.marks());
+        assert_eq!((at, found), (want.clone(), want_fields), "streamed fields: {doc}");
+        // Past the cap, none.
+        let many: Vec<&str> = paths.iter().copied().cycle().take(STREAM_FIELDS_MAX + 1).collect();
+        let asked: Vec<Option<&[&str]>> = many.iter().map(|_| Some(&["id"][..])).collect();
+        let (_, found) = locate_marked_fields(&file, 1, &many, &asked, streamed.marks());
+        assert!(found.iter().all(Option::is_none), "{doc}");
         // Every split records the same marks.
         for limits in LIMITS {
             let (_, marks) = stream::decode_marked(doc.as_bytes(), &plan, *limits).unwrap();
@@ -1111,6 +1131,7 @@ fn recorded_marks_locate_what_a_walk_locates() {
             }
         }
     }
+    assert!(fields_found > 20, "{fields_found} fields of streamed entities compared");
 }
 
 #[test]
