@@ -164,14 +164,7 @@ fn id_text(v: &J) -> String {
 }
 
 fn kind_of(v: &J) -> &'static str {
-    match v {
-        J::Null => "null",
-        J::Bool(_) => "a boolean",
-        J::Number(_) => "a number",
-        J::String(_) => "a string",
-        J::Array(_) => "a list",
-        J::Object(_) => "a mapping",
-    }
+    super::read::type_name(v, "a mapping")
 }
 
 #[cfg(test)]

@@ -411,17 +411,19 @@ fn error_offset(text: &str, part: &str, e: &serde_json::Error) -> usize {
 
 /// The type of a JSON value, for messages (the value is valid JSON).
 fn raw_type_name(raw: &RawValue) -> &'static str {
-    serde_json::from_str::<J>(raw.get()).map_or("not JSON", |v| type_name(&v))
+    serde_json::from_str::<J>(raw.get()).map_or("not JSON", |v| type_name(&v, "an object"))
 }
 
-fn type_name(v: &J) -> &'static str {
+/// The type of a value, for messages: `a boolean`, `a list`, … and `object` for a map (JSON
+/// files say `an object`, YAML overlays `a mapping`).
+pub(super) fn type_name(v: &J, object: &'static str) -> &'static str {
     match v {
         J::Null => "null",
         J::Bool(_) => "a boolean",
         J::Number(_) => "a number",
         J::String(_) => "a string",
         J::Array(_) => "a list",
-        J::Object(_) => "an object",
+        J::Object(_) => object,
     }
 }
 

@@ -8,6 +8,7 @@
 //! `tenet test` loads them, and the keys of a case's `tenant:` from the model.
 
 use super::analysis::{field_items, field_markdown, show_value, Item, ItemKind};
+use super::text::run_at;
 use crate::hir;
 use crate::model::{KindId, Model, Type};
 use serde_json::Value as Json;
@@ -507,16 +508,7 @@ fn param_markdown(p: &hir::Policy, q: &hir::Param, m: &Model) -> String {
 /// (`POLICY.RULE`), an enum value.
 fn scalar_word_at(text: &str, offset: usize) -> Option<(usize, usize)> {
     let b = text.as_bytes();
-    let word = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.');
-    let offset = offset.min(b.len());
-    let mut s = offset;
-    while s > 0 && word(b[s - 1]) {
-        s -= 1;
-    }
-    let mut e = offset;
-    while e < b.len() && word(b[e]) {
-        e += 1;
-    }
+    let (mut s, mut e) = run_at(text, offset, |c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'));
     // `- ` item markers and a trailing `.` are not part of the word.
     while s < e && b[s] == b'-' {
         s += 1;

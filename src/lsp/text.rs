@@ -60,18 +60,23 @@ pub fn is_path_byte(c: u8) -> bool {
 
 /// The identifier (letters, digits, `_`) around a byte offset: its range.
 pub fn word_at(text: &str, offset: usize) -> Option<(usize, usize)> {
+    let (s, e) = run_at(text, offset, |c| c.is_ascii_alphanumeric() || c == b'_');
+    (s < e).then_some((s, e))
+}
+
+/// The range of the bytes around `offset` that are all `part` (empty when none is).
+pub fn run_at(text: &str, offset: usize, part: impl Fn(u8) -> bool) -> (usize, usize) {
     let b = text.as_bytes();
-    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
     let offset = offset.min(b.len());
     let mut s = offset;
-    while s > 0 && ident(b[s - 1]) {
+    while s > 0 && part(b[s - 1]) {
         s -= 1;
     }
     let mut e = offset;
-    while e < b.len() && ident(b[e]) {
+    while e < b.len() && part(b[e]) {
         e += 1;
     }
-    (s < e).then_some((s, e))
+    (s, e)
 }
 
 /// The dotted path that ends with the word around `offset`: `role.2fa` when the cursor is
